@@ -1,0 +1,53 @@
+using Aisoule.Core.Storage;
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Aisoule.Core.Hosting;
+
+/// <summary>Registers Core's services: options, storage clients, and the services built on them.</summary>
+public static class CoreServiceCollectionExtensions
+{
+    public static IServiceCollection AddAisouleCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddSingleton(TimeProvider.System);
+        services.AddAisouleStorage(configuration);
+        return services;
+    }
+
+    private static IServiceCollection AddAisouleStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StorageOptions>()
+            .Bind(configuration.GetSection("Storage"))
+            .Configure(o => o.ConnectionString = configuration[StorageOptions.ConnectionSetting] ?? o.ConnectionString)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        // Thread-safe clients, one each for the process. Retries are short: a caller waiting on an outage
+        // should get a 503 in about a second, not after the SDK's default back-off.
+        services.AddSingleton(sp => new TableServiceClient(
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString,
+            Configure(new TableClientOptions())));
+        services.AddSingleton(sp => new QueueServiceClient(
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString,
+            Configure(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 })));
+        services.AddSingleton<StorageAccount>();
+        services.AddSingleton<StorageHealth>();
+        return services;
+    }
+
+    private static T Configure<T>(T options)
+        where T : ClientOptions
+    {
+        options.Retry.Mode = RetryMode.Exponential;
+        options.Retry.MaxRetries = 2;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(100);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
+        return options;
+    }
+}

@@ -1,0 +1,21 @@
+using Aisoule.Core.Storage;
+using Aisoule.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Aisoule.Functions.Health;
+
+/// <summary><c>GET /api/health</c>: is the app up, and does storage answer. No credentials needed.</summary>
+public sealed class HealthFunctions(StorageHealth health)
+{
+    [Function(nameof(GetHealth))]
+    public async Task<ApiResult> GetHealth(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        var report = await health.CheckAsync(cancellationToken).ConfigureAwait(false);
+        return report.IsHealthy
+            ? ApiResult.Ok(report)
+            : ApiResult.WithStatus(StatusCodes.Status503ServiceUnavailable, report).WithHeader("Retry-After", "5");
+    }
+}

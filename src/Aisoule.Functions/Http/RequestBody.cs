@@ -1,0 +1,101 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using Aisoule.Core.Json;
+using Aisoule.Core.Results;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+
+namespace Aisoule.Functions.Http;
+
+/// <summary>A parsed and validated request body, or the 400 that says exactly what is wrong with it.</summary>
+public readonly record struct RequestBody<T>(T? Value, ApiError? Error)
+    where T : class
+{
+    public bool IsValid => Error is null;
+}
+
+/// <summary>
+/// Reads JSON bodies once, at the edge: syntax errors with their position, unknown fields and wrong types
+/// with their path, then the request record's declared constraints — each as a 400 envelope.
+/// </summary>
+public static class RequestBody
+{
+    public static async Task<RequestBody<T>> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!IsJson(request.ContentType))
+        {
+            return Fail<T>(ApiError.UnsupportedMediaType());
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException ex) when (ex.LineNumber is null || ex.BytePositionInLine is null)
+        {
+            return Fail<T>(ApiError.InvalidJson("Request body is empty; a JSON object is required."));
+        }
+        catch (JsonException ex)
+        {
+            return Fail<T>(ApiError.InvalidJson(
+                $"Malformed JSON at line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}."));
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return Fail<T>(ApiError.InvalidJson("Request body must be a JSON object."));
+            }
+
+            T? value;
+            try
+            {
+                value = document.RootElement.Deserialize<T>(AisouleJson.Options);
+            }
+            catch (JsonException ex)
+            {
+                return Fail<T>(ApiError.Validation(FieldPath(ex.Path), DescribeProblem(ex)));
+            }
+
+            if (value is null)
+            {
+                return Fail<T>(ApiError.InvalidJson("Request body must be a JSON object."));
+            }
+
+            var errors = Validate(value);
+            return errors.Count == 0 ? new RequestBody<T>(value, null) : Fail<T>(ApiError.Validation(errors));
+        }
+    }
+
+    // The media type matters only where a body is read: routing (404/405) is decided before it.
+    private static bool IsJson(string? contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+        && (!media.Charset.HasValue || media.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
+
+    private static Dictionary<string, string[]> Validate(object value)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true);
+        return results
+            .SelectMany(r => (r.MemberNames.Any() ? r.MemberNames : [""]).Select(m => (Field: AisouleJson.FieldName(m), r.ErrorMessage)))
+            .GroupBy(e => e.Field, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage ?? "Invalid value.").ToArray(), StringComparer.Ordinal);
+    }
+
+    // System.Text.Json reports the JSON path of the offending token ("$.tags[0]"); callers see "tags[0]".
+    private static string FieldPath(string? path) =>
+        string.IsNullOrEmpty(path) || path == "$" ? "" : path.TrimStart('$').TrimStart('.');
+
+    private static string DescribeProblem(JsonException exception) =>
+        exception.Message.Contains("could not be mapped", StringComparison.Ordinal) ? "Unknown field."
+        : exception.Message.Contains("missing required properties", StringComparison.Ordinal) ? "Required fields are missing."
+        : "Invalid value for this field's type.";
+
+    private static RequestBody<T> Fail<T>(ApiError error)
+        where T : class => new(null, error);
+}

@@ -1,0 +1,78 @@
+using Aisoule.Core.Results;
+using Aisoule.Core.Storage;
+using Aisoule.Functions.Catalog;
+using Aisoule.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Aisoule.Functions.Pipeline;
+
+/// <summary>
+/// The request pipeline both hosts run around every HTTP function: request id, the body size limit,
+/// (the auth gate and rate limiter, with their issues), then the function, then errors mapped to the envelope.
+/// The Functions worker calls it from <see cref="ApiPipelineMiddleware"/>, the local host from its endpoint.
+/// </summary>
+public sealed partial class ApiPipeline(ILogger<ApiPipeline> logger)
+{
+    public const long MaxBodyBytes = 5 * 1024 * 1024;
+
+    /// <summary>Runs <paramref name="invoke"/> (the function) and returns the result to write.</summary>
+    public async Task<IResult> RunAsync(HttpContext http, FunctionDescriptor function, Func<Task<object?>> invoke)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentNullException.ThrowIfNull(invoke);
+
+        var requestId = RequestIds.Accept(http.Request.Headers[RequestIds.Header]);
+        http.TraceIdentifier = requestId;
+        http.Response.Headers[RequestIds.Header] = requestId;
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId, ["Function"] = function.Name });
+
+        // A body over the limit is refused before anything reads it; without a length, reading stops at the limit.
+        if (http.Request.ContentLength > MaxBodyBytes)
+        {
+            return ApiResult.Failure(ApiError.PayloadTooLarge(MaxBodyBytes));
+        }
+
+        http.Request.Body = new BoundedReadStream(http.Request.Body, MaxBodyBytes);
+
+        try
+        {
+            return await invoke().ConfigureAwait(false) as IResult
+                ?? throw new InvalidOperationException($"Function {function.Name} did not return an IResult.");
+        }
+        catch (Exception ex) when (IsBodyTooLarge(ex))
+        {
+            return ApiResult.Failure(ApiError.PayloadTooLarge(MaxBodyBytes));
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            LogAborted(logger, function.Name, requestId);
+            return ApiResult.Failure(new ApiError(499, "client_closed_request", "The client closed the request."));
+        }
+        catch (Exception ex) when (StorageFailures.IsUnavailable(ex))
+        {
+            LogStorageUnavailable(logger, ex, function.Name, requestId);
+            return ApiResult.Failure(ApiError.StorageUnavailable());
+        }
+        catch (Exception ex)
+        {
+            LogUnhandled(logger, ex, function.Name, requestId);
+            return ApiResult.Failure(ApiError.Internal(requestId));
+        }
+    }
+
+    // Kestrel reports its own body limit as a BadHttpRequestException with status 413.
+    private static bool IsBodyTooLarge(Exception exception) =>
+        exception is RequestBodyTooLargeException or BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
+        || (exception.InnerException is { } inner && IsBodyTooLarge(inner));
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error in {Function} for request {RequestId}")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, string function, string requestId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage unreachable in {Function} for request {RequestId}")]
+    private static partial void LogStorageUnavailable(ILogger logger, Exception exception, string function, string requestId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Client closed the request to {Function} ({RequestId})")]
+    private static partial void LogAborted(ILogger logger, string function, string requestId);
+}

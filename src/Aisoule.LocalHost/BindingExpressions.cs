@@ -1,0 +1,15 @@
+using System.Text.RegularExpressions;
+
+namespace Aisoule.LocalHost;
+
+/// <summary>Resolves <c>%Setting%</c> in trigger attributes from configuration, as the Functions host does.</summary>
+internal static partial class BindingExpressions
+{
+    public static string Resolve(string expression, IConfiguration configuration) =>
+        Setting().Replace(expression, match =>
+            configuration[match.Groups[1].Value.Replace("__", ":", StringComparison.Ordinal)]
+            ?? throw new InvalidOperationException($"'{match.Value}' does not resolve to a value: set {match.Groups[1].Value}."));
+
+    [GeneratedRegex("%([^%]+)%")]
+    private static partial Regex Setting();
+}

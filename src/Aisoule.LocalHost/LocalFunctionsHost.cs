@@ -1,0 +1,99 @@
+using System.Net;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using Aisoule.Functions.Catalog;
+using Aisoule.Functions.Hosting;
+using Aisoule.Functions.Pipeline;
+using Aisoule.Functions.Routing;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Aisoule.LocalHost;
+
+/// <summary>
+/// Builds the local host: ASP.NET Core serving the function classes of the given assemblies at the routes their
+/// attributes declare, with the same composition root (<c>AddAisoule</c>) and pipeline as the Functions worker.
+/// </summary>
+public static class LocalFunctionsHost
+{
+    public const int DefaultPort = 7071;
+
+    public static WebApplication Build(string[] args, IReadOnlyList<Assembly> functionAssemblies, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        AddLocalSettings(builder.Configuration, Path.Combine(Directory.GetCurrentDirectory(), "local.settings.json"));
+        configure?.Invoke(builder);
+
+        var hostJson = HostJson.Load(Path.Combine(AppContext.BaseDirectory, "host.json"), builder.Configuration);
+        var catalog = FunctionCatalog.Create([.. functionAssemblies]);
+        foreach (var function in catalog.Functions)
+        {
+            FunctionInvoker.Validate(function);
+        }
+
+        var port = builder.Configuration.GetValue("port", DefaultPort);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        builder.Services.AddSingleton(catalog);
+        builder.Services.AddSingleton(hostJson);
+        builder.Services.AddAisoule(builder.Configuration);
+        builder.Services.AddHostedService<QueueTriggerListener>();
+
+        var app = builder.Build();
+        MapFunctions(app, catalog, hostJson.RoutePrefix);
+        return app;
+    }
+
+    /// <summary>The base URL the host is listening on, with the route prefix (known once it has started).</summary>
+    public static Uri ApiBaseAddress(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var prefix = app.Services.GetRequiredService<HostJson>().RoutePrefix;
+        return new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/" + prefix + "/");
+    }
+
+    private static void MapFunctions(WebApplication app, FunctionCatalog catalog, string routePrefix)
+    {
+        foreach (var function in catalog.HttpFunctions)
+        {
+            var pattern = "/" + string.Join('/', new[] { routePrefix, function.Http!.Route }.Where(s => s.Length > 0));
+            RequestDelegate handler = http => HandleAsync(http, function);
+            var endpoint = function.Http.Methods.Count == 0 ? app.Map(pattern, handler) : app.MapMethods(pattern, function.Http.Methods, handler);
+            endpoint.WithDisplayName(function.Name).WithMetadata(function);
+        }
+
+        // Outside the route prefix nothing is served; the catch-all function answers with the envelope.
+        var fallback = catalog.HttpFunctions.FirstOrDefault(f => f.Name == FallbackFunctions.Name);
+        if (fallback is not null)
+        {
+            app.MapFallback(http => HandleAsync(http, fallback));
+        }
+    }
+
+    private static async Task HandleAsync(HttpContext http, FunctionDescriptor function)
+    {
+        var pipeline = http.RequestServices.GetRequiredService<ApiPipeline>();
+        var result = await pipeline.RunAsync(http, function, () =>
+            FunctionInvoker.InvokeAsync(function, http.RequestServices, parameter =>
+                parameter == function.TriggerParameter ? http.Request
+                : parameter.ParameterType == typeof(CancellationToken) ? http.RequestAborted
+                : FunctionInvoker.RouteValue(parameter, http.Request.RouteValues[parameter.Name!]))).ConfigureAwait(false);
+        await result.ExecuteAsync(http).ConfigureAwait(false);
+    }
+
+    // Core Tools turns local.settings.json "Values" into environment variables; here they become configuration
+    // beneath the real environment variables, so an exported variable still wins.
+    private static void AddLocalSettings(ConfigurationManager configuration, string path)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        var values = JsonNode.Parse(File.ReadAllText(path))?["Values"]?.AsObject() ?? [];
+        var settings = values.ToDictionary(
+            kv => kv.Key.Replace("__", ":", StringComparison.Ordinal),
+            kv => kv.Value?.ToString());
+        configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = settings });
+    }
+}

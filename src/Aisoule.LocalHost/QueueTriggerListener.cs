@@ -1,0 +1,126 @@
+using Aisoule.Core.Storage;
+using Aisoule.Functions.Catalog;
+using Azure;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+
+namespace Aisoule.LocalHost;
+
+/// <summary>
+/// Drives the queue-triggered functions against the same storage queues the Functions host would: polls with
+/// back-off up to host.json's <c>maxPollingInterval</c>, runs a batch at a time, deletes on success, makes a
+/// failed message visible again after <c>visibilityTimeout</c>, and moves it to <c>{queue}-poison</c> once it has
+/// been dequeued <c>maxDequeueCount</c> times.
+/// </summary>
+internal sealed partial class QueueTriggerListener(
+    FunctionCatalog catalog,
+    QueueServiceClient queues,
+    IConfiguration configuration,
+    HostJson hostJson,
+    IServiceScopeFactory scopes,
+    ILogger<QueueTriggerListener> logger) : BackgroundService
+{
+    // Held invisible while the function runs; the Functions host uses the same 10 minutes (and renews it).
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(100);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(catalog.QueueFunctions.Select(f => Task.Run(() => PollAsync(f, stoppingToken), stoppingToken)));
+
+    private async Task PollAsync(FunctionDescriptor function, CancellationToken stoppingToken)
+    {
+        var queue = queues.GetQueueClient(BindingExpressions.Resolve(function.QueueName!, configuration));
+        var poison = queues.GetQueueClient(queue.Name + "-poison");
+        var delay = MinPollingInterval;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            QueueMessage[] messages;
+            try
+            {
+                messages = (await queue.ReceiveMessagesAsync(hostJson.BatchSize, Lease, stoppingToken).ConfigureAwait(false)).Value;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                await queue.CreateIfNotExistsAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+                continue;
+            }
+            catch (Exception ex) when (StorageFailures.IsUnavailable(ex))
+            {
+                LogPollFailed(logger, queue.Name, ex.Message);
+                messages = [];
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (messages.Length == 0)
+            {
+                await Task.Delay(delay, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, hostJson.MaxPollingInterval.Ticks));
+                continue;
+            }
+
+            delay = MinPollingInterval;
+            await Task.WhenAll(messages.Select(m => ProcessAsync(function, queue, poison, m, stoppingToken))).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ProcessAsync(FunctionDescriptor function, QueueClient queue, QueueClient poison, QueueMessage message, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await using (var scope = scopes.CreateAsyncScope())
+            {
+                await FunctionInvoker.InvokeAsync(function, scope.ServiceProvider, p =>
+                    p == function.TriggerParameter ? FunctionInvoker.QueueTriggerValue(p.ParameterType, message) : stoppingToken).ConfigureAwait(false);
+            }
+
+            await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: the message becomes visible again when its lease ends and is retried then.
+        }
+        catch (Exception ex)
+        {
+            LogFunctionFailed(logger, ex, function.Name, message.MessageId, message.DequeueCount);
+            await ReleaseAsync(queue, poison, message).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReleaseAsync(QueueClient queue, QueueClient poison, QueueMessage message)
+    {
+        try
+        {
+            if (message.DequeueCount >= hostJson.MaxDequeueCount)
+            {
+                await poison.CreateIfNotExistsAsync().ConfigureAwait(false);
+                await poison.SendMessageAsync(message.Body).ConfigureAwait(false);
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt).ConfigureAwait(false);
+                LogPoisoned(logger, message.MessageId, poison.Name);
+            }
+            else
+            {
+                await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: hostJson.VisibilityTimeout).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (StorageFailures.IsUnavailable(ex) || ex is RequestFailedException)
+        {
+            // The lease still expires on its own, so the message is retried; nothing is lost.
+            LogReleaseFailed(logger, message.MessageId, ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Polling queue {Queue} failed: {Reason}")]
+    private static partial void LogPollFailed(ILogger logger, string queue, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Function {Function} failed on message {MessageId} (dequeue count {DequeueCount})")]
+    private static partial void LogFunctionFailed(ILogger logger, Exception exception, string function, string messageId, long dequeueCount);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} moved to {PoisonQueue}")]
+    private static partial void LogPoisoned(ILogger logger, string messageId, string poisonQueue);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release message {MessageId}: {Reason}")]
+    private static partial void LogReleaseFailed(ILogger logger, string messageId, string reason);
+}

@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using Aisoule.Core.Storage;
+using Aisoule.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Aisoule.Tests.Probes;
+
+/// <summary>
+/// Functions that exist only in the test assembly, served by the local host beside the app's own, to drive the
+/// shared pipeline through real HTTP and real queues: a JSON echo, a crash, a storage call, a queue consumer.
+/// </summary>
+public sealed class ProbeFunctions(StorageAccount storage)
+{
+    /// <summary>Queue messages each probe queue received, keyed by queue name.</summary>
+    public static ConcurrentDictionary<string, ConcurrentQueue<string>> Received { get; } = new();
+
+    /// <summary>How many times the echo function ran, keyed by the X-Probe header.</summary>
+    public static ConcurrentDictionary<string, int> EchoCalls { get; } = new();
+
+    [Function(nameof(ProbeEcho))]
+    public static async Task<ApiResult> ProbeEcho(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "probe/echo")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        EchoCalls.AddOrUpdate(request.Headers["X-Probe"].ToString(), 1, (_, n) => n + 1);
+        var body = await RequestBody.ReadAsync<EchoRequest>(request, cancellationToken);
+        return body.IsValid ? ApiResult.Ok(body.Value!) : ApiResult.Failure(body.Error!);
+    }
+
+    [Function(nameof(ProbeCrash))]
+    public static ApiResult ProbeCrash(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "probe/crash")] HttpRequest request) =>
+        throw new InvalidOperationException("secret-internal-detail: connection string AccountKey=abc");
+
+    [Function(nameof(ProbeItem))]
+    public static ApiResult ProbeItem(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "probe/items/{id}")] HttpRequest request,
+        string id) => ApiResult.Ok(new { id });
+
+    [Function(nameof(ProbeStorage))]
+    public async Task<ApiResult> ProbeStorage(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "probe/storage")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        var table = await storage.GetTableAsync("probe", cancellationToken);
+        return ApiResult.Ok(new { table = table.Name });
+    }
+
+    [Function(nameof(ProbeQueue))]
+    public static void ProbeQueue([QueueTrigger("%ProbeQueue%")] string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var queue = message.Split(':')[0];
+        Received.GetOrAdd(queue, _ => new ConcurrentQueue<string>()).Enqueue(message);
+        if (message.EndsWith(":fail", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("Probe asked to fail.");
+        }
+    }
+}
+
+/// <summary>A request record with declared constraints, as the app's endpoints declare theirs.</summary>
+public sealed record EchoRequest
+{
+    [Required(ErrorMessage = "Name is required.")]
+    [StringLength(50, ErrorMessage = "Name is at most 50 characters.")]
+    public string? Name { get; init; }
+
+    [Range(0, 150, ErrorMessage = "Age must be between 0 and 150.")]
+    public int? Age { get; init; }
+
+    public IReadOnlyList<string>? Tags { get; init; }
+}
