@@ -1,0 +1,48 @@
+# Shared by script/server and script/test. Sourced, not run.
+# shellcheck shell=bash
+
+AISOULE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+AZURITE_JS="$AISOULE_ROOT/node_modules/azurite/dist/src/azurite.js"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+require_tools() {
+  local missing=()
+  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  [ ${#missing[@]} -eq 0 ] || die "missing: ${missing[*]} (this project needs the .NET 10 SDK and Node.js with npm)"
+}
+
+# Installs the pinned npm tools (Azurite) when node_modules is missing or older than package-lock.json.
+ensure_node_tools() {
+  local stamp="$AISOULE_ROOT/node_modules/.aisoule-lock"
+  local want
+  want="$(sha256sum "$AISOULE_ROOT/package-lock.json" | cut -d' ' -f1)"
+  if [ -f "$AZURITE_JS" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return
+  fi
+  say "Installing Azurite (pinned in package-lock.json)"
+  (cd "$AISOULE_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+  echo "$want" > "$stamp"
+}
+
+# port_open HOST PORT: is something accepting connections there?
+port_open() {
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# wait_for_port HOST PORT SECONDS
+wait_for_port() {
+  local deadline=$((SECONDS + $3))
+  until port_open "$1" "$2"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
+# A value from local.settings.json "Values", or nothing.
+local_setting() {
+  local file="$AISOULE_ROOT/local.settings.json"
+  [ -f "$file" ] || return 0
+  node -e 'try { const v = (require(process.argv[1]).Values || {})[process.argv[2]]; if (v !== undefined) console.log(v); } catch (e) {}' "$file" "$1"
+}
