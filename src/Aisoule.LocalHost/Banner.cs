@@ -5,7 +5,7 @@ namespace Aisoule.LocalHost;
 /// <summary>What the server prints once it listens: where the API is and which functions it serves.</summary>
 internal static class Banner
 {
-    public static void Print(WebApplication app)
+    public static void Print(WebApplication app, IEnumerable<string> login)
     {
         var baseAddress = app.ApiBaseAddress();
         var catalog = app.Services.GetRequiredService<FunctionCatalog>();
@@ -24,6 +24,13 @@ internal static class Banner
             Console.WriteLine($"  {function.Name}: queueTrigger {function.QueueName}");
         }
 
+        Console.WriteLine();
+        foreach (var line in login)
+        {
+            Console.WriteLine(line);
+        }
+
+        Console.WriteLine($"Log in:  curl -s -c cookies.txt -H 'Content-Type: application/json' -d '{{\"email\":\"EMAIL\",\"password\":\"PASSWORD\"}}' {baseAddress}auth/login");
         Console.WriteLine();
         Console.WriteLine($"Try: curl -s {baseAddress}health");
         Console.WriteLine("Press Ctrl+C to stop.");

@@ -2,5 +2,6 @@ using Aisoule.Functions.Hosting;
 using Aisoule.LocalHost;
 
 var app = LocalFunctionsHost.Build(args, [typeof(AisouleServiceCollectionExtensions).Assembly]);
-app.Lifetime.ApplicationStarted.Register(() => Banner.Print(app));
-await app.RunAsync().ConfigureAwait(false);
+await app.StartAsync().ConfigureAwait(false);
+Banner.Print(app, await DevelopmentOwner.EnsureAsync(app).ConfigureAwait(false));
+await app.WaitForShutdownAsync().ConfigureAwait(false);

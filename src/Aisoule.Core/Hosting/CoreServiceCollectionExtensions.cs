@@ -1,9 +1,11 @@
+using Aisoule.Core.Identity;
 using Aisoule.Core.Storage;
 using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Aisoule.Core.Hosting;
@@ -16,6 +18,31 @@ public static class CoreServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddSingleton(TimeProvider.System);
         services.AddAisouleStorage(configuration);
+        services.AddAisouleIdentity(configuration);
+        return services;
+    }
+
+    private static IServiceCollection AddAisouleIdentity(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<IdentityOptions>()
+            .Bind(configuration.GetSection("Identity"))
+            .PostConfigure<IHostEnvironment>((o, env) => o.SignupEnabled ??= env.IsDevelopment())
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<OwnerOptions>().Configure(o =>
+        {
+            o.Email = configuration["AISOULE_OWNER_EMAIL"];
+            o.Password = configuration["AISOULE_OWNER_PASSWORD"];
+            o.Workspace = configuration["AISOULE_OWNER_WORKSPACE"] is { Length: > 0 } workspace ? workspace : o.Workspace;
+        });
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<SessionService>();
+        services.AddSingleton<AccountService>();
+        services.AddSingleton<ApiKeyService>();
+        services.AddSingleton<Authenticator>();
+        services.AddSingleton<KeyUsageRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<KeyUsageRecorder>());
+        services.AddHostedService<OwnerBootstrapService>();
         return services;
     }
 

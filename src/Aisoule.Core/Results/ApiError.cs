@@ -31,6 +31,12 @@ public sealed record ApiError(int Status, string Code, string Message)
     public static ApiError Internal(string requestId) =>
         new(500, ErrorCodes.InternalError, $"Something went wrong on our side. Quote request id {requestId} if you contact support.");
 
+    public static ApiError Unauthorized(string code, string message) => new(401, code, message);
+
+    public static ApiError Forbidden(string code, string message) => new(403, code, message);
+
+    public static ApiError Conflict(string code, string message) => new(409, code, message);
+
     public static ApiError StorageUnavailable() =>
         new(503, ErrorCodes.StorageUnavailable, "Storage is unreachable. Try again shortly.") { RetryAfter = TimeSpan.FromSeconds(5) };
 }

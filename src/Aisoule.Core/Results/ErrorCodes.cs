@@ -11,4 +11,17 @@ public static class ErrorCodes
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string InternalError = "internal_error";
     public const string StorageUnavailable = "storage_unavailable";
+    public const string Unauthenticated = "unauthenticated";
+    public const string InvalidCredentials = "invalid_credentials";
+    public const string InvalidApiKey = "invalid_api_key";
+    public const string KeyExpired = "key_expired";
+    public const string KeyRevoked = "key_revoked";
+    public const string SessionExpired = "session_expired";
+    public const string SessionRequired = "session_required";
+    public const string CsrfFailed = "csrf_failed";
+    public const string InsufficientScope = "insufficient_scope";
+    public const string Forbidden = "forbidden";
+    public const string EmailTaken = "email_taken";
+    public const string SignupDisabled = "signup_disabled";
+    public const string TooManyAttempts = "too_many_attempts";
 }

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Aisoule.Functions.Pipeline;
 
 namespace Aisoule.Functions.Catalog;
 
@@ -6,6 +7,9 @@ namespace Aisoule.Functions.Catalog;
 public sealed record FunctionDescriptor(string Name, MethodInfo Method, ParameterInfo TriggerParameter)
 {
     public Type Type => Method.DeclaringType!;
+
+    /// <summary>What the function declared it needs; null if it declared nothing (and is then refused).</summary>
+    public AccessAttribute? Access => Method.GetCustomAttribute<AccessAttribute>();
 
     /// <summary>Set for HTTP-triggered functions.</summary>
     public HttpEndpoint? Http { get; init; }

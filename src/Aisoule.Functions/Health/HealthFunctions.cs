@@ -1,5 +1,6 @@
 using Aisoule.Core.Storage;
 using Aisoule.Functions.Http;
+using Aisoule.Functions.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 
@@ -9,6 +10,7 @@ namespace Aisoule.Functions.Health;
 public sealed class HealthFunctions(StorageHealth health)
 {
     [Function(nameof(GetHealth))]
+    [Access(Credentials.None)]
     public async Task<ApiResult> GetHealth(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request,
         CancellationToken cancellationToken)

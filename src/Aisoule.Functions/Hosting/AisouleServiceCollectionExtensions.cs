@@ -14,6 +14,7 @@ public static class AisouleServiceCollectionExtensions
     {
         services.AddAisouleCore(configuration);
         services.TryAddSingleton(_ => FunctionCatalog.Create(typeof(AisouleServiceCollectionExtensions).Assembly));
+        services.AddSingleton<AccessGate>();
         services.AddSingleton<ApiPipeline>();
         return services;
     }

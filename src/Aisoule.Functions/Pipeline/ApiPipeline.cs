@@ -9,10 +9,10 @@ namespace Aisoule.Functions.Pipeline;
 
 /// <summary>
 /// The request pipeline both hosts run around every HTTP function: request id, the body size limit,
-/// (the auth gate and rate limiter, with their issues), then the function, then errors mapped to the envelope.
+/// the auth gate (credentials, CSRF, scope), then the function, then errors mapped to the envelope.
 /// The Functions worker calls it from <see cref="ApiPipelineMiddleware"/>, the local host from its endpoint.
 /// </summary>
-public sealed partial class ApiPipeline(ILogger<ApiPipeline> logger)
+public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> logger)
 {
     public const long MaxBodyBytes = 5 * 1024 * 1024;
 
@@ -38,6 +38,12 @@ public sealed partial class ApiPipeline(ILogger<ApiPipeline> logger)
 
         try
         {
+            if (await gate.AdmitAsync(http, function).ConfigureAwait(false) is { } refusal)
+            {
+                return ApiResult.Failure(refusal);
+            }
+
+            // The rate limiter joins here, after the gate, with its issue.
             return await invoke().ConfigureAwait(false) as IResult
                 ?? throw new InvalidOperationException($"Function {function.Name} did not return an IResult.");
         }

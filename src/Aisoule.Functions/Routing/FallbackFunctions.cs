@@ -1,6 +1,7 @@
 using Aisoule.Core.Results;
 using Aisoule.Functions.Catalog;
 using Aisoule.Functions.Http;
+using Aisoule.Functions.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 
@@ -16,6 +17,7 @@ public sealed class FallbackFunctions(FunctionCatalog catalog)
     public const string Name = "zzz_fallback";
 
     [Function(Name)]
+    [Access(Credentials.None)]
     public ApiResult Fallback(
         [HttpTrigger(AuthorizationLevel.Anonymous, Route = "{*path}")] HttpRequest request,
         string? path)

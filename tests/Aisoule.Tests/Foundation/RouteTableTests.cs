@@ -31,7 +31,7 @@ public sealed class RouteTableTests
         {
             var route = "/api/" + (trigger.TryGetProperty("route", out var r) ? r.GetString() : name);
             var methods = trigger.TryGetProperty("methods", out var m) ? m.EnumerateArray().Select(x => x.GetString()!.ToUpperInvariant()).Order().ToArray() : [];
-            var served = endpoints.SingleOrDefault(e => e.RoutePattern.RawText == route);
+            var served = endpoints.SingleOrDefault(e => e.RoutePattern.RawText == route && e.DisplayName == name);
             Assert.True(served is not null, $"{name} ({route}) is not in the local host's route table");
             var servedMethods = served.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Order().ToArray() ?? [];
             Assert.Equal(methods, servedMethods);

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
 using Aisoule.Core.Storage;
+using Aisoule.Core.Identity;
 using Aisoule.Functions.Http;
+using Aisoule.Functions.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 
@@ -20,6 +22,7 @@ public sealed class ProbeFunctions(StorageAccount storage)
     public static ConcurrentDictionary<string, int> EchoCalls { get; } = new();
 
     [Function(nameof(ProbeEcho))]
+    [Access(Credentials.None)]
     public static async Task<ApiResult> ProbeEcho(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "probe/echo")] HttpRequest request,
         CancellationToken cancellationToken)
@@ -31,16 +34,19 @@ public sealed class ProbeFunctions(StorageAccount storage)
     }
 
     [Function(nameof(ProbeCrash))]
+    [Access(Credentials.None)]
     public static ApiResult ProbeCrash(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "probe/crash")] HttpRequest request) =>
         throw new InvalidOperationException("secret-internal-detail: connection string AccountKey=abc");
 
     [Function(nameof(ProbeItem))]
+    [Access(Credentials.None)]
     public static ApiResult ProbeItem(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "probe/items/{id}")] HttpRequest request,
         string id) => ApiResult.Ok(new { id });
 
     [Function(nameof(ProbeStorage))]
+    [Access(Credentials.None)]
     public async Task<ApiResult> ProbeStorage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "probe/storage")] HttpRequest request,
         CancellationToken cancellationToken)
@@ -48,6 +54,18 @@ public sealed class ProbeFunctions(StorageAccount storage)
         var table = await storage.GetTableAsync("probe", cancellationToken);
         return ApiResult.Ok(new { table = table.Name });
     }
+
+    [Function(nameof(ProbeWrite))]
+    [Access(Credentials.SessionOrKey, Scopes.ContactsWrite)]
+    public static ApiResult ProbeWrite(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "probe/write")] HttpRequest request) =>
+        ApiResult.Ok(new { request.Caller().WorkspaceId });
+
+    [Function(nameof(ProbeRead))]
+    [Access(Credentials.SessionOrKey, Scopes.ContactsRead)]
+    public static ApiResult ProbeRead(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "probe/read")] HttpRequest request) =>
+        ApiResult.Ok(new { request.Caller().WorkspaceId });
 
     [Function(nameof(ProbeQueue))]
     public static void ProbeQueue([QueueTrigger("%ProbeQueue%")] string message)

@@ -1,0 +1,28 @@
+using Aisoule.Core.Results;
+
+namespace Aisoule.Core.Identity;
+
+/// <summary>The credentials a request presented, after checking: who it is, and how it proved it.</summary>
+public sealed record Authenticated(Caller Caller, string? CsrfHash);
+
+/// <summary>Turns the two ways in (an <c>X-API-Key</c>, or the session cookie) into a <see cref="Caller"/>.</summary>
+public sealed class Authenticator(ApiKeyService keys, SessionService sessions)
+{
+    public async Task<Outcome<Authenticated>> AuthenticateAsync(string? apiKey, string? sessionToken, CancellationToken cancellationToken = default)
+    {
+        // A key, when sent, decides alone: a request is never half key, half cookie.
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            var byKey = await keys.AuthenticateAsync(apiKey, cancellationToken).ConfigureAwait(false);
+            return byKey.Succeeded ? new Authenticated(byKey.Value!, null) : byKey.Error!;
+        }
+
+        if (!string.IsNullOrEmpty(sessionToken))
+        {
+            var bySession = await sessions.AuthenticateAsync(sessionToken, cancellationToken).ConfigureAwait(false);
+            return bySession.Succeeded ? new Authenticated(bySession.Value.Caller, bySession.Value.CsrfHash) : bySession.Error!;
+        }
+
+        return ApiError.Unauthorized(ErrorCodes.Unauthenticated, "Authentication required: send an X-API-Key header or log in.");
+    }
+}

@@ -1,0 +1,42 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace Aisoule.Core.Identity.Entities;
+
+/// <summary>Table <c>apikeys</c>: partition = workspace, row = key id. Holds the key's SHA-256, never the key.</summary>
+public sealed class ApiKeyEntity : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+
+    public string RowKey { get; set; } = "";
+
+    public DateTimeOffset? Timestamp { get; set; }
+
+    public ETag ETag { get; set; }
+
+    public string Name { get; set; } = "";
+
+    public string DisplayPrefix { get; set; } = "";
+
+    public string KeyHash { get; set; } = "";
+
+    public string UserId { get; set; } = "";
+
+    /// <summary>The creator's role when the key was made.</summary>
+    public string Role { get; set; } = "";
+
+    /// <summary>Space-separated; already narrowed to what the creator's role allowed when it was made.</summary>
+    public string Scopes { get; set; } = "";
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? ExpiresAt { get; set; }
+
+    public DateTimeOffset? RevokedAt { get; set; }
+
+    public DateTimeOffset? LastUsedAt { get; set; }
+
+    public long RequestCount { get; set; }
+
+    public IReadOnlyList<string> ScopeList => Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+}

@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Aisoule.Core.Identity;
+
+/// <summary>Settings under <c>Identity:</c>; the first owner comes from <c>AISOULE_OWNER_*</c>.</summary>
+public sealed class IdentityOptions
+{
+    /// <summary><c>POST /auth/signup</c> open to anyone. Unset: on in Development, off elsewhere.</summary>
+    public bool? SignupEnabled { get; set; }
+
+    [Range(PasswordHasher.MinimumIterations, 10_000_000)]
+    public int PasswordIterations { get; set; } = PasswordHasher.MinimumIterations;
+
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromHours(8);
+
+    [Range(typeof(TimeSpan), "00:00:01", "90.00:00:00")]
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    [Range(1, 1000)]
+    public int LoginFailureLimit { get; set; } = 5;
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often API-key usage (last_used_at, request_count) is written, batched per key.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    public TimeSpan KeyUsageFlushInterval { get; set; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,84 @@
+using Aisoule.Core.Identity.Entities;
+using Aisoule.Core.Results;
+using Aisoule.Core.Storage;
+using Azure;
+using Microsoft.Extensions.Options;
+
+namespace Aisoule.Core.Identity;
+
+/// <summary>Server-side login sessions: only token hashes are stored; idle and absolute expiry; logout deletes.</summary>
+public sealed class SessionService(StorageAccount storage, IOptions<IdentityOptions> options, TimeProvider clock)
+{
+    // last_seen_at is written at most this often, so a busy session does not cost a write per request.
+    private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
+
+    public async Task<(string Token, string CsrfToken, DateTimeOffset ExpiresAt)> StartAsync(UserEntity user, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var (token, csrf, now) = (Secrets.NewToken(), Secrets.NewToken(), clock.GetUtcNow());
+        var session = new SessionEntity
+        {
+            PartitionKey = Secrets.Hash(token),
+            WorkspaceId = user.PartitionKey,
+            UserId = user.UserId,
+            Role = user.Role,
+            CsrfHash = Secrets.Hash(csrf),
+            CreatedAt = now,
+            LastSeenAt = now,
+            ExpiresAt = now + options.Value.SessionLifetime,
+        };
+        var table = await storage.GetTableAsync(IdentityTables.Sessions, cancellationToken).ConfigureAwait(false);
+        await table.AddEntityAsync(session, cancellationToken).ConfigureAwait(false);
+        return (token, csrf, session.ExpiresAt);
+    }
+
+    /// <summary>The caller behind a session cookie, and the hash its CSRF token must match.</summary>
+    public async Task<Outcome<(Caller Caller, string CsrfHash)>> AuthenticateAsync(string token, CancellationToken cancellationToken = default)
+    {
+        var expired = ApiError.Unauthorized(ErrorCodes.SessionExpired, "Your session has ended. Log in again.");
+        if (string.IsNullOrEmpty(token) || token.Length > 64 || token.AsSpan().ContainsAnyExcept(TokenCharacters))
+        {
+            return expired;
+        }
+
+        var table = await storage.GetTableAsync(IdentityTables.Sessions, cancellationToken).ConfigureAwait(false);
+        var found = await table.GetEntityIfExistsAsync<SessionEntity>(Secrets.Hash(token), SessionEntity.Row, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!found.HasValue)
+        {
+            return expired;
+        }
+
+        var session = found.Value!;
+        var now = clock.GetUtcNow();
+        if (now >= session.ExpiresAt || now - session.LastSeenAt >= options.Value.SessionIdleTimeout)
+        {
+            await table.DeleteEntityAsync(session.PartitionKey, session.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+            return expired;
+        }
+
+        if (now - session.LastSeenAt >= TouchInterval)
+        {
+            session.LastSeenAt = now;
+            try
+            {
+                await table.UpdateEntityAsync(session, session.ETag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+            {
+                // Another request touched it first, or it was just logged out; either way nothing to do here.
+            }
+        }
+
+        var caller = new Caller(session.WorkspaceId, session.UserId, session.Role, Roles.ScopesOf(session.Role)) { SessionId = session.PartitionKey };
+        return (caller, session.CsrfHash);
+    }
+
+    public async Task EndAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        var table = await storage.GetTableAsync(IdentityTables.Sessions, cancellationToken).ConfigureAwait(false);
+        await table.DeleteEntityAsync(sessionId, SessionEntity.Row, ETag.All, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static readonly System.Buffers.SearchValues<char> TokenCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+}
