@@ -26,7 +26,7 @@ internal static class FunctionInvoker
         foreach (var parameter in function.Method.GetParameters())
         {
             var type = Nullable.GetUnderlyingType(parameter.ParameterType) ?? parameter.ParameterType;
-            var bindable = parameter == function.TriggerParameter
+            var bindable = function.IsTrigger(parameter)
                 ? function.Http is not null ? type == typeof(Microsoft.AspNetCore.Http.HttpRequest) : QueueTriggerTypes.Contains(type)
                 : type == typeof(CancellationToken) || (function.Http is not null && RouteValueTypes.Contains(type) && RouteHas(function.Http.Route, parameter.Name!));
             if (!bindable)

@@ -75,7 +75,7 @@ public static class LocalFunctionsHost
         var pipeline = http.RequestServices.GetRequiredService<ApiPipeline>();
         var result = await pipeline.RunAsync(http, function, () =>
             FunctionInvoker.InvokeAsync(function, http.RequestServices, parameter =>
-                parameter == function.TriggerParameter ? http.Request
+                function.IsTrigger(parameter) ? http.Request
                 : parameter.ParameterType == typeof(CancellationToken) ? http.RequestAborted
                 : FunctionInvoker.RouteValue(parameter, http.Request.RouteValues[parameter.Name!]))).ConfigureAwait(false);
         await result.ExecuteAsync(http).ConfigureAwait(false);

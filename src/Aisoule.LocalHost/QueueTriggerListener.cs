@@ -73,7 +73,7 @@ internal sealed partial class QueueTriggerListener(
             await using (var scope = scopes.CreateAsyncScope())
             {
                 await FunctionInvoker.InvokeAsync(function, scope.ServiceProvider, p =>
-                    p == function.TriggerParameter ? FunctionInvoker.QueueTriggerValue(p.ParameterType, message) : stoppingToken).ConfigureAwait(false);
+                    function.IsTrigger(p) ? FunctionInvoker.QueueTriggerValue(p.ParameterType, message) : stoppingToken).ConfigureAwait(false);
             }
 
             await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);

@@ -11,6 +11,9 @@ public sealed record FunctionDescriptor(string Name, MethodInfo Method, Paramete
     /// <summary>What the function declared it needs; null if it declared nothing (and is then refused).</summary>
     public AccessAttribute? Access => Method.GetCustomAttribute<AccessAttribute>();
 
+    /// <summary>By position: reflection may hand out different ParameterInfo objects for the same parameter.</summary>
+    public bool IsTrigger(ParameterInfo parameter) => parameter?.Position == TriggerParameter.Position;
+
     /// <summary>Set for HTTP-triggered functions.</summary>
     public HttpEndpoint? Http { get; init; }
 

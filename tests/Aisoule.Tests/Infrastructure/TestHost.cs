@@ -11,21 +11,25 @@ namespace Aisoule.Tests.Infrastructure;
 
 /// <summary>
 /// A local host on a free loopback port over real Azurite, serving the app's functions and the test probes, with
-/// its own table and queue prefix so no two tests share state. Disposing stops it and deletes what it created.
+/// its own table and queue prefix so no two tests share state (or, given a prefix, a second instance sharing
+/// another's state). Disposing stops it and deletes what it created.
 /// </summary>
 internal sealed class TestHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly bool _ownsStorage;
 
-    private TestHost(WebApplication app, string prefix, string connectionString, LogCapture logs)
+    private TestHost(WebApplication app, string prefix, string connectionString, LogCapture logs, bool ownsStorage)
     {
+        _ownsStorage = ownsStorage;
         _app = app;
         Prefix = prefix;
         ConnectionString = connectionString;
         Logs = logs;
-        Client = new HttpClient { BaseAddress = app.ApiBaseAddress() };
+        Client = NewClient(cookies: false);
     }
 
+    /// <summary>A client without cookies: each request carries only what the test gives it.</summary>
     public HttpClient Client { get; }
 
     public string Prefix { get; }
@@ -36,11 +40,16 @@ internal sealed class TestHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>A client of its own; with cookies it keeps a session like a browser does.</summary>
+    public HttpClient NewClient(bool cookies = true) =>
+        new(new HttpClientHandler { UseCookies = cookies, CookieContainer = new System.Net.CookieContainer() }) { BaseAddress = _app.ApiBaseAddress() };
+
     public static string NewPrefix() => "t" + RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz0123456789", 10);
 
-    public static async Task<TestHost> StartAsync(IDictionary<string, string?>? settings = null, string? connectionString = null)
+    public static async Task<TestHost> StartAsync(IDictionary<string, string?>? settings = null, string? connectionString = null, string? prefix = null)
     {
-        var prefix = NewPrefix();
+        var ownsStorage = prefix is null;
+        prefix ??= NewPrefix();
         connectionString ??= Azurite.ConnectionString;
         var logs = new LogCapture();
         var config = new Dictionary<string, string?>
@@ -49,6 +58,8 @@ internal sealed class TestHost : IAsyncDisposable
             ["Storage:Prefix"] = prefix,
             ["port"] = "0",
             ["ProbeQueue"] = prefix + "probe",
+            ["Identity:SignupEnabled"] = "true",
+            ["Identity:KeyUsageFlushInterval"] = "00:00:00.100",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
@@ -64,7 +75,7 @@ internal sealed class TestHost : IAsyncDisposable
             builder.Logging.AddProvider(logs);
         });
         await app.StartAsync();
-        return new TestHost(app, prefix, connectionString, logs);
+        return new TestHost(app, prefix, connectionString, logs, ownsStorage);
     }
 
     public async ValueTask DisposeAsync()
@@ -72,7 +83,8 @@ internal sealed class TestHost : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        if (ConnectionString == Azurite.Unreachable)
+        // A host started on another's prefix is a second instance: the first one cleans up.
+        if (!_ownsStorage || ConnectionString == Azurite.Unreachable)
         {
             return;
         }

@@ -1,3 +1,4 @@
+using System.Runtime.Serialization;
 using Azure;
 using Azure.Data.Tables;
 
@@ -38,5 +39,6 @@ public sealed class ApiKeyEntity : ITableEntity
 
     public long RequestCount { get; set; }
 
+    [IgnoreDataMember]
     public IReadOnlyList<string> ScopeList => Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 }

@@ -1,0 +1,61 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Aisoule.Functions.Catalog;
+using Aisoule.Functions.Hosting;
+using Aisoule.Functions.Routing;
+using Aisoule.Tests.Infrastructure;
+using Xunit;
+
+namespace Aisoule.Tests.Identity;
+
+public sealed partial class AccessDeclarationTests
+{
+    // The only endpoints anyone may call without credentials. The Meta webhook joins this list with messaging.
+    private static readonly string[] Public = ["GetHealth", "SignUp", "Login", FallbackFunctions.Name];
+
+    private static readonly FunctionCatalog AppCatalog = FunctionCatalog.Create(typeof(AisouleServiceCollectionExtensions).Assembly);
+
+    [Fact]
+    public void Every_http_function_declares_what_it_needs()
+    {
+        var undeclared = AppCatalog.HttpFunctions.Where(f => f.Access is null).Select(f => f.Name).ToList();
+
+        Assert.Empty(undeclared);
+    }
+
+    [Fact]
+    public void Only_the_public_endpoints_accept_no_credentials()
+    {
+        var open = AppCatalog.HttpFunctions.Where(f => f.Access?.Credentials == Functions.Pipeline.Credentials.None).Select(f => f.Name).Order();
+
+        Assert.Equal(Public.Order(), open);
+    }
+
+    [Fact]
+    public async Task Every_function_refuses_a_request_without_credentials_except_the_public_ones()
+    {
+        await using var host = await TestHost.StartAsync();
+        var checkedCount = 0;
+        foreach (var function in AppCatalog.HttpFunctions.Where(f => !Public.Contains(f.Name)))
+        {
+            var path = Parameter().Replace(function.Http!.Route, "x");
+            foreach (var method in function.Http.Methods.Count == 0 ? ["GET"] : function.Http.Methods)
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), path);
+                if (method is "POST" or "PUT")
+                {
+                    request.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+                }
+
+                var response = await host.Client.SendAsync(request);
+                await Envelope.ErrorAsync(response, HttpStatusCode.Unauthorized, "unauthenticated");
+                checkedCount++;
+            }
+        }
+
+        Assert.True(checkedCount >= 5, $"only {checkedCount} protected endpoints found");
+    }
+
+    [GeneratedRegex(@"\{[^}]+\}")]
+    private static partial Regex Parameter();
+}

@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Aisoule.Tests.Infrastructure;
+using Xunit;
+
+namespace Aisoule.Tests.Identity;
+
+public sealed class SessionTests : IAsyncLifetime
+{
+    private TestHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await TestHost.StartAsync();
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task Signup_creates_a_workspace_and_its_owner_and_starts_a_session()
+    {
+        var email = Infrastructure.Identity.NewEmail();
+        var response = await _host.Client.PostAsJsonAsync("auth/signup", new { email, password = Infrastructure.Identity.Password, name = "Asha Rao", workspace_name = "Acme Traders" });
+
+        var data = await Envelope.SuccessAsync(response, HttpStatusCode.Created);
+        Assert.Equal(email, data.GetProperty("user").GetProperty("email").GetString());
+        Assert.Equal("owner", data.GetProperty("user").GetProperty("role").GetString());
+        Assert.Equal("Acme Traders", data.GetProperty("workspace").GetProperty("name").GetString());
+        Assert.False(string.IsNullOrEmpty(data.GetProperty("csrf_token").GetString()));
+        var cookie = response.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+        var me = await Envelope.SuccessAsync(await _host.Client.SendAsync(Infrastructure.Identity.WithCookie(HttpMethod.Get, "auth/me", cookie)));
+        Assert.Equal(data.GetProperty("workspace").GetProperty("id").GetString(), me.GetProperty("workspace").GetProperty("id").GetString());
+        Assert.Equal("owner", me.GetProperty("role").GetString());
+    }
+
+    [Fact]
+    public async Task Signup_with_an_email_already_registered_answers_409_whatever_its_case()
+    {
+        var first = await Infrastructure.Identity.SignUpAsync(_host);
+
+        var response = await _host.Client.PostAsJsonAsync("auth/signup", new { email = first.Email.ToUpperInvariant(), password = "another password", name = "B", workspace_name = "B" });
+
+        await Envelope.ErrorAsync(response, HttpStatusCode.Conflict, "email_taken");
+    }
+
+    [Fact]
+    public async Task Signup_is_refused_when_turned_off()
+    {
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["Identity:SignupEnabled"] = "false" });
+
+        var response = await host.Client.PostAsJsonAsync("auth/signup", new { email = Infrastructure.Identity.NewEmail(), password = Infrastructure.Identity.Password, name = "A", workspace_name = "A" });
+
+        await Envelope.ErrorAsync(response, HttpStatusCode.Forbidden, "signup_disabled");
+    }
+
+    [Fact]
+    public async Task Login_sets_an_httponly_samesite_lax_session_cookie_and_returns_a_csrf_token()
+    {
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+
+        var response = await _host.Client.PostAsJsonAsync("auth/login", new { email = account.Email, password = account.Password });
+
+        var data = await Envelope.SuccessAsync(response);
+        Assert.False(string.IsNullOrEmpty(data.GetProperty("csrf_token").GetString()));
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("aisoule_session=", StringComparison.Ordinal));
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=lax", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("secure", cookie, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Session_cookie_is_secure_when_the_request_came_over_https()
+    {
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "auth/login") { Content = JsonContent.Create(new { email = account.Email, password = account.Password }) };
+        request.Headers.Add("X-Forwarded-Proto", "https");
+
+        var response = await _host.Client.SendAsync(request);
+
+        await Envelope.SuccessAsync(response);
+        Assert.Contains("secure", response.Headers.GetValues("Set-Cookie").Single(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Unknown_email_and_wrong_password_answer_identically_in_similar_time()
+    {
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+
+        var (wrongPassword, wrongPasswordTime) = await TimedLoginAsync(account.Email, "not the password", "10.0.0.1");
+        var (unknownEmail, unknownEmailTime) = await TimedLoginAsync(Infrastructure.Identity.NewEmail(), "not the password", "10.0.0.2");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongPassword.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, unknownEmail.StatusCode);
+        Assert.Equal(await wrongPassword.Content.ReadAsStringAsync(), await unknownEmail.Content.ReadAsStringAsync());
+        // Both pay for a full password hash; an unknown email must not answer noticeably faster.
+        Assert.True(unknownEmailTime > wrongPasswordTime * 0.5, $"unknown email {unknownEmailTime} ms vs wrong password {wrongPasswordTime} ms");
+    }
+
+    [Fact]
+    public async Task Fifth_failed_login_for_an_email_locks_it_with_429_and_retry_after_even_for_the_right_password()
+    {
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+        for (var i = 0; i < 5; i++)
+        {
+            await Envelope.ErrorAsync(await LoginFromAsync(account.Email, "wrong password", $"10.1.0.{i}"), HttpStatusCode.Unauthorized, "invalid_credentials");
+        }
+
+        var response = await LoginFromAsync(account.Email, account.Password, "10.1.0.99");
+
+        var body = await Envelope.ErrorAsync(response, HttpStatusCode.TooManyRequests, "too_many_attempts");
+        Assert.InRange(response.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 800, 900);
+        Assert.Contains("Try again in", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Failed_logins_from_one_address_are_throttled_across_emails()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await LoginFromAsync(Infrastructure.Identity.NewEmail(), "wrong password", "10.2.0.7");
+        }
+
+        var response = await LoginFromAsync(Infrastructure.Identity.NewEmail(), "wrong password", "10.2.0.7");
+
+        await Envelope.ErrorAsync(response, HttpStatusCode.TooManyRequests, "too_many_attempts");
+    }
+
+    [Fact]
+    public async Task Successful_login_clears_the_failures_for_that_email()
+    {
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+        for (var i = 0; i < 4; i++)
+        {
+            await LoginFromAsync(account.Email, "wrong password", $"10.3.0.{i}");
+        }
+
+        await Envelope.SuccessAsync(await LoginFromAsync(account.Email, account.Password, "10.3.1.1"));
+        await LoginFromAsync(account.Email, "wrong password", "10.3.1.2");
+
+        await Envelope.SuccessAsync(await LoginFromAsync(account.Email, account.Password, "10.3.1.3"));
+    }
+
+    [Fact]
+    public async Task Logout_ends_the_session_on_every_instance()
+    {
+        await using var other = await TestHost.StartAsync(prefix: _host.Prefix);
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+        var onOther = account with { Client = other.Client };
+        await Envelope.SuccessAsync(await onOther.GetAsync("auth/me"));
+
+        await Envelope.SuccessAsync(await account.SendAsync(HttpMethod.Post, "auth/logout"));
+
+        await Envelope.ErrorAsync(await onOther.GetAsync("auth/me"), HttpStatusCode.Unauthorized, "session_expired");
+        await Envelope.ErrorAsync(await account.GetAsync("auth/me"), HttpStatusCode.Unauthorized, "session_expired");
+    }
+
+    [Fact]
+    public async Task Session_expires_after_being_idle()
+    {
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["Identity:SessionIdleTimeout"] = "00:00:01" });
+        var account = await Infrastructure.Identity.SignUpAsync(host);
+        await Envelope.SuccessAsync(await account.GetAsync("auth/me"));
+
+        await Task.Delay(1500);
+
+        await Envelope.ErrorAsync(await account.GetAsync("auth/me"), HttpStatusCode.Unauthorized, "session_expired");
+    }
+
+    [Fact]
+    public async Task Session_expires_at_its_absolute_lifetime_however_busy()
+    {
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["Identity:SessionLifetime"] = "00:00:02" });
+        var account = await Infrastructure.Identity.SignUpAsync(host);
+        var deadline = DateTime.UtcNow.AddSeconds(3);
+        HttpStatusCode last;
+        do
+        {
+            last = (await account.GetAsync("auth/me")).StatusCode;
+            await Task.Delay(200);
+        }
+        while (last == HttpStatusCode.OK && DateTime.UtcNow < deadline);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, last);
+    }
+
+    [Fact]
+    public async Task Cookie_authenticated_write_without_the_right_csrf_token_is_refused()
+    {
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+
+        var missing = await account.SendAsync(HttpMethod.Post, "keys", new { name = "no token" }, csrf: false);
+        var wrongResponse = await (account with { CsrfToken = "not-the-token" }).SendAsync(HttpMethod.Post, "keys", new { name = "wrong token" });
+
+        await Envelope.ErrorAsync(missing, HttpStatusCode.Forbidden, "csrf_failed");
+        await Envelope.ErrorAsync(wrongResponse, HttpStatusCode.Forbidden, "csrf_failed");
+        await Envelope.SuccessAsync(await account.SendAsync(HttpMethod.Post, "keys", new { name = "with token" }), HttpStatusCode.Created);
+        await Envelope.ErrorAsync(await account.SendAsync(HttpMethod.Post, "auth/logout", csrf: false), HttpStatusCode.Forbidden, "csrf_failed");
+    }
+
+    [Fact]
+    public async Task Request_without_credentials_answers_401()
+    {
+        await Envelope.ErrorAsync(await _host.Client.GetAsync("auth/me"), HttpStatusCode.Unauthorized, "unauthenticated");
+    }
+
+    [Fact]
+    public async Task Forged_session_cookie_answers_401()
+    {
+        var response = await _host.Client.SendAsync(Infrastructure.Identity.WithCookie(HttpMethod.Get, "auth/me", "aisoule_session=" + new string('A', 43)));
+
+        await Envelope.ErrorAsync(response, HttpStatusCode.Unauthorized, "session_expired");
+    }
+
+    private async Task<(HttpResponseMessage Response, double Milliseconds)> TimedLoginAsync(string email, string password, string address)
+    {
+        // Warm both paths once, then time the second call.
+        await LoginFromAsync(email, password, address);
+        var clock = Stopwatch.StartNew();
+        var response = await LoginFromAsync(email, password, address);
+        return (response, clock.Elapsed.TotalMilliseconds);
+    }
+
+    private Task<HttpResponseMessage> LoginFromAsync(string email, string password, string address)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "auth/login") { Content = JsonContent.Create(new { email, password }) };
+        request.Headers.Add("X-Forwarded-For", address);
+        return _host.Client.SendAsync(request);
+    }
+}
