@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
-using Aisoule.Core.Storage;
 using Aisoule.Core.Identity;
+using Aisoule.Core.Storage;
 using Aisoule.Functions.Http;
 using Aisoule.Functions.Pipeline;
 using Microsoft.AspNetCore.Http;
