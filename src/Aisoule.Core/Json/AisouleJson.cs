@@ -23,6 +23,7 @@ public static class AisouleJson
             TypeInfoResolver = JsonTypeInfoResolver.Combine(AisouleJsonContext.Default, new DefaultJsonTypeInfoResolver()),
         };
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        options.Converters.Add(new UtcTimestampConverter());
         options.MakeReadOnly();
         return options;
     }

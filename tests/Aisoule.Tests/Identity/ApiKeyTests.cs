@@ -32,6 +32,7 @@ public sealed class ApiKeyTests : IAsyncLifetime
         Assert.Equal(created.GetProperty("id").GetString(), listed.GetProperty("id").GetString());
         Assert.Equal(key[..12], listed.GetProperty("prefix").GetString());
         Assert.Equal("active", listed.GetProperty("status").GetString());
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", listed.GetProperty("created_at").GetString());
 
         var stored = await AllStoredTextAsync();
         Assert.DoesNotContain(key, stored, StringComparison.Ordinal);

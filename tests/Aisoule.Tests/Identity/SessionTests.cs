@@ -52,6 +52,16 @@ public sealed class SessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Signup_is_off_by_default_outside_development()
+    {
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?> { ["Identity:SignupEnabled"] = null });
+
+        var response = await host.Client.PostAsJsonAsync("auth/signup", new { email = Infrastructure.Identity.NewEmail(), password = Infrastructure.Identity.Password, name = "A", workspace_name = "A" });
+
+        await Envelope.ErrorAsync(response, HttpStatusCode.Forbidden, "signup_disabled");
+    }
+
+    [Fact]
     public async Task Login_sets_an_httponly_samesite_lax_session_cookie_and_returns_a_csrf_token()
     {
         var account = await Infrastructure.Identity.SignUpAsync(_host);
