@@ -1,3 +1,4 @@
+using Aisoule.Core.Contacts;
 using Aisoule.Core.Identity;
 using Aisoule.Core.Storage;
 using Azure.Core;
@@ -19,6 +20,8 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddAisouleStorage(configuration);
         services.AddAisouleIdentity(configuration);
+        services.AddSingleton<ContactService>();
+        services.AddSingleton<ContactLister>();
         return services;
     }
 

@@ -17,8 +17,9 @@ public static class Secrets
     public static bool HashesEqual(string a, string b) =>
         CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
 
-    public static bool IsId(string? value, string prefix) =>
-        value is not null && value.Length == prefix.Length + 32 && value.StartsWith(prefix, StringComparison.Ordinal)
+    /// <summary>Is this <paramref name="prefix"/> followed by exactly <paramref name="hexDigits"/> lowercase hex digits?</summary>
+    public static bool IsId(string? value, string prefix, int hexDigits = 32) =>
+        value is not null && prefix is not null && value.Length == prefix.Length + hexDigits && value.StartsWith(prefix, StringComparison.Ordinal)
         && value.AsSpan(prefix.Length).IndexOfAnyExcept(LowerHex) < 0;
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

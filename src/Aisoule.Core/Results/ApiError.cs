@@ -6,6 +6,9 @@ public sealed record ApiError(int Status, string Code, string Message)
     /// <summary>Per-field problems for validation failures, keyed by the snake_case field path.</summary>
     public IReadOnlyDictionary<string, string[]>? Errors { get; init; }
 
+    /// <summary>The id of the resource a conflict is about (<c>contact_exists</c> carries the existing contact's).</summary>
+    public string? ExistingId { get; init; }
+
     /// <summary>Sent as <c>Retry-After</c> (whole seconds) when set.</summary>
     public TimeSpan? RetryAfter { get; init; }
 

@@ -69,7 +69,7 @@ public sealed class ApiResult : IResult, IStatusCodeHttpResult
 
         object envelope = Error is null
             ? new SuccessEnvelope(Data)
-            : new ErrorEnvelope(Error.Message, Error.Code, Error.Errors);
+            : new ErrorEnvelope(Error.Message, Error.Code, Error.Errors, Error.ExistingId);
         await JsonSerializer.SerializeAsync(response.Body, envelope, envelope.GetType(), AisouleJson.Options, httpContext.RequestAborted).ConfigureAwait(false);
     }
 
@@ -79,5 +79,6 @@ public sealed class ApiResult : IResult, IStatusCodeHttpResult
         string Message,
         string Code,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string[]>? Errors,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Id,
         string Status = "error");
 }

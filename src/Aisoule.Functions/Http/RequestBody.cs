@@ -12,6 +12,9 @@ public readonly record struct RequestBody<T>(T? Value, ApiError? Error)
     where T : class
 {
     public bool IsValid => Error is null;
+
+    /// <summary>The top-level fields the caller sent (snake_case), so an update can tell "absent" from "null".</summary>
+    public IReadOnlySet<string> Present { get; init; } = new HashSet<string>();
 }
 
 /// <summary>
@@ -46,29 +49,38 @@ public static class RequestBody
 
         using (document)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return Fail<T>(ApiError.InvalidJson("Request body must be a JSON object."));
-            }
-
-            T? value;
-            try
-            {
-                value = document.RootElement.Deserialize<T>(AisouleJson.Options);
-            }
-            catch (JsonException ex)
-            {
-                return Fail<T>(ApiError.Validation(FieldPath(ex.Path), DescribeProblem(ex)));
-            }
-
-            if (value is null)
-            {
-                return Fail<T>(ApiError.InvalidJson("Request body must be a JSON object."));
-            }
-
-            var errors = Validate(value);
-            return errors.Count == 0 ? new RequestBody<T>(value, null) : Fail<T>(ApiError.Validation(errors));
+            return Parse<T>(document.RootElement);
         }
+    }
+
+    /// <summary>One JSON object (a body, or one item of a bulk body) to a validated request record.</summary>
+    public static RequestBody<T> Parse<T>(JsonElement element)
+        where T : class
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return Fail<T>(ApiError.InvalidJson("Request body must be a JSON object."));
+        }
+
+        T? value;
+        try
+        {
+            value = element.Deserialize<T>(AisouleJson.Options);
+        }
+        catch (JsonException ex)
+        {
+            return Fail<T>(ApiError.Validation(FieldPath(ex.Path), DescribeProblem(ex)));
+        }
+
+        if (value is null)
+        {
+            return Fail<T>(ApiError.InvalidJson("Request body must be a JSON object."));
+        }
+
+        var errors = Validate(value);
+        return errors.Count == 0
+            ? new RequestBody<T>(value, null) { Present = element.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal) }
+            : Fail<T>(ApiError.Validation(errors));
     }
 
     // The media type matters only where a body is read: routing (404/405) is decided before it.

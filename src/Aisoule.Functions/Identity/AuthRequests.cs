@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Aisoule.Functions.Http;
 
 namespace Aisoule.Functions.Identity;
 

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net.Mail;
 
-namespace Aisoule.Functions.Identity;
+namespace Aisoule.Functions.Http;
 
 /// <summary>A single plain email address of at most 254 characters (what mail servers accept).</summary>
 [AttributeUsage(AttributeTargets.Property)]

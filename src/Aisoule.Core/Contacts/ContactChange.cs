@@ -1,0 +1,155 @@
+using System.Text.Json;
+using Aisoule.Core.Json;
+using Azure.Data.Tables;
+
+namespace Aisoule.Core.Contacts;
+
+/// <summary>
+/// Everything one contact write changes in its workspace's partition: the contact row, its index rows, the
+/// counters' deltas and the outbox event. Committed as one entity group transaction.
+/// </summary>
+internal sealed class ContactChange(string workspaceId)
+{
+    public string WorkspaceId { get; } = workspaceId;
+
+    public List<TableTransactionAction> Actions { get; } = [];
+
+    public Dictionary<string, long> Counters { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Actions this change will submit, counting one per counter row it moves.</summary>
+    public int Size => Actions.Count + Counters.Count(c => c.Value != 0);
+
+    public static ContactChange Create(ContactEntity contact, DateTimeOffset now)
+    {
+        var change = new ContactChange(contact.PartitionKey);
+        change.Actions.Add(new(TableTransactionActionType.Add, contact));
+        change.Actions.Add(new(TableTransactionActionType.Add, PhoneRow(contact)));
+        change.AddIndexes(contact, +1);
+        change.Event("contact.created", contact, now);
+        return change;
+    }
+
+    public static ContactChange Update(ContactEntity before, ContactEntity after, DateTimeOffset now)
+    {
+        var change = new ContactChange(after.PartitionKey);
+        change.Actions.Add(new(TableTransactionActionType.UpdateReplace, after, before.ETag));
+        if (before.PhoneNumber != after.PhoneNumber)
+        {
+            change.Actions.Add(new(TableTransactionActionType.Delete, Row(before.PartitionKey, ContactKeys.Phone(before.PhoneNumber)), Azure.ETag.All));
+            change.Actions.Add(new(TableTransactionActionType.Add, PhoneRow(after)));
+        }
+
+        // Index rows whose key changes are replaced; the others stay as they are.
+        var old = IndexKeys(before).ToHashSet(StringComparer.Ordinal);
+        var neu = IndexKeys(after).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in old.Except(neu))
+        {
+            change.Actions.Add(new(TableTransactionActionType.Delete, Row(before.PartitionKey, key), Azure.ETag.All));
+        }
+
+        foreach (var key in neu.Except(old))
+        {
+            change.Actions.Add(new(TableTransactionActionType.Add, Row(after.PartitionKey, key)));
+        }
+
+        change.CountIndexes(before, -1);
+        change.CountIndexes(after, +1);
+        change.Event("contact.updated", after, now);
+        return change;
+    }
+
+    public static ContactChange Delete(ContactEntity contact)
+    {
+        var change = new ContactChange(contact.PartitionKey);
+        change.Actions.Add(new(TableTransactionActionType.Delete, contact, contact.ETag));
+        change.Actions.Add(new(TableTransactionActionType.Delete, Row(contact.PartitionKey, ContactKeys.Phone(contact.PhoneNumber)), Azure.ETag.All));
+        foreach (var key in IndexKeys(contact))
+        {
+            change.Actions.Add(new(TableTransactionActionType.Delete, Row(contact.PartitionKey, key), Azure.ETag.All));
+        }
+
+        change.CountIndexes(contact, -1);
+        change.Count(ContactKeys.TotalCounter, -1);
+        return change;
+    }
+
+    /// <summary>Folds another change into this one (bulk: several contacts in one transaction).</summary>
+    public void Absorb(ContactChange other)
+    {
+        Actions.AddRange(other.Actions);
+        foreach (var (key, delta) in other.Counters)
+        {
+            Count(key, delta);
+        }
+    }
+
+    public bool IsPhoneInsert(int actionIndex) =>
+        actionIndex >= 0 && actionIndex < Actions.Count
+        && Actions[actionIndex].ActionType == TableTransactionActionType.Add
+        && Actions[actionIndex].Entity.RowKey.StartsWith(ContactKeys.PhonePrefix, StringComparison.Ordinal);
+
+    private void AddIndexes(ContactEntity contact, int delta)
+    {
+        foreach (var key in IndexKeys(contact))
+        {
+            Actions.Add(new(TableTransactionActionType.Add, Row(contact.PartitionKey, key)));
+        }
+
+        CountIndexes(contact, delta);
+        Count(ContactKeys.TotalCounter, delta);
+    }
+
+    private void CountIndexes(ContactEntity contact, int delta)
+    {
+        foreach (var tag in contact.Tags.Select(t => t.ToLowerInvariant()).Distinct(StringComparer.Ordinal))
+        {
+            Count(ContactKeys.TagCounter(tag), delta);
+        }
+
+        if (contact.Stage is { } stage)
+        {
+            Count(ContactKeys.StageCounter(stage), delta);
+        }
+    }
+
+    private void Count(string counter, long delta)
+    {
+        Counters[counter] = Counters.GetValueOrDefault(counter) + delta;
+    }
+
+    private void Event(string name, ContactEntity contact, DateTimeOffset now)
+    {
+        var row = Row(contact.PartitionKey, ContactKeys.OutboxPrefix + now.UtcTicks.ToString("d19", System.Globalization.CultureInfo.InvariantCulture) + "_" + contact.Id);
+        row["Event"] = name;
+        row["Data"] = JsonSerializer.Serialize(ContactView.From(contact), AisouleJson.Options);
+        row["CreatedAt"] = now;
+        Actions.Add(new(TableTransactionActionType.Add, row));
+    }
+
+    private static IEnumerable<string> IndexKeys(ContactEntity contact)
+    {
+        if (!string.IsNullOrEmpty(contact.Name))
+        {
+            yield return ContactKeys.Name(contact.Name, contact.Id);
+        }
+
+        if (contact.Stage is { } stage)
+        {
+            yield return ContactKeys.Stage(stage, contact.Id);
+        }
+
+        foreach (var tag in contact.Tags.Select(t => t.ToLowerInvariant()).Distinct(StringComparer.Ordinal))
+        {
+            yield return ContactKeys.Tag(tag, contact.Id);
+        }
+    }
+
+    private static TableEntity PhoneRow(ContactEntity contact)
+    {
+        var row = Row(contact.PartitionKey, ContactKeys.Phone(contact.PhoneNumber));
+        row["ContactId"] = contact.Id;
+        return row;
+    }
+
+    private static TableEntity Row(string partition, string rowKey) => new(partition, rowKey);
+}

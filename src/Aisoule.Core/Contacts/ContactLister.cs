@@ -1,0 +1,174 @@
+using System.Text;
+using Aisoule.Core.Results;
+using Aisoule.Core.Storage;
+using Azure.Data.Tables;
+
+namespace Aisoule.Core.Contacts;
+
+/// <summary>
+/// Lists a workspace's contacts newest first, from its own partition only. No filter, one tag or one stage:
+/// the rows come straight off the contact rows or that index, and <c>total</c> is a counter kept exact in the
+/// same transactions as the writes — one point read, whatever the workspace's size. Search and combined filters:
+/// the matching index ranges are read keys-only and intersected, so the cost follows the matches, never the
+/// whole workspace. Pages past the first skip keys-only; a cursor continues without skipping and without
+/// overlaps even while contacts are being added.
+/// </summary>
+public sealed class ContactLister(StorageAccount storage)
+{
+    private static readonly string[] KeysOnly = ["RowKey"];
+    private static readonly string[] PhoneIndexColumns = ["RowKey", "ContactId"];
+
+    public async Task<Outcome<ContactPage>> ListAsync(string workspaceId, ContactFilter filter, int page, int perPage, string? cursor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        string? after = null;
+        if (cursor is not null && (after = DecodeCursor(cursor)) is null)
+        {
+            return ApiError.Validation("cursor", "Not a cursor this API gave out.");
+        }
+
+        var table = await storage.GetTableAsync(ContactService.Table, cancellationToken).ConfigureAwait(false);
+        var skip = after is null ? (long)(page - 1) * perPage : 0;
+
+        // One index, one counter: page straight off the index.
+        var single = filter switch
+        {
+            { Tag: { } tag, Stage: null, Search: null } => (Range: ContactKeys.TagRange(tag), Counter: ContactKeys.TagCounter(tag)),
+            { Tag: null, Stage: { } stage, Search: null } => (Range: ContactKeys.StageRange(stage), Counter: ContactKeys.StageCounter(stage)),
+            { IsEmpty: true } => (Range: ContactKeys.ContactPrefix, Counter: ContactKeys.TotalCounter),
+            _ => default,
+        };
+        if (single.Range is not null)
+        {
+            var totalTask = CounterAsync(table, workspaceId, single.Counter, cancellationToken);
+            var ids = await PageOfRangeAsync(table, workspaceId, single.Range, after, skip, perPage + 1, cancellationToken).ConfigureAwait(false);
+            return await PageAsync(table, workspaceId, ids, await totalTask.ConfigureAwait(false), page, perPage, cancellationToken).ConfigureAwait(false);
+        }
+
+        var matches = await MatchingIdsAsync(table, workspaceId, filter, cancellationToken).ConfigureAwait(false);
+        var window = matches.Where(id => after is null || string.CompareOrdinal(id, after) > 0).Skip((int)Math.Min(skip, int.MaxValue)).Take(perPage + 1).ToList();
+        return await PageAsync(table, workspaceId, window, matches.Count, page, perPage, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<ContactPage> PageAsync(TableClient table, string workspaceId, List<string> ids, long total, int page, int perPage, CancellationToken cancellationToken)
+    {
+        var shown = ids.Take(perPage).ToList();
+        var rows = await Task.WhenAll(shown.Select(id =>
+            table.GetEntityIfExistsAsync<ContactEntity>(workspaceId, ContactKeys.Contact(id), cancellationToken: cancellationToken))).ConfigureAwait(false);
+        var contacts = rows.Where(r => r.HasValue).Select(r => ContactView.From(r.Value!)).ToList();
+        var next = ids.Count > perPage ? EncodeCursor(shown[^1]) : null;
+        return new ContactPage(contacts, total, page, perPage, next);
+    }
+
+    /// <summary>Ids (newest first) from one key range: contact rows or one index's rows.</summary>
+    private static async Task<List<string>> PageOfRangeAsync(TableClient table, string workspaceId, string prefix, string? afterId, long skip, int take, CancellationToken cancellationToken)
+    {
+        var start = afterId is null ? prefix : prefix + afterId;
+        var end = ContactKeys.After(prefix);
+        var filter = afterId is null
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {start} and RowKey lt {end}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey gt {start} and RowKey lt {end}");
+        var ids = new List<string>(take);
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: KeysOnly, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (skip > 0)
+            {
+                skip--;
+                continue;
+            }
+
+            ids.Add(prefix == ContactKeys.ContactPrefix ? row.RowKey[prefix.Length..] : ContactKeys.IdOf(row.RowKey));
+            if (ids.Count == take)
+            {
+                break;
+            }
+        }
+
+        return ids;
+    }
+
+    private static async Task<List<string>> MatchingIdsAsync(TableClient table, string workspaceId, ContactFilter filter, CancellationToken cancellationToken)
+    {
+        var sets = new List<HashSet<string>>();
+        if (filter.Tag is { } tag)
+        {
+            sets.Add(await IndexIdsAsync(table, workspaceId, ContactKeys.TagRange(tag), cancellationToken).ConfigureAwait(false));
+        }
+
+        if (filter.Stage is { } stage)
+        {
+            sets.Add(await IndexIdsAsync(table, workspaceId, ContactKeys.StageRange(stage), cancellationToken).ConfigureAwait(false));
+        }
+
+        if (filter.Search is { } search)
+        {
+            var found = await IndexIdsAsync(table, workspaceId, ContactKeys.NameRange(search), cancellationToken).ConfigureAwait(false);
+            if (E164.SearchPrefix(search) is { } phone)
+            {
+                found.UnionWith(await PhoneIdsAsync(table, workspaceId, phone, cancellationToken).ConfigureAwait(false));
+            }
+
+            sets.Add(found);
+        }
+
+        var result = sets[0];
+        foreach (var set in sets.Skip(1))
+        {
+            result.IntersectWith(set);
+        }
+
+        return [.. result.Order(StringComparer.Ordinal)];
+    }
+
+    private static async Task<HashSet<string>> IndexIdsAsync(TableClient table, string workspaceId, string prefix, CancellationToken cancellationToken)
+    {
+        var end = ContactKeys.After(prefix);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in table.QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {end}"),
+            maxPerPage: 1000, select: KeysOnly, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            ids.Add(ContactKeys.IdOf(row.RowKey));
+        }
+
+        return ids;
+    }
+
+    private static async Task<HashSet<string>> PhoneIdsAsync(TableClient table, string workspaceId, string phonePrefix, CancellationToken cancellationToken)
+    {
+        var prefix = ContactKeys.Phone(phonePrefix);
+        var end = ContactKeys.After(prefix);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in table.QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {end}"),
+            maxPerPage: 1000, select: PhoneIndexColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            ids.Add(row.GetString("ContactId"));
+        }
+
+        return ids;
+    }
+
+    private static async Task<long> CounterAsync(TableClient table, string workspaceId, string counter, CancellationToken cancellationToken)
+    {
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(workspaceId, counter, [ContactWriter.CountProperty], cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? row.Value!.GetInt64(ContactWriter.CountProperty) ?? 0 : 0;
+    }
+
+    private static string EncodeCursor(string id) => Convert.ToBase64String(Encoding.ASCII.GetBytes(id)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static string? DecodeCursor(string cursor)
+    {
+        try
+        {
+            var padded = cursor.Replace('-', '+').Replace('_', '/');
+            padded += new string('=', (4 - (padded.Length % 4)) % 4);
+            var id = Encoding.ASCII.GetString(Convert.FromBase64String(padded));
+            return ContactKeys.IsId(id) ? id : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}

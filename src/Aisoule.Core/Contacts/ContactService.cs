@@ -1,0 +1,288 @@
+using System.Text.Json;
+using Aisoule.Core.Results;
+using Aisoule.Core.Storage;
+using Azure.Data.Tables;
+
+namespace Aisoule.Core.Contacts;
+
+/// <summary>Contacts of one workspace: create, read, change, delete and bulk upsert, unique by phone.</summary>
+public sealed class ContactService(StorageAccount storage, TimeProvider clock)
+{
+    internal const string Table = "contacts";
+    private const int MaxAttempts = 30;
+
+    public static ApiError Exists(string id) =>
+        ApiError.Conflict("contact_exists", "A contact with this phone number already exists.") with { ExistingId = id };
+
+    public async Task<Outcome<ContactView>> GetAsync(string workspaceId, string id, CancellationToken cancellationToken = default)
+    {
+        var contact = await FindAsync(await TableAsync(cancellationToken).ConfigureAwait(false), workspaceId, id, cancellationToken).ConfigureAwait(false);
+        return contact is null ? NotFound() : ContactView.From(contact);
+    }
+
+    public async Task<Outcome<ContactView>> CreateAsync(string workspaceId, ContactDraft draft, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        for (var attempt = 0; ; attempt++)
+        {
+            if (await OwnerOfPhoneAsync(table, workspaceId, draft.PhoneNumber!, cancellationToken).ConfigureAwait(false) is { } existing)
+            {
+                return Exists(existing);
+            }
+
+            var now = clock.GetUtcNow();
+            var contact = Apply(new ContactEntity { PartitionKey = workspaceId, Id = ContactKeys.NewId(now), CreatedAt = now }, draft, now);
+            var change = ContactChange.Create(contact, now);
+            try
+            {
+                await ContactWriter.CommitAsync(table, change, cancellationToken).ConfigureAwait(false);
+                return ContactView.From(contact);
+            }
+            catch (Exception ex) when (ContactWriter.IsConflict(ex) && attempt < MaxAttempts)
+            {
+                // A racing create took the phone (answered as 409 on the next turn), or a counter moved: go again.
+                await ContactWriter.BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async Task<Outcome<ContactView>> UpdateAsync(string workspaceId, string id, ContactDraft draft, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        for (var attempt = 0; ; attempt++)
+        {
+            var before = await FindAsync(table, workspaceId, id, cancellationToken).ConfigureAwait(false);
+            if (before is null)
+            {
+                return NotFound();
+            }
+
+            if (draft.Has("phone_number") && draft.PhoneNumber != before.PhoneNumber
+                && await OwnerOfPhoneAsync(table, workspaceId, draft.PhoneNumber!, cancellationToken).ConfigureAwait(false) is { } other)
+            {
+                return Exists(other);
+            }
+
+            var now = clock.GetUtcNow();
+            var after = Apply(before.Clone(), draft, now);
+            try
+            {
+                await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+                return ContactView.From(after);
+            }
+            catch (Exception ex) when (ContactWriter.IsConflict(ex) && attempt < MaxAttempts)
+            {
+                await ContactWriter.BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async Task<Outcome<string>> DeleteAsync(string workspaceId, string id, CancellationToken cancellationToken = default)
+    {
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        for (var attempt = 0; ; attempt++)
+        {
+            var contact = await FindAsync(table, workspaceId, id, cancellationToken).ConfigureAwait(false);
+            if (contact is null)
+            {
+                return NotFound();
+            }
+
+            try
+            {
+                await ContactWriter.CommitAsync(table, ContactChange.Delete(contact), cancellationToken).ConfigureAwait(false);
+                return contact.Id;
+            }
+            catch (Exception ex) when (ContactWriter.IsConflict(ex) && attempt < MaxAttempts)
+            {
+                await ContactWriter.BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Creates or updates (by phone) each valid item. New contacts go in as few transactions as Azure allows;
+    /// a transaction that meets a concurrent writer is redone item by item, so one conflict fails nothing else.
+    /// </summary>
+    public async Task<BulkResult> BulkUpsertAsync(string workspaceId, IReadOnlyList<(int Index, ContactDraft Draft)> items, IReadOnlyList<BulkFailure> invalid, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        var (created, updated) = (0, 0);
+        var failed = new List<BulkFailure>(invalid);
+
+        // The first item for each phone may go in a batch; repeats of a phone are applied after it, in order.
+        var firsts = items.GroupBy(i => i.Draft.PhoneNumber!, StringComparer.Ordinal).Select(g => g.First()).ToList();
+        var repeats = items.Except(firsts).ToList();
+        var owners = await Task.WhenAll(firsts.Select(i => OwnerOfPhoneAsync(table, workspaceId, i.Draft.PhoneNumber!, cancellationToken))).ConfigureAwait(false);
+
+        var now = clock.GetUtcNow();
+        var fresh = firsts.Where((_, n) => owners[n] is null)
+            .Select(i => (i.Index, i.Draft, Change: ContactChange.Create(Apply(new ContactEntity { PartitionKey = workspaceId, Id = ContactKeys.NewId(now), CreatedAt = now }, i.Draft, now), now)))
+            .ToList();
+        var sequential = firsts.Where((_, n) => owners[n] is not null).Concat(repeats).OrderBy(i => i.Index).ToList();
+
+        foreach (var chunk in Chunk(fresh))
+        {
+            var combined = new ContactChange(workspaceId);
+            foreach (var item in chunk)
+            {
+                combined.Absorb(item.Change);
+            }
+
+            try
+            {
+                await ContactWriter.CommitAsync(table, combined, cancellationToken).ConfigureAwait(false);
+                created += chunk.Count;
+            }
+            catch (Exception ex) when (ContactWriter.IsConflict(ex))
+            {
+                sequential.AddRange(chunk.Select(c => (c.Index, c.Draft)));
+            }
+        }
+
+        foreach (var (index, draft) in sequential.OrderBy(i => i.Index))
+        {
+            var outcome = await UpsertAsync(workspaceId, draft, cancellationToken).ConfigureAwait(false);
+            if (!outcome.Succeeded)
+            {
+                failed.Add(new BulkFailure(index, outcome.Error!.Code, outcome.Error.Message));
+            }
+            else if (outcome.Value)
+            {
+                created++;
+            }
+            else
+            {
+                updated++;
+            }
+        }
+
+        return new BulkResult(created, updated, [.. failed.OrderBy(f => f.Index)]);
+    }
+
+    /// <summary>The contact's new state from a draft: present fields replace, absent fields stay.</summary>
+    internal static ContactEntity Apply(ContactEntity contact, ContactDraft draft, DateTimeOffset now)
+    {
+        var creating = contact.RowKey.Length == 0;
+        contact.RowKey = ContactKeys.Contact(contact.Id);
+        if (creating || draft.Has("phone_number"))
+        {
+            contact.PhoneNumber = draft.PhoneNumber!;
+        }
+
+        if (creating || draft.Has("name"))
+        {
+            contact.Name = string.IsNullOrWhiteSpace(draft.Name) ? null : draft.Name.Trim();
+        }
+
+        if (creating || draft.Has("email"))
+        {
+            contact.Email = string.IsNullOrWhiteSpace(draft.Email) ? null : draft.Email.Trim();
+        }
+
+        if (creating || draft.Has("tags"))
+        {
+            contact.Tags = [.. (draft.Tags ?? []).Select(t => t.Trim()).Where(t => t.Length > 0).DistinctBy(t => t.ToLowerInvariant())];
+        }
+
+        if (creating || draft.Has("stage"))
+        {
+            contact.Stage = string.IsNullOrWhiteSpace(draft.Stage) ? null : draft.Stage.Trim();
+        }
+
+        if (creating || draft.Has("custom_fields"))
+        {
+            contact.CustomFieldsJson = draft.CustomFields is { ValueKind: JsonValueKind.Object } fields ? fields.GetRawText() : "{}";
+        }
+
+        if (creating || draft.Has("opted_in"))
+        {
+            contact.OptedIn = draft.OptedIn ?? true;
+        }
+
+        contact.UpdatedAt = now;
+        return contact;
+    }
+
+    /// <summary>Created (true) or updated (false).</summary>
+    private async Task<Outcome<bool>> UpsertAsync(string workspaceId, ContactDraft draft, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var created = await CreateAsync(workspaceId, draft, cancellationToken).ConfigureAwait(false);
+            if (created.Succeeded)
+            {
+                return true;
+            }
+
+            if (created.Error!.ExistingId is not { } existing)
+            {
+                return created.Error;
+            }
+
+            var updated = await UpdateAsync(workspaceId, existing, draft, cancellationToken).ConfigureAwait(false);
+            if (updated.Succeeded)
+            {
+                return false;
+            }
+
+            if (updated.Error!.Status != 404)
+            {
+                return updated.Error;
+            }
+        }
+
+        return new ApiError(409, "conflict", "The contact kept changing while it was being saved; try again.");
+    }
+
+    private static IEnumerable<List<(int Index, ContactDraft Draft, ContactChange Change)>> Chunk(List<(int Index, ContactDraft Draft, ContactChange Change)> items)
+    {
+        var chunk = new List<(int, ContactDraft, ContactChange)>();
+        var combined = new ContactChange("");
+        foreach (var item in items)
+        {
+            var trial = new ContactChange("");
+            trial.Absorb(combined);
+            trial.Absorb(item.Change);
+            if (chunk.Count > 0 && trial.Size > TableBatch.MaxActions)
+            {
+                yield return chunk;
+                (chunk, combined) = ([], new ContactChange(""));
+                trial = new ContactChange("");
+                trial.Absorb(item.Change);
+            }
+
+            chunk.Add(item);
+            combined = trial;
+        }
+
+        if (chunk.Count > 0)
+        {
+            yield return chunk;
+        }
+    }
+
+    private static async Task<string?> OwnerOfPhoneAsync(TableClient table, string workspaceId, string phone, CancellationToken cancellationToken)
+    {
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(workspaceId, ContactKeys.Phone(phone), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? row.Value!.GetString("ContactId") : null;
+    }
+
+    private static async Task<ContactEntity?> FindAsync(TableClient table, string workspaceId, string id, CancellationToken cancellationToken)
+    {
+        if (!ContactKeys.IsId(id))
+        {
+            return null;
+        }
+
+        var found = await table.GetEntityIfExistsAsync<ContactEntity>(workspaceId, ContactKeys.Contact(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return found.HasValue ? found.Value : null;
+    }
+
+    private static ApiError NotFound() => ApiError.NotFound("No contact with this id.");
+
+    private Task<TableClient> TableAsync(CancellationToken cancellationToken) => storage.GetTableAsync(Table, cancellationToken);
+}
