@@ -7,6 +7,7 @@ using Aisoule.Functions.Pipeline;
 using Aisoule.Functions.Routing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.HttpOverrides;
 
 namespace Aisoule.LocalHost;
 
@@ -39,6 +40,9 @@ public static class LocalFunctionsHost
         builder.Services.AddHostedService<QueueTriggerListener>();
 
         var app = builder.Build();
+
+        // As the Functions worker does: a loopback proxy's X-Forwarded-For/-Proto become the connection's address and scheme.
+        app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
         MapFunctions(app, catalog, hostJson.RoutePrefix);
         return app;
     }
@@ -77,7 +81,7 @@ public static class LocalFunctionsHost
             FunctionInvoker.InvokeAsync(function, http.RequestServices, parameter =>
                 function.IsTrigger(parameter) ? http.Request
                 : parameter.ParameterType == typeof(CancellationToken) ? http.RequestAborted
-                : FunctionInvoker.RouteValue(parameter, http.Request.RouteValues[parameter.Name!]))).ConfigureAwait(false);
+                : FunctionInvoker.RouteValue(parameter, http.Request.RouteValues[parameter.Name!])), http.RequestAborted).ConfigureAwait(false);
         await result.ExecuteAsync(http).ConfigureAwait(false);
     }
 

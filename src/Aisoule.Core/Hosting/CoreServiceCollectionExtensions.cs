@@ -37,7 +37,11 @@ public static class CoreServiceCollectionExtensions
             o.Email = configuration["AISOULE_OWNER_EMAIL"];
             o.Password = configuration["AISOULE_OWNER_PASSWORD"];
             o.Workspace = configuration["AISOULE_OWNER_WORKSPACE"] is { Length: > 0 } workspace ? workspace : o.Workspace;
-        });
+        })
+            .Validate(
+                o => string.IsNullOrEmpty(o.Email) || (System.Net.Mail.MailAddress.TryCreate(o.Email, out _) && o.Password is { Length: >= 10 }),
+                "AISOULE_OWNER_EMAIL must be an email address and AISOULE_OWNER_PASSWORD at least 10 characters.")
+            .ValidateOnStart();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<AccountService>();

@@ -36,7 +36,8 @@ public sealed class AccountService(
     {
         var normalised = NormaliseEmail(email);
         string[] throttleKeys = [LoginThrottle.EmailKey(normalised), LoginThrottle.AddressKey(clientAddress)];
-        if (await throttle.RetryAfterAsync(throttleKeys, cancellationToken).ConfigureAwait(false) is { } wait)
+        var stamp = clock.GetUtcNow();
+        if (await throttle.ReserveAsync(throttleKeys, stamp, cancellationToken).ConfigureAwait(false) is { } wait)
         {
             var seconds = (int)Math.Ceiling(wait.TotalSeconds);
             return new ApiError(429, ErrorCodes.TooManyAttempts, $"Too many failed logins. Try again in {seconds} seconds.") { RetryAfter = wait };
@@ -46,18 +47,16 @@ public sealed class AccountService(
         var found = await logins.GetEntityIfExistsAsync<LoginEntity>(Secrets.Hash(normalised), LoginEntity.Row, cancellationToken: cancellationToken).ConfigureAwait(false);
         var login = found.HasValue ? found.Value : null;
 
-        // The hash is checked whether or not the email exists, so both failures cost the same time.
-        if (!PasswordHasher.Verify(password, login?.PasswordHash) || login is null)
+        // The hash is checked whether or not the email exists, so both failures cost the same time. A failure keeps
+        // its reservation in the throttle; a success clears the email's count and gives the address's back.
+        if (!PasswordHasher.Verify(password, login?.PasswordHash, options.Value.PasswordIterations) || login is null)
         {
-            foreach (var key in throttleKeys)
-            {
-                await throttle.RecordFailureAsync(key, cancellationToken).ConfigureAwait(false);
-            }
-
             return ApiError.Unauthorized(ErrorCodes.InvalidCredentials, "Email or password is incorrect.");
         }
 
         await throttle.ResetAsync(throttleKeys[0], cancellationToken).ConfigureAwait(false);
+        await throttle.ReleaseAsync(throttleKeys[1], stamp, cancellationToken).ConfigureAwait(false);
+        await MaterialiseAsync(login, cancellationToken).ConfigureAwait(false);
         return await StartSessionAsync(login, cancellationToken).ConfigureAwait(false);
     }
 

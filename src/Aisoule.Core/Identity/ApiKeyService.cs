@@ -21,6 +21,7 @@ public sealed class ApiKeyService(StorageAccount storage, KeyUsageRecorder usage
     {
         ArgumentNullException.ThrowIfNull(caller);
         var now = clock.GetUtcNow();
+        expiresAt = expiresAt is { } e ? TruncateToSecond(e) : null;
         if (expiresAt is { } expiry && expiry <= now)
         {
             return ApiError.Validation("expires_at", "Must be in the future.");
@@ -49,7 +50,7 @@ public sealed class ApiKeyService(StorageAccount storage, KeyUsageRecorder usage
             Role = caller.Role,
             Scopes = string.Join(' ', (scopes ?? caller.Scopes).Distinct().Order(StringComparer.Ordinal)),
             CreatedAt = now,
-            ExpiresAt = expiresAt is { } e ? TruncateToSecond(e) : null,
+            ExpiresAt = expiresAt,
         };
 
         // The pointer first: a crash between the two writes leaves a pointer to nothing, which authenticates nobody.
@@ -107,9 +108,15 @@ public sealed class ApiKeyService(StorageAccount storage, KeyUsageRecorder usage
                 await keys.UpdateEntityAsync(key, key.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
                 return KeyView.From(key, key.RevokedAt.Value);
             }
-            catch (RequestFailedException ex) when (ex.Status == 412 && attempt < 10)
+            catch (RequestFailedException ex) when (ex.Status == 412)
             {
                 // Usage was written at the same moment; read again and revoke that.
+                if (attempt >= 20)
+                {
+                    return new ApiError(503, ErrorCodes.StorageUnavailable, "The key is busy; try revoking it again.") { RetryAfter = TimeSpan.FromSeconds(1) };
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 25)), cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -15,7 +15,7 @@ namespace Aisoule.Core.Identity;
 /// </summary>
 public sealed partial class KeyUsageRecorder(StorageAccount storage, IOptions<IdentityOptions> options, ILogger<KeyUsageRecorder> logger) : BackgroundService
 {
-    private ConcurrentDictionary<(string WorkspaceId, string KeyId), Tally> _pending = new();
+    private readonly ConcurrentDictionary<(string WorkspaceId, string KeyId), Tally> _pending = new();
 
     public void Record(string workspaceId, string keyId, DateTimeOffset at) =>
         _pending.AddOrUpdate((workspaceId, keyId), _ => new Tally(1, at), (_, t) => t.Add(1, at));
@@ -43,14 +43,15 @@ public sealed partial class KeyUsageRecorder(StorageAccount storage, IOptions<Id
 
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
-        if (_pending.IsEmpty)
+        // Each key's tally is taken out whole; a request counted meanwhile starts a fresh tally for the next flush.
+        foreach (var key in _pending.Keys)
         {
-            return;
-        }
+            if (!_pending.TryRemove(key, out var tally))
+            {
+                continue;
+            }
 
-        var batch = Interlocked.Exchange(ref _pending, new());
-        foreach (var ((workspaceId, keyId), tally) in batch)
-        {
+            var (workspaceId, keyId) = key;
             try
             {
                 await WriteAsync(workspaceId, keyId, tally, cancellationToken).ConfigureAwait(false);
@@ -83,9 +84,10 @@ public sealed partial class KeyUsageRecorder(StorageAccount storage, IOptions<Id
                 await keys.UpdateEntityAsync(key, key.ETag, Azure.Data.Tables.TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (RequestFailedException ex) when (ex.Status == 412 && attempt < 10)
+            catch (RequestFailedException ex) when (ex.Status == 412 && attempt < 20)
             {
                 // Revoked or written by another instance meanwhile: merge into the fresh row.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 25)), cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -14,8 +14,8 @@ public static class PasswordHasher
     private const int HashBytes = 32;
     private const string Scheme = "pbkdf2-sha256";
 
-    // Verified against when the email is unknown, so both answers take the same time.
-    private static readonly Lazy<string> Decoy = new(() => Hash(Secrets.NewToken(), MinimumIterations));
+    // Verified against when the email is unknown, at the configured work factor, so both answers take the same time.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> Decoys = new();
 
     public static string Hash(string password, int iterations)
     {
@@ -26,10 +26,10 @@ public static class PasswordHasher
         return string.Join('$', Scheme, iterations.ToString(CultureInfo.InvariantCulture), Convert.ToBase64String(salt), Convert.ToBase64String(hash));
     }
 
-    public static bool Verify(string password, string? stored)
+    public static bool Verify(string password, string? stored, int decoyIterations = MinimumIterations)
     {
         ArgumentNullException.ThrowIfNull(password);
-        var parts = (stored ?? Decoy.Value).Split('$');
+        var parts = (stored ?? Decoys.GetOrAdd(decoyIterations, n => Hash(Secrets.NewToken(), n))).Split('$');
         if (parts.Length != 4 || parts[0] != Scheme || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out var iterations))
         {
             return false;

@@ -10,8 +10,7 @@ public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
     private const string Format = "yyyy'-'MM'-'dd'T'HH':'mm':'ss'Z'";
 
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        reader.TokenType == JsonTokenType.String
-        && DateTimeOffset.TryParse(reader.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)
+        reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var value)
             ? value
             : throw new JsonException("Expected an ISO-8601 date and time, such as 2026-05-29T10:30:00Z.");
 

@@ -9,6 +9,9 @@ public sealed record ApiError(int Status, string Code, string Message)
     /// <summary>The id of the resource a conflict is about (<c>contact_exists</c> carries the existing contact's).</summary>
     public string? ExistingId { get; init; }
 
+    /// <summary>Extra detail rendered as <c>data</c> beside the error (health's report).</summary>
+    public object? Data { get; init; }
+
     /// <summary>Sent as <c>Retry-After</c> (whole seconds) when set.</summary>
     public TimeSpan? RetryAfter { get; init; }
 

@@ -1,3 +1,4 @@
+using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
 using Aisoule.Functions.Http;
 using Aisoule.Functions.Pipeline;
@@ -18,6 +19,6 @@ public sealed class HealthFunctions(StorageHealth health)
         var report = await health.CheckAsync(cancellationToken).ConfigureAwait(false);
         return report.IsHealthy
             ? ApiResult.Ok(report)
-            : ApiResult.WithStatus(StatusCodes.Status503ServiceUnavailable, report).WithHeader("Retry-After", "5");
+            : ApiResult.Failure(ApiError.StorageUnavailable() with { Data = report });
     }
 }

@@ -42,9 +42,6 @@ public sealed class ApiResult : IResult, IStatusCodeHttpResult
         return new(error.Status, null, error);
     }
 
-    /// <summary>A success body with a non-2xx status (health's 503 carries its report).</summary>
-    public static ApiResult WithStatus(int statusCode, object data) => new(statusCode, data, null);
-
     public ApiResult WithHeader(string name, string value)
     {
         _headers[name] = value;
@@ -69,7 +66,7 @@ public sealed class ApiResult : IResult, IStatusCodeHttpResult
 
         object envelope = Error is null
             ? new SuccessEnvelope(Data)
-            : new ErrorEnvelope(Error.Message, Error.Code, Error.Errors, Error.ExistingId);
+            : new ErrorEnvelope(Error.Message, Error.Code, Error.Errors, Error.ExistingId, Error.Data);
         await JsonSerializer.SerializeAsync(response.Body, envelope, envelope.GetType(), AisouleJson.Options, httpContext.RequestAborted).ConfigureAwait(false);
     }
 
@@ -80,5 +77,6 @@ public sealed class ApiResult : IResult, IStatusCodeHttpResult
         string Code,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string[]>? Errors,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Id,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] object? Data,
         string Status = "error");
 }

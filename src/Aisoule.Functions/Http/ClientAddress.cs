@@ -6,14 +6,14 @@ namespace Aisoule.Functions.Http;
 public static class ClientAddress
 {
     /// <summary>
-    /// Azure's front end appends the address it saw to <c>X-Forwarded-For</c>; the last entry is the one a caller
-    /// cannot forge. Without the header, the connection's own address.
+    /// The connection's address after the host's forwarded-headers step: the Functions worker takes it from the
+    /// front end's <c>X-Forwarded-For</c> (and strips it from the header), the local host does the same for a
+    /// trusted loopback proxy. Never parsed from the header here, where any caller could write it.
     /// </summary>
     public static string Of(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var forwarded = request.Headers["X-Forwarded-For"].ToString();
-        var last = forwarded.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
-        return last ?? request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var address = request.HttpContext.Connection.RemoteIpAddress;
+        return address is null ? "unknown" : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
     }
 }

@@ -31,7 +31,7 @@ public static class SessionCookie
         SameSite = SameSiteMode.Lax,
         Path = "/",
         Expires = expiresAt,
-        // Behind the Functions front end the worker sees plain HTTP; the original scheme is in X-Forwarded-Proto.
-        Secure = request.IsHttps || string.Equals(request.Headers["X-Forwarded-Proto"], "https", StringComparison.OrdinalIgnoreCase),
+        // Both hosts apply X-Forwarded-Proto from their front end before this runs, so IsHttps is the caller's scheme.
+        Secure = request.IsHttps,
     };
 }

@@ -36,7 +36,7 @@ public sealed record LoginRequest
 }
 
 /// <summary><c>POST /keys</c>.</summary>
-public sealed record CreateKeyRequest
+public sealed record CreateKeyRequest : IValidatableObject
 {
     [Required(ErrorMessage = "Required.")]
     [StringLength(100, MinimumLength = 1, ErrorMessage = "Must be 1 to 100 characters.")]
@@ -46,4 +46,12 @@ public sealed record CreateKeyRequest
 
     [MaxLength(20, ErrorMessage = "At most 20 scopes.")]
     public IReadOnlyList<string>? Scopes { get; init; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Scopes?.Any(string.IsNullOrWhiteSpace) == true)
+        {
+            yield return new ValidationResult("Scopes must be non-empty strings.", [nameof(Scopes)]);
+        }
+    }
 }

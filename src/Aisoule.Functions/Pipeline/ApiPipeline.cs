@@ -17,7 +17,8 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
     public const long MaxBodyBytes = 5 * 1024 * 1024;
 
     /// <summary>Runs <paramref name="invoke"/> (the function) and returns the result to write.</summary>
-    public async Task<IResult> RunAsync(HttpContext http, FunctionDescriptor function, Func<Task<object?>> invoke)
+    /// <param name="cancellationToken">The invocation's own token (the worker's differs from the request's).</param>
+    public async Task<IResult> RunAsync(HttpContext http, FunctionDescriptor function, Func<Task<object?>> invoke, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(function);
@@ -51,7 +52,7 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
         {
             return ApiResult.Failure(ApiError.PayloadTooLarge(MaxBodyBytes));
         }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested || cancellationToken.IsCancellationRequested)
         {
             LogAborted(logger, function.Name, requestId);
             return ApiResult.Failure(new ApiError(499, "client_closed_request", "The client closed the request."));

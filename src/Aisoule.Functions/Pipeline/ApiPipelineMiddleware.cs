@@ -19,7 +19,7 @@ internal sealed class ApiPipelineMiddleware(ApiPipeline pipeline, FunctionCatalo
         {
             await next(context).ConfigureAwait(false);
             return context.GetInvocationResult().Value;
-        }).ConfigureAwait(false);
+        }, context.CancellationToken).ConfigureAwait(false);
         context.GetInvocationResult().Value = result;
     }
 }

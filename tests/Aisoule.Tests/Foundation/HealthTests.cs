@@ -24,9 +24,9 @@ public sealed class HealthTests
         await using var host = await TestHost.StartAsync(connectionString: Azurite.Unreachable);
 
         var response = await host.Client.GetAsync("health");
-        var data = await Envelope.SuccessAsync(response, HttpStatusCode.ServiceUnavailable);
+        var body = await Envelope.ErrorAsync(response, HttpStatusCode.ServiceUnavailable, "storage_unavailable");
 
-        Assert.Equal("unreachable", data.GetProperty("storage").GetString());
+        Assert.Equal("unreachable", body.GetProperty("data").GetProperty("storage").GetString());
         Assert.NotNull(response.Headers.RetryAfter);
     }
 

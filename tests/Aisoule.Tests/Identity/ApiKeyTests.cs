@@ -127,6 +127,17 @@ public sealed class ApiKeyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Expiry_within_the_current_second_answers_400()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var sameSecond = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond) + TimeSpan.TicksPerSecond - 1, TimeSpan.Zero);
+
+        var response = await _owner.SendAsync(HttpMethod.Post, "keys", new { name = "instant", expires_at = sameSecond });
+
+        await Envelope.ErrorAsync(response, HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Fact]
     public async Task A_key_cannot_create_list_or_revoke_keys()
     {
         var created = await _owner.CreateKeyDataAsync();

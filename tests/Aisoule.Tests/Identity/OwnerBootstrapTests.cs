@@ -61,6 +61,29 @@ public sealed class OwnerBootstrapTests
         Assert.DoesNotContain(account.Password, login.PasswordHash, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("admin", "long enough password")]
+    [InlineData("owner@example.com", "short")]
+    public async Task Owner_settings_that_are_not_an_email_and_a_10_character_password_stop_the_start(string email, string password)
+    {
+        var settings = new Dictionary<string, string?> { ["AISOULE_OWNER_EMAIL"] = email, ["AISOULE_OWNER_PASSWORD"] = password };
+
+        await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => TestHost.StartAsync(settings));
+    }
+
+    [Fact]
+    public async Task Login_completes_an_account_whose_user_row_was_never_written()
+    {
+        await using var host = await TestHost.StartAsync();
+        var account = await Infrastructure.Identity.SignUpAsync(host);
+        var workspaces = new TableServiceClient(host.ConnectionString).GetTableClient(host.Prefix + "workspaces");
+        await workspaces.DeleteEntityAsync(account.WorkspaceId, UserEntity.RowFor(account.UserId));
+
+        var again = await Infrastructure.Identity.LoginAsync(host, account.Email, account.Password);
+
+        Assert.Equal(account.UserId, again.UserId);
+    }
+
     private static Dictionary<string, string?> OwnerSettings(string email, string workspace) => new()
     {
         ["AISOULE_OWNER_EMAIL"] = email,

@@ -122,6 +122,19 @@ public sealed class SessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Parallel_guesses_for_one_email_get_at_most_five_password_checks_and_never_a_500()
+    {
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => LoginFromAsync(account.Email, $"guess {i}", $"10.4.{i}.1")));
+
+        var statuses = responses.Select(r => r.StatusCode).ToList();
+        Assert.True(statuses.Count(s => s == HttpStatusCode.Unauthorized) <= 5, string.Join(",", statuses));
+        Assert.All(statuses, s => Assert.True(s is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests, s.ToString()));
+        await Envelope.ErrorAsync(await LoginFromAsync(account.Email, account.Password, "10.4.99.1"), HttpStatusCode.TooManyRequests, "too_many_attempts");
+    }
+
+    [Fact]
     public async Task Failed_logins_from_one_address_are_throttled_across_emails()
     {
         for (var i = 0; i < 5; i++)

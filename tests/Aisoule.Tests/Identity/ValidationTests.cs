@@ -40,6 +40,8 @@ public sealed class ValidationTests : IAsyncLifetime
         { "keys", """{"name":"x","expires_at":"next tuesday"}""", "expires_at" },
         { "keys", """{"name":"x","scopes":"contacts:read"}""", "scopes" },
         { "keys", $$"""{"name":"{{new string('n', 101)}}"}""", "name" },
+        { "keys", """{"name":"x","scopes":[null]}""", "scopes" },
+        { "keys", """{"name":"x","expires_at":"01/02/2030"}""", "expires_at" },
     };
 
     [Theory]

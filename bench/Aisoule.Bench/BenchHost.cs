@@ -1,0 +1,80 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Aisoule.Functions.Hosting;
+using Aisoule.LocalHost;
+using Aisoule.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+
+namespace Aisoule.Bench;
+
+/// <summary>The local host, in this process, over the benchmark's Azurite, with a fresh storage prefix.</summary>
+internal sealed class BenchHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private BenchHost(WebApplication app, string connectionString)
+    {
+        _app = app;
+        ConnectionString = connectionString;
+        Client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = app.ApiBaseAddress() };
+    }
+
+    public HttpClient Client { get; }
+
+    public string ConnectionString { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<BenchHost> StartAsync(IDictionary<string, string?>? settings = null)
+    {
+        var connectionString = Azurite.ConnectionString;
+        var config = new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = connectionString,
+            ["Storage:Prefix"] = "b" + Guid.NewGuid().ToString("N")[..10],
+            ["port"] = "0",
+            ["Identity:SignupEnabled"] = "true",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            config[key] = value;
+        }
+
+        var app = LocalFunctionsHost.Build([], [typeof(AisouleServiceCollectionExtensions).Assembly], b => b.Configuration.AddInMemoryCollection(config));
+        await app.StartAsync().ConfigureAwait(false);
+        return new BenchHost(app, connectionString);
+    }
+
+    /// <summary>A new workspace and an all-scopes API key for it.</summary>
+    public async Task<(string WorkspaceId, string Key)> NewWorkspaceAsync()
+    {
+        var email = $"bench{Guid.NewGuid():N}@example.com";
+        var signup = await Client.PostAsJsonAsync("auth/signup", new { email, password = "benchmark password", name = "Bench", workspace_name = "Bench" }).ConfigureAwait(false);
+        signup.EnsureSuccessStatusCode();
+        var data = (await JsonDocument.ParseAsync(await signup.Content.ReadAsStreamAsync().ConfigureAwait(false)).ConfigureAwait(false)).RootElement.GetProperty("data");
+        var cookie = signup.Headers.GetValues("Set-Cookie").First().Split(';')[0];
+        using var create = new HttpRequestMessage(HttpMethod.Post, "keys") { Content = JsonContent.Create(new { name = "bench" }) };
+        create.Headers.Add("Cookie", cookie);
+        create.Headers.Add("X-CSRF-Token", data.GetProperty("csrf_token").GetString());
+        var key = await Client.SendAsync(create).ConfigureAwait(false);
+        key.EnsureSuccessStatusCode();
+        var keyData = (await JsonDocument.ParseAsync(await key.Content.ReadAsStreamAsync().ConfigureAwait(false)).ConfigureAwait(false)).RootElement.GetProperty("data");
+        return (data.GetProperty("workspace").GetProperty("id").GetString()!, keyData.GetProperty("key").GetString()!);
+    }
+
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string key, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.Add("X-API-Key", key);
+        return await Client.SendAsync(request).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}

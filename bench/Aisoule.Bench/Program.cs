@@ -1,0 +1,15 @@
+using System.Globalization;
+using Aisoule.Bench;
+
+// dotnet run -c Release --project bench/Aisoule.Bench -- contacts [small] [large] [requests] [concurrency]
+var mode = args.FirstOrDefault() ?? "help";
+int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+switch (mode)
+{
+    case "contacts":
+        await ContactListBenchmark.RunAsync(Arg(1, 100), Arg(2, 100_000), Arg(3, 500), Arg(4, 8)).ConfigureAwait(false);
+        break;
+    default:
+        Console.WriteLine("usage: bench/run contacts [small=100] [large=100000] [requests=500] [concurrency=8]");
+        break;
+}
