@@ -9,7 +9,11 @@ switch (mode)
     case "contacts":
         await ContactListBenchmark.RunAsync(Arg(1, 100), Arg(2, 100_000), Arg(3, 500), Arg(4, 8)).ConfigureAwait(false);
         break;
+    case "storage":
+        await StorageScalingBenchmark.RunAsync(Arg(1, 100_000), Arg(2, 500), Arg(3, 8)).ConfigureAwait(false);
+        break;
     default:
         Console.WriteLine("usage: bench/run contacts [small=100] [large=100000] [requests=500] [concurrency=8]");
+        Console.WriteLine("       bench/run storage [rows=100000] [requests=500] [concurrency=8]");
         break;
 }

@@ -38,6 +38,16 @@ public sealed class ContactLister(StorageAccount storage)
             { IsEmpty: true } => (Range: ContactKeys.ContactPrefix, Counter: ContactKeys.TotalCounter),
             _ => default,
         };
+        if (filter.IsEmpty)
+        {
+            // The contact rows are their own index: one range query reads the page itself.
+            var totalTask = CounterAsync(table, workspaceId, single.Counter, cancellationToken);
+            var rows = await ContactRowsAsync(table, workspaceId, after, skip, perPage + 1, cancellationToken).ConfigureAwait(false);
+            var shown = rows.Take(perPage).Select(ContactView.From).ToList();
+            var next = rows.Count > perPage ? EncodeCursor(shown[^1].Id) : null;
+            return new ContactPage(shown, await totalTask.ConfigureAwait(false), page, perPage, next);
+        }
+
         if (single.Range is not null)
         {
             var totalTask = CounterAsync(table, workspaceId, single.Counter, cancellationToken);
@@ -60,7 +70,34 @@ public sealed class ContactLister(StorageAccount storage)
         return new ContactPage(contacts, total, page, perPage, next);
     }
 
-    /// <summary>Ids (newest first) from one key range: contact rows or one index's rows.</summary>
+    private static async Task<List<ContactEntity>> ContactRowsAsync(TableClient table, string workspaceId, string? afterId, long skip, int take, CancellationToken cancellationToken)
+    {
+        var prefix = ContactKeys.ContactPrefix;
+        var end = ContactKeys.After(prefix);
+        var filter = afterId is null
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {end}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey gt {prefix + afterId} and RowKey lt {end}");
+        var rows = new List<ContactEntity>(take);
+        var pageSize = (int)Math.Min(1000, skip + take);
+        await foreach (var row in table.QueryAsync<ContactEntity>(filter, maxPerPage: pageSize, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (skip > 0)
+            {
+                skip--;
+                continue;
+            }
+
+            rows.Add(row);
+            if (rows.Count == take)
+            {
+                break;
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>Ids (newest first) from one index's key range.</summary>
     private static async Task<List<string>> PageOfRangeAsync(TableClient table, string workspaceId, string prefix, string? afterId, long skip, int take, CancellationToken cancellationToken)
     {
         var start = afterId is null ? prefix : prefix + afterId;
@@ -69,7 +106,7 @@ public sealed class ContactLister(StorageAccount storage)
             ? TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {start} and RowKey lt {end}")
             : TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey gt {start} and RowKey lt {end}");
         var ids = new List<string>(take);
-        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: KeysOnly, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: (int)Math.Min(1000, skip + take), select: KeysOnly, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (skip > 0)
             {
@@ -77,7 +114,7 @@ public sealed class ContactLister(StorageAccount storage)
                 continue;
             }
 
-            ids.Add(prefix == ContactKeys.ContactPrefix ? row.RowKey[prefix.Length..] : ContactKeys.IdOf(row.RowKey));
+            ids.Add(ContactKeys.IdOf(row.RowKey));
             if (ids.Count == take)
             {
                 break;
