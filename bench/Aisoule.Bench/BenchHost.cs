@@ -17,7 +17,7 @@ internal sealed class BenchHost : IAsyncDisposable
     {
         _app = app;
         ConnectionString = connectionString;
-        Client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = app.ApiBaseAddress() };
+        Client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = app.ApiBaseAddress(), Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public HttpClient Client { get; }

@@ -1,5 +1,6 @@
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Identity;
+using Aisoule.Core.RateLimiting;
 using Aisoule.Core.Storage;
 using Azure.Core;
 using Azure.Data.Tables;
@@ -47,8 +48,8 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton<AccountService>();
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<Authenticator>();
-        services.AddSingleton<KeyUsageRecorder>();
-        services.AddHostedService(sp => sp.GetRequiredService<KeyUsageRecorder>());
+        services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection("RateLimiting")).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<RateLimiter>();
         services.AddHostedService<OwnerBootstrapService>();
         return services;
     }

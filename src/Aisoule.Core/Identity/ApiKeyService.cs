@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Aisoule.Core.Identity.Entities;
+using Aisoule.Core.RateLimiting;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
 using Azure;
@@ -9,13 +10,16 @@ namespace Aisoule.Core.Identity;
 
 /// <summary>
 /// API keys: created from a session, listed and revoked within the caller's workspace, and checked on every
-/// request. The key's state (revoked, expired) is read from storage on every request — there is no cache to
-/// outlive a revocation; only the immutable hash → key-id pointer is cached.
+/// request. No cached state can outlive a revocation: every request ends in a write conditional on the key row's
+/// ETag (the rate limiter's), which a revocation changes.
 /// </summary>
-public sealed class ApiKeyService(StorageAccount storage, KeyUsageRecorder usage, TimeProvider clock)
+public sealed class ApiKeyService(StorageAccount storage, RateLimiter limiter, TimeProvider clock)
 {
     private const int PointerCacheLimit = 10_000;
     private readonly ConcurrentDictionary<string, (string WorkspaceId, string KeyId)> _pointers = new(StringComparer.Ordinal);
+
+    // Each key's row as this instance last wrote it (with its ETag); see AuthenticateAsync.
+    private readonly ConcurrentDictionary<string, ApiKeyEntity> _rows = new(StringComparer.Ordinal);
 
     public async Task<Outcome<CreatedKey>> CreateAsync(Caller caller, string name, DateTimeOffset? expiresAt, IReadOnlyList<string>? scopes, CancellationToken cancellationToken = default)
     {
@@ -121,7 +125,12 @@ public sealed class ApiKeyService(StorageAccount storage, KeyUsageRecorder usage
         }
     }
 
-    public async Task<Outcome<Caller>> AuthenticateAsync(string key, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Checks a key and admits the request against its rate limit in one go: the key's row carries its sliding
+    /// log and usage, so the write that admits also records <c>last_used_at</c> and <c>request_count</c>, and —
+    /// because it is conditional on the row's ETag — proves the key was not revoked since it was last read.
+    /// </summary>
+    public async Task<Outcome<(Caller Caller, RateDecision Rate)>> AuthenticateAsync(string key, CancellationToken cancellationToken = default)
     {
         var invalid = ApiError.Unauthorized(ErrorCodes.InvalidApiKey, "The API key is not valid.");
         if (!ApiKeyFormat.IsWellFormed(key))
@@ -147,14 +156,32 @@ public sealed class ApiKeyService(StorageAccount storage, KeyUsageRecorder usage
         }
 
         var keys = await storage.GetTableAsync(IdentityTables.ApiKeys, cancellationToken).ConfigureAwait(false);
-        var record = await keys.GetEntityIfExistsAsync<ApiKeyEntity>(pointer.WorkspaceId, pointer.KeyId, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!record.HasValue || !Secrets.HashesEqual(record.Value!.KeyHash, hash))
+        _rows.TryGetValue(hash, out var cached);
+        var now = clock.GetUtcNow();
+        var (entity, decision) = await limiter.AdmitAsync(
+            keys,
+            pointer.WorkspaceId,
+            cached,
+            async ct =>
+            {
+                var row = await keys.GetEntityIfExistsAsync<ApiKeyEntity>(pointer.WorkspaceId, pointer.KeyId, cancellationToken: ct).ConfigureAwait(false);
+                return row.HasValue && Secrets.HashesEqual(row.Value!.KeyHash, hash) ? row.Value : null;
+            },
+            e => e.RevokedAt is null && !(e.ExpiresAt <= now),
+            e => e.Clone(),
+            (e, at) =>
+            {
+                e.RequestCount++;
+                e.LastUsedAt = at;
+            },
+            cancellationToken).ConfigureAwait(false);
+        RateLimiter.Remember(_rows, hash, entity);
+
+        if (entity is null)
         {
             return invalid;
         }
 
-        var entity = record.Value!;
-        var now = clock.GetUtcNow();
         if (entity.RevokedAt is not null)
         {
             return ApiError.Unauthorized(ErrorCodes.KeyRevoked, "This API key has been revoked.");
@@ -165,8 +192,7 @@ public sealed class ApiKeyService(StorageAccount storage, KeyUsageRecorder usage
             return ApiError.Unauthorized(ErrorCodes.KeyExpired, "This API key has expired.");
         }
 
-        usage.Record(entity.PartitionKey, entity.RowKey, now);
-        return new Caller(entity.PartitionKey, entity.UserId, entity.Role, entity.ScopeList) { KeyId = entity.RowKey, KeyName = entity.Name };
+        return (new Caller(entity.PartitionKey, entity.UserId, entity.Role, entity.ScopeList) { KeyId = entity.RowKey, KeyName = entity.Name }, decision);
     }
 
     // Owners and admins manage every key in the workspace; others only their own.

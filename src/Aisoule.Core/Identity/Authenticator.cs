@@ -1,12 +1,16 @@
+using Aisoule.Core.RateLimiting;
 using Aisoule.Core.Results;
 
 namespace Aisoule.Core.Identity;
 
 /// <summary>The credentials a request presented, after checking: who it is, and how it proved it.</summary>
-public sealed record Authenticated(Caller Caller, string? CsrfHash);
+public sealed record Authenticated(Caller Caller, string? CsrfHash, RateDecision Rate);
 
-/// <summary>Turns the two ways in (an <c>X-API-Key</c>, or the session cookie) into a <see cref="Caller"/>.</summary>
-public sealed class Authenticator(ApiKeyService keys, SessionService sessions)
+/// <summary>
+/// Turns the two ways in (an <c>X-API-Key</c>, or the session cookie) into a <see cref="Caller"/>, admitted
+/// against the key's or the user's rate limit.
+/// </summary>
+public sealed class Authenticator(ApiKeyService keys, SessionService sessions, RateLimiter limiter)
 {
     public async Task<Outcome<Authenticated>> AuthenticateAsync(string? apiKey, string? sessionToken, CancellationToken cancellationToken = default)
     {
@@ -14,13 +18,20 @@ public sealed class Authenticator(ApiKeyService keys, SessionService sessions)
         if (!string.IsNullOrEmpty(apiKey))
         {
             var byKey = await keys.AuthenticateAsync(apiKey, cancellationToken).ConfigureAwait(false);
-            return byKey.Succeeded ? new Authenticated(byKey.Value!, null) : byKey.Error!;
+            return byKey.Succeeded ? new Authenticated(byKey.Value.Caller, null, byKey.Value.Rate) : byKey.Error!;
         }
 
         if (!string.IsNullOrEmpty(sessionToken))
         {
             var bySession = await sessions.AuthenticateAsync(sessionToken, cancellationToken).ConfigureAwait(false);
-            return bySession.Succeeded ? new Authenticated(bySession.Value.Caller, bySession.Value.CsrfHash) : bySession.Error!;
+            if (!bySession.Succeeded)
+            {
+                return bySession.Error!;
+            }
+
+            var (caller, csrfHash) = bySession.Value;
+            var rate = await limiter.AdmitUserAsync(caller.WorkspaceId, caller.UserId, cancellationToken).ConfigureAwait(false);
+            return new Authenticated(caller, csrfHash, rate);
         }
 
         return ApiError.Unauthorized(ErrorCodes.Unauthenticated, "Authentication required: send an X-API-Key header or log in.");

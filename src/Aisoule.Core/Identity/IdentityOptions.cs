@@ -22,8 +22,4 @@ public sealed class IdentityOptions
 
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(15);
-
-    /// <summary>How often API-key usage (last_used_at, request_count) is written, batched per key.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
-    public TimeSpan KeyUsageFlushInterval { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -24,4 +24,5 @@ public static class ErrorCodes
     public const string EmailTaken = "email_taken";
     public const string SignupDisabled = "signup_disabled";
     public const string TooManyAttempts = "too_many_attempts";
+    public const string RateLimited = "rate_limited";
 }

@@ -7,8 +7,9 @@ using Microsoft.AspNetCore.Http;
 namespace Aisoule.Functions.Pipeline;
 
 /// <summary>
-/// The auth gate: checks the credentials the function's <see cref="AccessAttribute"/> asks for, CSRF for
-/// cookie-authenticated writes, and the scope; leaves the caller on the request for the function.
+/// The auth gate: checks the credentials the function's <see cref="AccessAttribute"/> asks for, the caller's rate
+/// limit (admitted in the same step), CSRF for cookie-authenticated writes, and the scope; leaves the caller on
+/// the request for the function.
 /// </summary>
 public sealed class AccessGate(Authenticator authenticator)
 {
@@ -36,7 +37,14 @@ public sealed class AccessGate(Authenticator authenticator)
             return auth.Error;
         }
 
-        var (caller, csrfHash) = auth.Value!;
+        var (caller, csrfHash, rate) = auth.Value!;
+        RateLimitHeaders.Write(http.Response, rate);
+        if (!rate.Admitted)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(rate.RetryAfter.TotalSeconds));
+            return new ApiError(429, ErrorCodes.RateLimited, $"Rate limit exceeded. Try again in {seconds} seconds.") { RetryAfter = TimeSpan.FromSeconds(seconds) };
+        }
+
         if (access.Credentials == Credentials.Session && caller.ViaKey)
         {
             return ApiError.Forbidden(ErrorCodes.SessionRequired, "This endpoint needs a logged-in session; an API key cannot use it.");

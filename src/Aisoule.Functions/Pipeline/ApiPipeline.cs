@@ -44,7 +44,6 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
                 return ApiResult.Failure(refusal);
             }
 
-            // The rate limiter joins here, after the gate, with its issue.
             return await invoke().ConfigureAwait(false) as IResult
                 ?? throw new InvalidOperationException($"Function {function.Name} did not return an IResult.");
         }

@@ -59,7 +59,9 @@ internal sealed class TestHost : IAsyncDisposable
             ["port"] = "0",
             ["ProbeQueue"] = prefix + "probe",
             ["Identity:SignupEnabled"] = "true",
-            ["Identity:KeyUsageFlushInterval"] = "00:00:00.100",
+            // Most tests make many calls quickly; the rate-limit tests set the real limits themselves.
+            ["RateLimiting:PerMinute"] = "1000000",
+            ["RateLimiting:PerSecond"] = "100000",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

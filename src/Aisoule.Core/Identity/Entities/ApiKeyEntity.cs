@@ -1,11 +1,11 @@
 using System.Runtime.Serialization;
+using Aisoule.Core.RateLimiting;
 using Azure;
-using Azure.Data.Tables;
 
 namespace Aisoule.Core.Identity.Entities;
 
 /// <summary>Table <c>apikeys</c>: partition = workspace, row = key id. Holds the key's SHA-256, never the key.</summary>
-public sealed class ApiKeyEntity : ITableEntity
+public sealed class ApiKeyEntity : IRateLogged
 {
     public string PartitionKey { get; set; } = "";
 
@@ -38,6 +38,11 @@ public sealed class ApiKeyEntity : ITableEntity
     public DateTimeOffset? LastUsedAt { get; set; }
 
     public long RequestCount { get; set; }
+
+    /// <summary>The key's rate-limit sliding log; written by the same call that admits a request.</summary>
+    public string RateLog { get; set; } = "";
+
+    public ApiKeyEntity Clone() => (ApiKeyEntity)MemberwiseClone();
 
     [IgnoreDataMember]
     public IReadOnlyList<string> ScopeList => Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries);
