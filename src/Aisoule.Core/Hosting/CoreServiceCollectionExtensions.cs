@@ -7,6 +7,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +19,8 @@ public static class CoreServiceCollectionExtensions
     public static IServiceCollection AddAisouleCore(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddSingleton(TimeProvider.System);
+        // Tests put their own clock in first.
+        services.TryAddSingleton(TimeProvider.System);
         services.AddAisouleStorage(configuration);
         services.AddAisouleIdentity(configuration);
         services.AddSingleton<ContactService>();

@@ -5,6 +5,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Aisoule.Tests.Infrastructure;
@@ -46,7 +47,7 @@ internal sealed class TestHost : IAsyncDisposable
 
     public static string NewPrefix() => "t" + RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz0123456789", 10);
 
-    public static async Task<TestHost> StartAsync(IDictionary<string, string?>? settings = null, string? connectionString = null, string? prefix = null)
+    public static async Task<TestHost> StartAsync(IDictionary<string, string?>? settings = null, string? connectionString = null, string? prefix = null, TimeProvider? clock = null)
     {
         var ownsStorage = prefix is null;
         prefix ??= NewPrefix();
@@ -75,6 +76,10 @@ internal sealed class TestHost : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(logs);
+            if (clock is not null)
+            {
+                builder.Services.AddSingleton(clock);
+            }
         });
         await app.StartAsync();
         return new TestHost(app, prefix, connectionString, logs, ownsStorage);
