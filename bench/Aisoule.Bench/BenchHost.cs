@@ -50,6 +50,13 @@ internal sealed class BenchHost : IAsyncDisposable
     /// <summary>A new workspace and an all-scopes API key for it.</summary>
     public async Task<(string WorkspaceId, string Key)> NewWorkspaceAsync()
     {
+        var (workspaceId, _, key) = await NewWorkspaceWithOwnerAsync().ConfigureAwait(false);
+        return (workspaceId, key);
+    }
+
+    /// <summary>A new workspace, its owner's user id and an all-scopes API key made through the API.</summary>
+    public async Task<(string WorkspaceId, string UserId, string Key)> NewWorkspaceWithOwnerAsync()
+    {
         var email = $"bench{Guid.NewGuid():N}@example.com";
         var signup = await Client.PostAsJsonAsync("auth/signup", new { email, password = "benchmark password", name = "Bench", workspace_name = "Bench" }).ConfigureAwait(false);
         signup.EnsureSuccessStatusCode();
@@ -61,7 +68,7 @@ internal sealed class BenchHost : IAsyncDisposable
         var key = await Client.SendAsync(create).ConfigureAwait(false);
         key.EnsureSuccessStatusCode();
         var keyData = (await JsonDocument.ParseAsync(await key.Content.ReadAsStreamAsync().ConfigureAwait(false)).ConfigureAwait(false)).RootElement.GetProperty("data");
-        return (data.GetProperty("workspace").GetProperty("id").GetString()!, keyData.GetProperty("key").GetString()!);
+        return (data.GetProperty("workspace").GetProperty("id").GetString()!, data.GetProperty("user").GetProperty("id").GetString()!, keyData.GetProperty("key").GetString()!);
     }
 
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string key, object? body = null)

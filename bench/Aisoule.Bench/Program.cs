@@ -1,7 +1,7 @@
 using System.Globalization;
 using Aisoule.Bench;
 
-// dotnet run -c Release --project bench/Aisoule.Bench -- contacts [small] [large] [requests] [concurrency]
+// bench/run <mode> …: see bench/README.md
 var mode = args.FirstOrDefault() ?? "help";
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 switch (mode)
@@ -12,8 +12,12 @@ switch (mode)
     case "storage":
         await StorageScalingBenchmark.RunAsync(Arg(1, 100_000), Arg(2, 500), Arg(3, 8)).ConfigureAwait(false);
         break;
+    case "api":
+        await ApiOverheadBenchmark.RunAsync(Arg(1, 300), Arg(2, 5000), Arg(3, 16)).ConfigureAwait(false);
+        break;
     default:
         Console.WriteLine("usage: bench/run contacts [small=100] [large=100000] [requests=500] [concurrency=8]");
+        Console.WriteLine("       bench/run api [keys=300] [requests=5000] [concurrency=16]");
         Console.WriteLine("       bench/run storage [rows=100000] [requests=500] [concurrency=8]");
         break;
 }
