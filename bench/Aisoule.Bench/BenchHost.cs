@@ -1,10 +1,12 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Aisoule.Core.Identity;
 using Aisoule.Functions.Hosting;
 using Aisoule.LocalHost;
 using Aisoule.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisoule.Bench;
 
@@ -69,6 +71,24 @@ internal sealed class BenchHost : IAsyncDisposable
         key.EnsureSuccessStatusCode();
         var keyData = (await JsonDocument.ParseAsync(await key.Content.ReadAsStreamAsync().ConfigureAwait(false)).ConfigureAwait(false)).RootElement.GetProperty("data");
         return (data.GetProperty("workspace").GetProperty("id").GetString()!, data.GetProperty("user").GetProperty("id").GetString()!, keyData.GetProperty("key").GetString()!);
+    }
+
+    /// <summary>
+    /// More all-scopes keys for a workspace, made with the Core service: making hundreds through one session would
+    /// hit that session's own rate limit, which is not what the benchmarks measure.
+    /// </summary>
+    public async Task<List<string>> MoreKeysAsync(string workspaceId, string userId, int count)
+    {
+        var keyService = Services.GetRequiredService<ApiKeyService>();
+        var owner = new Caller(workspaceId, userId, Roles.Owner, Scopes.All);
+        var keys = new List<string>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var created = await keyService.CreateAsync(owner, $"bench {i}", null, null).ConfigureAwait(false);
+            keys.Add(created.Value!.Key);
+        }
+
+        return keys;
     }
 
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string key, object? body = null)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Reflection;
 using System.Text.Json.Nodes;
+using Aisoule.Core.Messaging;
 using Aisoule.Functions.Catalog;
 using Aisoule.Functions.Hosting;
 using Aisoule.Functions.Pipeline;
@@ -24,6 +25,12 @@ public static class LocalFunctionsHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         AddLocalSettings(builder.Configuration, Path.Combine(Directory.GetCurrentDirectory(), "local.settings.json"));
         configure?.Invoke(builder);
+
+        // The queue triggers' %SendsQueue% and %InboundQueue%: physical names, prefix included, unless set.
+        var defaults = MessagingNames.QueueSettings(builder.Configuration["Storage:Prefix"] ?? "")
+            .Where(d => string.IsNullOrEmpty(builder.Configuration[d.Key]))
+            .ToDictionary(d => d.Key, d => (string?)d.Value);
+        builder.Configuration.AddInMemoryCollection(defaults);
 
         var hostJson = HostJson.Load(Path.Combine(AppContext.BaseDirectory, "host.json"), builder.Configuration);
         var catalog = FunctionCatalog.Create([.. functionAssemblies]);

@@ -163,6 +163,76 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
         return new BulkResult(created, updated, [.. failed.OrderBy(f => f.Index)]);
     }
 
+    /// <summary>The contact with this E.164 phone in the workspace, if any.</summary>
+    public async Task<ContactEntity?> FindByPhoneAsync(string workspaceId, string e164, CancellationToken cancellationToken = default)
+    {
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        return await OwnerOfPhoneAsync(table, workspaceId, e164, cancellationToken).ConfigureAwait(false) is { } id
+            ? await FindAsync(table, workspaceId, id, cancellationToken).ConfigureAwait(false)
+            : null;
+    }
+
+    /// <summary>The contact for a phone, created (with <paramref name="name"/>) when the workspace has none.</summary>
+    public async Task<Outcome<ContactEntity>> EnsureAsync(string workspaceId, string e164, string? name, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            if (await FindByPhoneAsync(workspaceId, e164, cancellationToken).ConfigureAwait(false) is { } found)
+            {
+                return found;
+            }
+
+            var created = await CreateAsync(workspaceId, new ContactDraft { PhoneNumber = e164, Name = name }, cancellationToken).ConfigureAwait(false);
+            if (created.Succeeded)
+            {
+                return (await FindByPhoneAsync(workspaceId, e164, cancellationToken).ConfigureAwait(false))!;
+            }
+
+            if (created.Error!.ExistingId is null)
+            {
+                return created.Error;
+            }
+        }
+
+        return new ApiError(409, "conflict", "The contact kept changing while it was being saved; try again.");
+    }
+
+    /// <summary>
+    /// Changes one contact with <paramref name="mutate"/> (which returns false when there is nothing to change),
+    /// retried on concurrent writes; records <c>contact.updated</c>. False when the contact does not exist.
+    /// </summary>
+    public async Task<bool> ChangeAsync(string workspaceId, string id, Func<ContactEntity, bool> mutate, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(mutate);
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        for (var attempt = 0; ; attempt++)
+        {
+            var before = await FindAsync(table, workspaceId, id, cancellationToken).ConfigureAwait(false);
+            if (before is null)
+            {
+                return false;
+            }
+
+            var after = before.Clone();
+            if (!mutate(after))
+            {
+                return true;
+            }
+
+            var now = clock.GetUtcNow();
+            after.UpdatedAt = now;
+            try
+            {
+                await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception ex) when (ContactWriter.IsConflict(ex) && attempt < MaxAttempts)
+            {
+                await ContactWriter.BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>The contact's new state from a draft: present fields replace, absent fields stay.</summary>
     internal static ContactEntity Apply(ContactEntity contact, ContactDraft draft, DateTimeOffset now)
     {

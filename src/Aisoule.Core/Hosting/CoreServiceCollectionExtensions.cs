@@ -25,6 +25,7 @@ public static class CoreServiceCollectionExtensions
         services.AddAisouleIdentity(configuration);
         services.AddSingleton<ContactService>();
         services.AddSingleton<ContactLister>();
+        services.AddAisouleMessaging(configuration);
         return services;
     }
 

@@ -8,10 +8,16 @@ namespace Aisoule.Core.RateLimiting;
 /// </summary>
 public sealed class RateLimitOptions
 {
-    [Range(1, 1_000_000)]
+    /// <summary>
+    /// The sliding log keeps one time per request admitted in the last minute in one string property, which
+    /// Table Storage caps at 32K characters: 2,000 times of up to 14 characters fit with room to spare.
+    /// </summary>
+    public const int MaxPerMinute = 2_000;
+
+    [Range(1, MaxPerMinute)]
     public int PerMinute { get; set; } = 100;
 
-    [Range(1, 100_000)]
+    [Range(1, MaxPerMinute)]
     public int PerSecond { get; set; } = 10;
 
     public Dictionary<string, RateLimitOverride> Workspaces { get; set; } = new(StringComparer.Ordinal);
@@ -23,9 +29,9 @@ public sealed class RateLimitOptions
 /// <summary>One workspace's own limits; what is unset keeps the default.</summary>
 public sealed class RateLimitOverride
 {
-    [Range(1, 1_000_000)]
+    [Range(1, RateLimitOptions.MaxPerMinute)]
     public int? PerMinute { get; set; }
 
-    [Range(1, 100_000)]
+    [Range(1, RateLimitOptions.MaxPerMinute)]
     public int? PerSecond { get; set; }
 }

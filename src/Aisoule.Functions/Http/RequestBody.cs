@@ -53,6 +53,44 @@ public static class RequestBody
         }
     }
 
+    /// <summary>
+    /// As <see cref="ReadAsync{T}"/>, keeping the exact bytes too (for an Idempotency-Key's body comparison).
+    /// The pipeline has already refused bodies over 5 MB.
+    /// </summary>
+    public static async Task<(RequestBody<T> Body, byte[] Raw)> ReadWithRawAsync<T>(HttpRequest request, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!IsJson(request.ContentType))
+        {
+            return (Fail<T>(ApiError.UnsupportedMediaType()), []);
+        }
+
+        var raw = await ReadRawAsync(request, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var document = JsonDocument.Parse(raw);
+            return (Parse<T>(document.RootElement), raw);
+        }
+        catch (JsonException ex) when (ex.LineNumber is null || ex.BytePositionInLine is null || raw.Length == 0)
+        {
+            return (Fail<T>(ApiError.InvalidJson("Request body is empty; a JSON object is required.")), raw);
+        }
+        catch (JsonException ex)
+        {
+            return (Fail<T>(ApiError.InvalidJson($"Malformed JSON at line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}.")), raw);
+        }
+    }
+
+    /// <summary>The body's bytes, whatever they are (a signature is checked over exactly these).</summary>
+    public static async Task<byte[]> ReadRawAsync(HttpRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
     /// <summary>One JSON object (a body, or one item of a bulk body) to a validated request record.</summary>
     public static RequestBody<T> Parse<T>(JsonElement element)
         where T : class

@@ -95,8 +95,16 @@ public sealed class SessionTests : IAsyncLifetime
     {
         var account = await Infrastructure.Identity.SignUpAsync(_host);
 
-        var (wrongPassword, wrongPasswordTime) = await TimedLoginAsync(account.Email, "not the password", "10.0.0.1");
-        var (unknownEmail, unknownEmailTime) = await TimedLoginAsync(Infrastructure.Identity.NewEmail(), "not the password", "10.0.0.2");
+        // Best of three, alternating, so a busy machine (tests run in parallel) does not decide the comparison.
+        HttpResponseMessage wrongPassword = null!, unknownEmail = null!;
+        double wrongPasswordTime = double.MaxValue, unknownEmailTime = double.MaxValue;
+        for (var round = 0; round < 3; round++)
+        {
+            var (w, wt) = await TimedLoginAsync(account.Email, "not the password", "10.0.1." + round);
+            var (u, ut) = await TimedLoginAsync(Infrastructure.Identity.NewEmail(), "not the password", "10.0.2." + round);
+            (wrongPassword, unknownEmail) = (w, u);
+            (wrongPasswordTime, unknownEmailTime) = (Math.Min(wrongPasswordTime, wt), Math.Min(unknownEmailTime, ut));
+        }
 
         Assert.Equal(HttpStatusCode.Unauthorized, wrongPassword.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, unknownEmail.StatusCode);
@@ -235,8 +243,6 @@ public sealed class SessionTests : IAsyncLifetime
 
     private async Task<(HttpResponseMessage Response, double Milliseconds)> TimedLoginAsync(string email, string password, string address)
     {
-        // Warm both paths once, then time the second call.
-        await LoginFromAsync(email, password, address);
         var clock = Stopwatch.StartNew();
         var response = await LoginFromAsync(email, password, address);
         return (response, clock.Elapsed.TotalMilliseconds);

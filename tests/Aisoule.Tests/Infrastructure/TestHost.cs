@@ -61,9 +61,12 @@ internal sealed class TestHost : IAsyncDisposable
             ["ProbeQueue"] = prefix + "probe",
             ["Identity:SignupEnabled"] = "true",
             // Most tests make many calls quickly; the rate-limit tests set the real limits themselves.
-            ["RateLimiting:PerMinute"] = "1000000",
-            ["RateLimiting:PerSecond"] = "100000",
+            ["RateLimiting:PerMinute"] = "2000",
+            ["RateLimiting:PerSecond"] = "2000",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
+            ["WhatsApp:AppSecret"] = MetaWebhook.AppSecret,
+            ["WhatsApp:VerifyToken"] = MetaWebhook.VerifyToken,
+            ["WhatsApp:SandboxStatusDelay"] = "00:00:00.100",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

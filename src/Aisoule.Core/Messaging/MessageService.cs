@@ -1,0 +1,325 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Aisoule.Core.Contacts;
+using Aisoule.Core.Results;
+using Aisoule.Core.Storage;
+using Azure;
+using Azure.Data.Tables;
+
+namespace Aisoule.Core.Messaging;
+
+/// <summary>
+/// <c>POST /messages/send</c>: every refusal the spec lists is decided here, at request time; what is accepted is
+/// stored as <c>queued</c>, put on the <c>sends</c> queue, and answered 202. Also the reads of messages.
+/// </summary>
+public sealed class MessageService(
+    StorageAccount storage,
+    ContactService contacts,
+    WhatsAppAccountService accounts,
+    TemplateService templates,
+    TimeProvider clock)
+{
+    public static readonly TimeSpan ServiceWindow = TimeSpan.FromHours(24);
+    public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
+    private static readonly TimeSpan ReplayWait = TimeSpan.FromSeconds(5);
+
+    public async Task<Outcome<(SendAccepted Accepted, bool Replayed)>> SendAsync(string workspaceId, SendDraft draft, string? idempotencyKey, ReadOnlyMemory<byte> rawBody, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        if (idempotencyKey is null)
+        {
+            var once = await AcceptAsync(workspaceId, draft, MessageKeys.NewId(clock.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            return once.Succeeded ? (once.Value!, false) : once.Error!;
+        }
+
+        var idempotency = await storage.GetTableAsync(MessagingNames.Idempotency, cancellationToken).ConfigureAwait(false);
+        var keyHash = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(idempotencyKey)));
+        var bodyHash = Convert.ToHexStringLower(SHA256.HashData(rawBody.Span));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        for (var round = 0; ; round++)
+        {
+            var now = clock.GetUtcNow();
+            var found = await idempotency.GetEntityIfExistsAsync<TableEntity>(workspaceId, keyHash, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var row = found.HasValue ? found.Value! : null;
+            var live = row is not null && row.GetDateTimeOffset("CreatedAt") > now - IdempotencyWindow;
+            if (!live)
+            {
+                // Claim the key: an atomic insert (or a replace of an expired record, guarded by its ETag).
+                var claim = new TableEntity(workspaceId, keyHash) { ["BodyHash"] = bodyHash, ["MessageId"] = MessageKeys.NewId(now), ["CreatedAt"] = now };
+                try
+                {
+                    if (row is null)
+                    {
+                        claim.ETag = (await idempotency.AddEntityAsync(claim, cancellationToken).ConfigureAwait(false)).Headers.ETag ?? ETag.All;
+                    }
+                    else
+                    {
+                        claim.ETag = (await idempotency.UpdateEntityAsync(claim, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false)).Headers.ETag ?? ETag.All;
+                    }
+                }
+                catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+                {
+                    continue;
+                }
+
+                var accepted = await AcceptAsync(workspaceId, draft, claim.GetString("MessageId"), cancellationToken).ConfigureAwait(false);
+                if (!accepted.Succeeded)
+                {
+                    // Only accepted sends are remembered: a refused one may be tried again with the same key.
+                    await DeleteQuietlyAsync(idempotency, claim, cancellationToken).ConfigureAwait(false);
+                    return accepted.Error!;
+                }
+
+                return (accepted.Value!, false);
+            }
+
+            if (!string.Equals(row!.GetString("BodyHash"), bodyHash, StringComparison.Ordinal))
+            {
+                return ApiError.Conflict("idempotency_key_reused", "This Idempotency-Key was already used with a different request body in the last 24 hours.");
+            }
+
+            // The same request again: answer what the first one was answered, once its message exists.
+            var messageId = row.GetString("MessageId");
+            if (await FindAsync(workspaceId, messageId, cancellationToken).ConfigureAwait(false) is { } message)
+            {
+                if (message.Status == MessageStatus.Queued && message.Attempts == 0 && now - message.CreatedAt > TimeSpan.FromSeconds(30))
+                {
+                    // The first request may have died between storing and enqueueing; the dispatcher ignores a duplicate.
+                    await EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, cancellationToken).ConfigureAwait(false);
+                }
+
+                return (new SendAccepted(message.Id, MessageStatus.Queued, message.To, message.AccountId), true);
+            }
+
+            if (waited.Elapsed < ReplayWait)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * Math.Min(round + 1, 10)), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            // The first request never stored its message (it died, or is stuck): finish it here, under the same id.
+            var finished = await AcceptAsync(workspaceId, draft, messageId, cancellationToken).ConfigureAwait(false);
+            if (finished.Succeeded)
+            {
+                return (finished.Value!, false);
+            }
+
+            if (finished.Error!.Code != "message_exists")
+            {
+                return finished.Error;
+            }
+
+            waited.Restart();
+        }
+    }
+
+    public async Task<Outcome<MessageView>> GetAsync(string workspaceId, string id, CancellationToken cancellationToken) =>
+        await FindAsync(workspaceId, id, cancellationToken).ConfigureAwait(false) is { } message
+            ? MessageView.From(message)
+            : ApiError.NotFound("No message with this id.");
+
+    /// <summary>Newest first. By contact: that contact's index range; by status: filtered as the rows are read.</summary>
+    public async Task<MessagePage> ListAsync(string workspaceId, string? contactId, string? status, int page, int perPage, CancellationToken cancellationToken)
+    {
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        var skip = (page - 1) * perPage;
+        var shown = new List<MessageView>();
+        long total = 0;
+        if (contactId is not null)
+        {
+            var prefix = MessageKeys.ContactRange(Contacts.ContactKeys.Encode(contactId));
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {MessageKeys.After(prefix)}");
+            var ids = new List<string>();
+            await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey", "Status"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                ids.Add(row.RowKey[prefix.Length..]);
+            }
+
+            var rows = await Task.WhenAll(ids.Select(id => FindAsync(workspaceId, id, cancellationToken))).ConfigureAwait(false);
+            var matching = rows.Where(m => m is not null && (status is null || m.Status == status)).ToList();
+            total = matching.Count;
+            shown = [.. matching.Skip(skip).Take(perPage).Select(m => MessageView.From(m!))];
+        }
+        else
+        {
+            var statusFilter = status is null ? "" : TableClient.CreateQueryFilter($" and Status eq {status}");
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {MessageKeys.MessagePrefix} and RowKey lt {MessageKeys.After(MessageKeys.MessagePrefix)}") + statusFilter;
+            await foreach (var row in table.QueryAsync<MessageEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (total >= skip && shown.Count < perPage)
+                {
+                    shown.Add(MessageView.From(row));
+                }
+
+                total++;
+            }
+        }
+
+        return new MessagePage(shown, total, page, perPage);
+    }
+
+    public async Task<MessageEntity?> FindAsync(string workspaceId, string id, CancellationToken cancellationToken)
+    {
+        if (!MessageKeys.IsId(id))
+        {
+            return null;
+        }
+
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        var row = await table.GetEntityIfExistsAsync<MessageEntity>(workspaceId, MessageKeys.Message(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? row.Value : null;
+    }
+
+    public async Task EnqueueAsync(SendWork work, TimeSpan? delay, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var queue = await storage.GetQueueAsync(MessagingNames.SendsQueue, cancellationToken).ConfigureAwait(false);
+        await queue.SendMessageAsync(work.ToJson(), visibilityTimeout: delay is { } d && d > TimeSpan.Zero ? Min(d, TimeSpan.FromDays(6)) : null, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The checks, then the message row (an atomic insert under <paramref name="messageId"/>), then the queue.</summary>
+    private async Task<Outcome<SendAccepted>> AcceptAsync(string workspaceId, SendDraft draft, string messageId, CancellationToken cancellationToken)
+    {
+        var account = await accounts.ResolveAsync(workspaceId, draft.AccountId, cancellationToken).ConfigureAwait(false);
+        if (!account.Succeeded)
+        {
+            return account.Error!;
+        }
+
+        if (account.Value!.Status != AccountStatus.Connected)
+        {
+            return new ApiError(422, "account_disconnected", "Account disconnected");
+        }
+
+        var now = clock.GetUtcNow();
+        var contact = await contacts.FindByPhoneAsync(workspaceId, draft.To, cancellationToken).ConfigureAwait(false);
+        if (draft.IsTemplate)
+        {
+            var template = await templates.FindAsync(workspaceId, account.Value.RowKey, draft.Template!.Name, draft.Template.Language, cancellationToken).ConfigureAwait(false);
+            if (template is not { IsApproved: true })
+            {
+                return new ApiError(422, "template_not_approved", "Template not approved");
+            }
+
+            if (template.IsMarketing && contact is { OptedIn: false })
+            {
+                return new ApiError(422, "contact_opted_out", "This contact has opted out of marketing messages.");
+            }
+
+            if (contact is null)
+            {
+                var ensured = await contacts.EnsureAsync(workspaceId, draft.To, null, cancellationToken).ConfigureAwait(false);
+                if (!ensured.Succeeded)
+                {
+                    return ensured.Error!;
+                }
+
+                contact = ensured.Value!;
+            }
+        }
+        else if (contact?.LastInboundAt is not { } lastInbound || now - lastInbound > ServiceWindow)
+        {
+            return new ApiError(422, "outside_service_window", "Outside service window");
+        }
+
+        var message = new MessageEntity
+        {
+            PartitionKey = workspaceId,
+            RowKey = MessageKeys.Message(messageId),
+            Id = messageId,
+            ContactId = contact!.Id,
+            To = draft.To,
+            Type = draft.Type,
+            AccountId = account.Value.RowKey,
+            PhoneNumberId = account.Value.PhoneNumberId,
+            PayloadJson = Payload(workspaceId, messageId, draft),
+            Status = MessageStatus.Queued,
+            CreatedAt = now,
+        };
+        var byContact = new TableEntity(workspaceId, MessageKeys.ByContact(Contacts.ContactKeys.Encode(contact.Id), messageId));
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact)], cancellationToken).ConfigureAwait(false);
+        }
+        catch (TableTransactionFailedException ex) when (ex.Status == 409)
+        {
+            return ApiError.Conflict("message_exists", "This message was already accepted.");
+        }
+
+        await EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, cancellationToken).ConfigureAwait(false);
+        return new SendAccepted(messageId, MessageStatus.Queued, draft.To, account.Value.RowKey);
+    }
+
+    /// <summary>The body for Meta's <c>/messages</c>; <c>biz_opaque_callback_data</c> brings our ids back on every status.</summary>
+    internal static string Payload(string workspaceId, string messageId, SendDraft draft)
+    {
+        var body = new JsonObject
+        {
+            ["messaging_product"] = "whatsapp",
+            ["recipient_type"] = "individual",
+            ["to"] = draft.To.TrimStart('+'),
+            ["type"] = draft.Type,
+            ["biz_opaque_callback_data"] = Callback(workspaceId, messageId),
+        };
+        switch (draft.Type)
+        {
+            case "text":
+                body["text"] = new JsonObject { ["body"] = draft.Text, ["preview_url"] = draft.Text!.Contains("https://", StringComparison.OrdinalIgnoreCase) };
+                break;
+            case "template":
+                var template = new JsonObject { ["name"] = draft.Template!.Name, ["language"] = new JsonObject { ["code"] = draft.Template.Language } };
+                if (draft.Template.Components is { ValueKind: JsonValueKind.Array } components)
+                {
+                    template["components"] = JsonNode.Parse(components.GetRawText());
+                }
+
+                body["template"] = template;
+                break;
+            case "interactive":
+                body["interactive"] = JsonNode.Parse(draft.Interactive!.Value.GetRawText());
+                break;
+            default:
+                var media = new JsonObject { ["link"] = draft.Media!.Url };
+                if (draft.Media.Caption is { } caption && draft.Type != "audio")
+                {
+                    media["caption"] = caption;
+                }
+
+                if (draft.Media.Filename is { } filename && draft.Type == "document")
+                {
+                    media["filename"] = filename;
+                }
+
+                body[draft.Type] = media;
+                break;
+        }
+
+        return body.ToJsonString();
+    }
+
+    internal static string Callback(string workspaceId, string messageId) => workspaceId + " " + messageId;
+
+    internal static (string WorkspaceId, string MessageId)? ParseCallback(string? callback) =>
+        callback?.Split(' ') is [{ Length: > 0 } w, var m] && MessageKeys.IsId(m) ? (w, m) : null;
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static async Task DeleteQuietlyAsync(TableClient table, TableEntity row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, row.ETag, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (RequestFailedException)
+        {
+            // Gone or replaced already; it expires anyway.
+        }
+    }
+
+    private Task<TableClient> TableAsync(CancellationToken cancellationToken) => storage.GetTableAsync(MessagingNames.Messages, cancellationToken);
+}
+
+/// <summary>One page of messages.</summary>
+public sealed record MessagePage(IReadOnlyList<MessageView> Messages, long Total, int Page, int PerPage);

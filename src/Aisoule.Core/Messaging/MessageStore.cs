@@ -1,0 +1,88 @@
+using System.Text.Json;
+using Aisoule.Core.Json;
+using Aisoule.Core.Storage;
+using Azure;
+using Azure.Data.Tables;
+
+namespace Aisoule.Core.Messaging;
+
+/// <summary>
+/// Every change of a message's state: read, change, write back guarded by the ETag, with its outbox event in the
+/// same transaction. The event's row key is derived from what caused it (a wamid and a status), so a cause seen
+/// twice is refused by the insert and changes nothing the second time.
+/// </summary>
+public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
+{
+    /// <summary>What <see cref="ChangeAsync"/> did.</summary>
+    public enum Result
+    {
+        Changed,
+        Unchanged,
+        AlreadyApplied,
+        Missing,
+    }
+
+    /// <summary>
+    /// Applies <paramref name="mutate"/> (false: nothing to change) until it lands on the current row. With
+    /// <paramref name="eventKey"/>, the event row is inserted in the same transaction; if it exists already the
+    /// change was applied before and nothing is written.
+    /// </summary>
+    public async Task<(Result Result, MessageEntity? Message)> ChangeAsync(
+        string workspaceId,
+        string messageId,
+        Func<MessageEntity, bool> mutate,
+        string? eventKey,
+        string? eventName,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(mutate);
+        var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
+        for (var attempt = 0; ; attempt++)
+        {
+            var found = await table.GetEntityIfExistsAsync<MessageEntity>(workspaceId, MessageKeys.Message(messageId), cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!found.HasValue)
+            {
+                return (Result.Missing, null);
+            }
+
+            var before = found.Value!;
+            var after = before.Clone();
+            if (!mutate(after))
+            {
+                return (Result.Unchanged, before);
+            }
+
+            var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, after, before.ETag) };
+            if (eventKey is not null)
+            {
+                actions.Add(new(TableTransactionActionType.Add, Event(workspaceId, eventKey, eventName!, after)));
+            }
+
+            try
+            {
+                var response = await TableBatch.SubmitAsync(table, actions, cancellationToken).ConfigureAwait(false);
+                after.ETag = response.Value[0].Headers.ETag ?? ETag.All;
+                return (Result.Changed, after);
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status == 409 && eventKey is not null)
+            {
+                return (Result.AlreadyApplied, before);
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status is 412 or 404 && attempt < 50)
+            {
+                // Someone else moved the message first: decide again on what it is now.
+                if (attempt > 3)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 20)), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private TableEntity Event(string workspaceId, string key, string name, MessageEntity message) => new(workspaceId, key)
+    {
+        ["Event"] = name,
+        ["Data"] = JsonSerializer.Serialize(MessageView.From(message), AisouleJson.Options),
+        ["CreatedAt"] = clock.GetUtcNow(),
+    };
+}

@@ -1,0 +1,30 @@
+namespace Aisoule.Core.Messaging;
+
+/// <summary>Tables and queues of messaging (logical names; <see cref="Storage.StorageAccount"/> adds the prefix).</summary>
+public static class MessagingNames
+{
+    public const string Accounts = "waaccounts";
+    public const string PhoneNumbers = "waphonenumbers";
+    public const string Templates = "watemplates";
+    public const string Messages = "messages";
+    public const string Wamids = "wamids";
+    public const string Idempotency = "idempotency";
+    public const string Throughput = "throughput";
+    public const string Secrets = "secrets";
+
+    /// <summary>Sends waiting for the dispatcher; the setting the queue trigger reads holds the physical name.</summary>
+    public const string SendsQueue = "sends";
+
+    /// <summary>Meta webhook bodies (and the sandbox's statuses) waiting to be applied.</summary>
+    public const string InboundQueue = "wainbound";
+
+    public const string SendsQueueSetting = "SendsQueue";
+    public const string InboundQueueSetting = "InboundQueue";
+
+    /// <summary>The settings the queue triggers read, for a storage prefix: the physical queue names.</summary>
+    public static IReadOnlyDictionary<string, string> QueueSettings(string prefix) => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [SendsQueueSetting] = prefix + SendsQueue,
+        [InboundQueueSetting] = prefix + InboundQueue,
+    };
+}

@@ -1,0 +1,286 @@
+using System.Text.Json;
+using Aisoule.Core.Contacts;
+using Aisoule.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Aisoule.Core.Messaging;
+
+/// <summary>
+/// Runs one <c>sends</c> queue message. The queue delivers at least once; a message is sent at most once because
+/// the provider is only called by whoever moved it from <c>queued</c> to <c>sending</c> with an ETag-guarded write,
+/// for the attempt the queue message names. Every outcome ends in a stored state: sent, failed, or queued again
+/// with a new queue message (back-off, pair limit, account held).
+/// </summary>
+public sealed class SendDispatcher(
+    StorageAccount storage,
+    MessageStore store,
+    WhatsAppAccountService accounts,
+    ContactService contacts,
+    ThroughputGate gate,
+    IWhatsAppProvider provider,
+    MessageService messages,
+    IOptionsMonitor<WhatsAppOptions> options,
+    TimeProvider clock,
+    ILogger<SendDispatcher> logger)
+{
+    public const string PoisonQueue = MessagingNames.SendsQueue + "-poison";
+    private static readonly TimeSpan GateWait = TimeSpan.FromSeconds(20);
+
+    public async Task DispatchAsync(SendWork work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var o = options.CurrentValue;
+        var message = await messages.FindAsync(work.WorkspaceId, work.MessageId, cancellationToken).ConfigureAwait(false);
+        if (message is null)
+        {
+            logger.SendForUnknown(work.MessageId);
+            return;
+        }
+
+        if (message.Status == MessageStatus.Sending && work.Attempt == message.Attempts - 1)
+        {
+            await CheckClaimAsync(message, work, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (message.Status != MessageStatus.Queued || message.Attempts != work.Attempt)
+        {
+            logger.SendSkipped(message.Id, work.Attempt, message.Status, message.Attempts);
+            return;
+        }
+
+        var account = await accounts.GetAsync(work.WorkspaceId, message.AccountId, cancellationToken).ConfigureAwait(false);
+        if (account is null || account.Status == AccountStatus.Removed)
+        {
+            await FailAsync(message, "account_disconnected", "Account disconnected", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (account.Status == AccountStatus.Disconnected)
+        {
+            // Held, not failed: the account may be connected again. No attempt is spent.
+            await messages.EnqueueAsync(work, o.DisconnectedHold, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // The claim: only the instance whose write lands calls the provider for this attempt.
+        var claimedAt = clock.GetUtcNow();
+        var (claim, claimed) = await store.ChangeAsync(work.WorkspaceId, message.Id, m =>
+        {
+            if (m.Status != MessageStatus.Queued || m.Attempts != work.Attempt)
+            {
+                return false;
+            }
+
+            m.Status = MessageStatus.Sending;
+            m.Attempts++;
+            m.ClaimedAt = claimedAt;
+            return true;
+        }, null, null, cancellationToken).ConfigureAwait(false);
+        if (claim != MessageStore.Result.Changed)
+        {
+            return;
+        }
+
+        if (!await gate.AcquireAsync(claimed!.PhoneNumberId, Math.Max(1, account.ThroughputMps), GateWait, cancellationToken).ConfigureAwait(false))
+        {
+            await RequeueAsync(claimed, TimeSpan.FromSeconds(1), countsAsFailure: false, null, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        using var payload = JsonDocument.Parse(claimed.PayloadJson);
+        var providerAccount = await accounts.ProviderAccountAsync(account, cancellationToken).ConfigureAwait(false);
+        SendResult result;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            timeout.CancelAfter(o.RequestTimeout * 3);
+            try
+            {
+                result = await provider.SendAsync(providerAccount, payload.RootElement, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                result = SendResult.Failed(new ProviderError(0, "The provider did not answer in time.", 0, null));
+            }
+        }
+
+        if (result.Wamid is { } wamid)
+        {
+            await RecordSentAsync(claimed, wamid, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await ApplyErrorAsync(claimed, result.Error!, fromWebhook: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A queue message that ended in the poison queue: its message is failed if nothing else finished it.</summary>
+    public async Task HandlePoisonAsync(SendWork work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var message = await messages.FindAsync(work.WorkspaceId, work.MessageId, cancellationToken).ConfigureAwait(false);
+        if (message is null || message.Status is MessageStatus.Failed || MessageStatus.Rank(message.Status) >= MessageStatus.Rank(MessageStatus.Sent))
+        {
+            return;
+        }
+
+        logger.Poisoned(message.Id);
+        await FailAsync(message, "dispatch_failed", "The message could not be sent after repeated errors.", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Meta's error, mapped by its code (spec §5). Used for the dispatcher's own calls and for <c>failed</c>
+    /// statuses that arrive by webhook.
+    /// </summary>
+    internal async Task ApplyErrorAsync(MessageEntity message, ProviderError error, bool fromWebhook, CancellationToken cancellationToken)
+    {
+        var o = options.CurrentValue;
+        var code = error.Code == 0 ? (error.HttpStatus == 0 ? "timeout" : "http_" + error.HttpStatus) : error.Code.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var disposition = MetaErrors.Classify(error);
+        logger.ProviderRefused(message.Id, code, error.Title, disposition);
+        if (fromWebhook && disposition is ErrorDisposition.Retry or ErrorDisposition.PairLimit)
+        {
+            // Meta has already given up on this one; statuses never move back to queued. The caller may send again.
+            await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        switch (disposition)
+        {
+            case ErrorDisposition.Retry:
+            case ErrorDisposition.PairLimit:
+                if (message.Failures + 1 >= o.MaxAttempts)
+                {
+                    await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
+                    var poison = await storage.GetQueueAsync(PoisonQueue, cancellationToken).ConfigureAwait(false);
+                    await poison.SendMessageAsync(new SendWork(message.PartitionKey, message.Id, message.Attempts).ToJson(), cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+                var delay = disposition == ErrorDisposition.PairLimit ? o.PairLimitDelay * (message.Failures + 1) : Backoff(o, message.Failures);
+                if (error.RetryAfter is { } retryAfter && retryAfter > delay)
+                {
+                    delay = retryAfter;
+                }
+
+                await RequeueAsync(message, delay, countsAsFailure: true, (code, error.Title), cancellationToken).ConfigureAwait(false);
+                return;
+            case ErrorDisposition.AccountLevel:
+                await accounts.SetStatusAsync(message.PartitionKey, message.AccountId, AccountStatus.Disconnected, $"Meta {code}: {error.Title}", cancellationToken).ConfigureAwait(false);
+                if (fromWebhook)
+                {
+                    await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+                await RequeueAsync(message, o.DisconnectedHold, countsAsFailure: false, (code, error.Title), cancellationToken).ConfigureAwait(false);
+                return;
+            case ErrorDisposition.OptedOut:
+                await contacts.ChangeAsync(message.PartitionKey, message.ContactId, c =>
+                {
+                    var changed = c.OptedIn;
+                    c.OptedIn = false;
+                    return changed;
+                }, cancellationToken).ConfigureAwait(false);
+                await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
+                return;
+            default:
+                await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
+                return;
+        }
+    }
+
+    private async Task RecordSentAsync(MessageEntity claimed, string wamid, CancellationToken cancellationToken)
+    {
+        // The wamid pointer first: a status webhook that comes without our callback data still finds the message.
+        var wamids = await storage.GetTableAsync(MessagingNames.Wamids, cancellationToken).ConfigureAwait(false);
+        await wamids.UpsertEntityAsync(new WamidEntity { PartitionKey = ContactKeys.Encode(wamid), WorkspaceId = claimed.PartitionKey, MessageId = claimed.Id }, Azure.Data.Tables.TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        var now = clock.GetUtcNow();
+        var (result, _) = await store.ChangeAsync(claimed.PartitionKey, claimed.Id, m => MarkSent(m, wamid, now), MessageKeys.StatusEvent(wamid, MessageStatus.Sent), "message.sent", cancellationToken).ConfigureAwait(false);
+        if (result == MessageStore.Result.AlreadyApplied)
+        {
+            // Meta's own "sent" status got here first and recorded the event: record the rest without it.
+            await store.ChangeAsync(claimed.PartitionKey, claimed.Id, m => MarkSent(m, wamid, now), null, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static bool MarkSent(MessageEntity m, string wamid, DateTimeOffset now)
+    {
+        var changed = m.Wamid != wamid || m.Status == MessageStatus.Sending || m.SentAt is null;
+        m.Wamid = wamid;
+        m.SentAt ??= now;
+        m.ClaimedAt = null;
+        if (m.Status == MessageStatus.Sending)
+        {
+            m.Status = MessageStatus.Sent;
+        }
+
+        return changed;
+    }
+
+    /// <summary>A claim that is still <c>sending</c> when its queue message comes back.</summary>
+    private async Task CheckClaimAsync(MessageEntity message, SendWork work, CancellationToken cancellationToken)
+    {
+        var o = options.CurrentValue;
+        var age = clock.GetUtcNow() - (message.ClaimedAt ?? message.CreatedAt);
+        if (age < o.ClaimTimeout)
+        {
+            // Another invocation may still be calling the provider: look again once its claim could have expired.
+            await messages.EnqueueAsync(work, o.ClaimTimeout - age + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // The instance that called the provider died before recording the answer. Sending again could deliver
+        // twice, so the message is failed as "unknown"; if Meta did accept it, its status webhook (which carries
+        // our ids in biz_opaque_callback_data) moves it on to sent/delivered/read.
+        logger.DeliveryUnknown(message.Id, age);
+        await FailAsync(message, "delivery_unknown", "The sending instance stopped before WhatsApp's answer was recorded; not resent to avoid a duplicate.", cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RequeueAsync(MessageEntity claimed, TimeSpan delay, bool countsAsFailure, (string Code, string Title)? error, CancellationToken cancellationToken)
+    {
+        var (result, requeued) = await store.ChangeAsync(claimed.PartitionKey, claimed.Id, m =>
+        {
+            if (m.Status != MessageStatus.Sending || m.Attempts != claimed.Attempts)
+            {
+                return false;
+            }
+
+            m.Status = MessageStatus.Queued;
+            m.ClaimedAt = null;
+            m.Failures += countsAsFailure ? 1 : 0;
+            (m.ErrorCode, m.ErrorTitle) = error is { } e ? (e.Code, e.Title) : (m.ErrorCode, m.ErrorTitle);
+            return true;
+        }, null, null, cancellationToken).ConfigureAwait(false);
+        if (result == MessageStore.Result.Changed)
+        {
+            await messages.EnqueueAsync(new SendWork(requeued!.PartitionKey, requeued.Id, requeued.Attempts), delay, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    internal async Task FailAsync(MessageEntity message, string code, string title, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await store.ChangeAsync(message.PartitionKey, message.Id, m =>
+        {
+            if (m.Status == MessageStatus.Failed || MessageStatus.Rank(m.Status) >= MessageStatus.Rank(MessageStatus.Delivered))
+            {
+                return false;
+            }
+
+            m.Status = MessageStatus.Failed;
+            m.ErrorCode = code;
+            m.ErrorTitle = title;
+            m.FailedAt = now;
+            m.ClaimedAt = null;
+            return true;
+        }, MessageKeys.StatusEvent(message.Wamid ?? message.Id, MessageStatus.Failed), "message.failed", cancellationToken).ConfigureAwait(false);
+    }
+
+    private static TimeSpan Backoff(WhatsAppOptions o, int failures)
+    {
+        var exponential = o.RetryDelay * Math.Pow(2, Math.Min(failures, 16));
+        var capped = exponential > o.MaxRetryDelay ? o.MaxRetryDelay : exponential;
+        return capped * (0.8 + (Random.Shared.NextDouble() * 0.4));
+    }
+}

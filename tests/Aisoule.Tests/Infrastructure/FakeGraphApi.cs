@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Aisoule.Tests.Infrastructure;
+
+/// <summary>
+/// A loopback HTTP server that behaves like Meta's Graph API for the WhatsApp Cloud API: sends, template lists,
+/// phone-number lookups, and the failures it really gives — 429 with Retry-After, 500, timeouts, and Meta error
+/// bodies <c>{"error":{"message","type","code","fbtrace_id"}}</c>. Each send is answered by <see cref="OnSend"/>.
+/// </summary>
+internal sealed class FakeGraphApi : IAsyncDisposable
+{
+    public const string Version = "v21.0";
+    public const string Token = "EAAG-test-token-0123456789";
+    private readonly WebApplication _app;
+    private int _sends;
+
+    private FakeGraphApi(WebApplication app) => _app = app;
+
+    /// <summary>Decides each send's answer from its number (1-based) and body. Default: success.</summary>
+    public Func<int, JsonElement, Reply> OnSend { get; set; } = (_, _) => Reply.Ok();
+
+    /// <summary>Every send Meta received, with the wamid it answered (null if it refused).</summary>
+    public ConcurrentQueue<(JsonElement Body, string? Wamid, DateTimeOffset At)> Sends { get; } = new();
+
+    public List<object> Templates { get; } =
+    [
+        new { id = "1001", name = "hello_world", language = "en_US", category = "UTILITY", status = "APPROVED", components = new object[] { new { type = "BODY", text = "Hello" } } },
+        new { id = "1002", name = "promo", language = "en_US", category = "MARKETING", status = "APPROVED", components = Array.Empty<object>() },
+        new { id = "1003", name = "draft", language = "en_US", category = "MARKETING", status = "PENDING", components = Array.Empty<object>() },
+    ];
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>Successful sends per message (by our biz_opaque_callback_data).</summary>
+    public IReadOnlyDictionary<string, int> DeliveredPerMessage =>
+        Sends.Where(s => s.Wamid is not null).GroupBy(s => s.Body.GetProperty("biz_opaque_callback_data").GetString()!.Split(' ')[1]).ToDictionary(g => g.Key, g => g.Count());
+
+    public static async Task<FakeGraphApi> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Services.Configure<KestrelServerOptions>(o => o.AllowSynchronousIO = false);
+        var app = builder.Build();
+        var fake = new FakeGraphApi(app);
+        app.MapPost("/{version}/{phoneNumberId}/messages", (Func<HttpContext, Task<IResult>>)fake.SendAsync);
+        app.MapGet("/{version}/{wabaId}/message_templates", (HttpContext http) => Authorized(http)
+            ? Results.Json(new { data = fake.Templates, paging = new { cursors = new { before = "a", after = "b" } } })
+            : Unauthorized());
+        app.MapGet("/{version}/{phoneNumberId}", (HttpContext http, string phoneNumberId) => Authorized(http)
+            ? Results.Json(new { display_phone_number = "+1 555-010-0999", verified_name = "Test Shop", id = phoneNumberId })
+            : Unauthorized());
+        await app.StartAsync();
+        fake.BaseAddress = new Uri(app.Urls.First());
+        return fake;
+    }
+
+    /// <summary>Settings that point the app at this fake in cloud mode.</summary>
+    public Dictionary<string, string?> Settings() => new()
+    {
+        ["WhatsApp:Provider"] = "cloud",
+        ["WhatsApp:GraphBaseUrl"] = BaseAddress.ToString().TrimEnd('/'),
+        ["WhatsApp:GraphVersion"] = Version,
+        ["WhatsApp:RequestTimeout"] = "00:00:01",
+        ["WhatsApp:RetryDelay"] = "00:00:00.100",
+        ["WhatsApp:MaxRetryDelay"] = "00:00:00.500",
+        ["WhatsApp:PairLimitDelay"] = "00:00:00.200",
+        ["WhatsApp:DisconnectedHold"] = "00:00:00.500",
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private static bool Authorized(HttpContext http) => http.Request.Headers.Authorization.ToString() == "Bearer " + Token;
+
+    private static IResult Unauthorized() => Results.Json(
+        new { error = new { message = "Error validating access token: Session has expired.", type = "OAuthException", code = 190, fbtrace_id = "AbC" } }, statusCode: 401);
+
+    private async Task<IResult> SendAsync(HttpContext http)
+    {
+        var body = (await JsonDocument.ParseAsync(http.Request.Body)).RootElement.Clone();
+        if (!Authorized(http))
+        {
+            Sends.Enqueue((body, null, DateTimeOffset.UtcNow));
+            return Unauthorized();
+        }
+
+        var reply = OnSend(Interlocked.Increment(ref _sends), body);
+        if (reply.Delay is { } delay)
+        {
+            await Task.Delay(delay, http.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (http.RequestAborted.IsCancellationRequested)
+            {
+                // The caller gave up before the answer: this fake then never sent it.
+                Sends.Enqueue((body, null, DateTimeOffset.UtcNow));
+                return Results.Empty;
+            }
+        }
+
+        var wamid = reply.Status == 200 ? "wamid.HBgL" + Guid.NewGuid().ToString("N") : null;
+        Sends.Enqueue((body, wamid, DateTimeOffset.UtcNow));
+        if (reply.RetryAfter is { } retryAfter)
+        {
+            http.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return reply.Status == 200
+            ? Results.Json(new { messaging_product = "whatsapp", contacts = new[] { new { input = body.GetProperty("to").GetString(), wa_id = body.GetProperty("to").GetString() } }, messages = new[] { new { id = wamid } } })
+            : reply.Code is { } code
+                ? Results.Json(new { error = new { message = $"(#{code}) {reply.Title}", type = "OAuthException", code, error_data = new { messaging_product = "whatsapp", details = reply.Title }, fbtrace_id = "AbC123" } }, statusCode: reply.Status)
+                : Results.Text("upstream trouble", statusCode: reply.Status);
+    }
+
+    /// <summary>How the fake answers one send.</summary>
+    internal sealed record Reply(int Status, int? Code = null, string? Title = null, int? RetryAfter = null, TimeSpan? Delay = null)
+    {
+        public static Reply Ok() => new(200);
+
+        public static Reply MetaError(int status, int code, string title) => new(status, code, title);
+
+        public static Reply ServerError() => new(500);
+
+        public static Reply TooManyRequests(int retryAfterSeconds) => new(429, 130429, "Rate limit hit", retryAfterSeconds);
+
+        public static Reply Timeout() => new(200, Delay: TimeSpan.FromSeconds(3));
+    }
+}
