@@ -83,14 +83,15 @@ public sealed class SendDispatcher(
             return;
         }
 
-        if (!await gate.AcquireAsync(claimed!.PhoneNumberId, Math.Max(1, account.ThroughputMps), GateWait, cancellationToken).ConfigureAwait(false))
+        // Everything else first: between the slot and the call to Meta there should be nothing but the call.
+        using var payload = JsonDocument.Parse(claimed!.PayloadJson);
+        var providerAccount = await accounts.ProviderAccountAsync(account, cancellationToken).ConfigureAwait(false);
+        if (!await gate.AcquireAsync(claimed.PhoneNumberId, Math.Max(1, account.ThroughputMps), GateWait, cancellationToken).ConfigureAwait(false))
         {
             await RequeueAsync(claimed, TimeSpan.FromSeconds(1), countsAsFailure: false, null, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        using var payload = JsonDocument.Parse(claimed.PayloadJson);
-        var providerAccount = await accounts.ProviderAccountAsync(account, cancellationToken).ConfigureAwait(false);
         SendResult result;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {

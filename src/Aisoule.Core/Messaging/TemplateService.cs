@@ -32,10 +32,15 @@ public sealed class TemplateService(StorageAccount storage, WhatsAppAccountServi
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
         var key = TemplateEntity.KeyOf(accountId, name, language);
         var row = await table.GetEntityIfExistsAsync<TemplateEntity>(workspaceId, key, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!row.HasValue && (await ReadAsync(table, workspaceId, cancellationToken).ConfigureAwait(false)).Count == 0)
+        if (!row.HasValue)
         {
-            // A workspace that never listed its templates: pull them once now.
-            await SyncAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false);
+            if ((await ReadAsync(table, workspaceId, cancellationToken).ConfigureAwait(false)).Count == 0)
+            {
+                // A workspace that never listed its templates: pull them once now.
+                await SyncAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Read again either way: a concurrent request may have just finished that first pull.
             row = await table.GetEntityIfExistsAsync<TemplateEntity>(workspaceId, key, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 

@@ -56,7 +56,7 @@ internal sealed class FakeGraphApi : IAsyncDisposable
             ? Results.Json(new { data = fake.Templates, paging = new { cursors = new { before = "a", after = "b" } } })
             : Unauthorized());
         app.MapGet("/{version}/{phoneNumberId}", (HttpContext http, string phoneNumberId) => Authorized(http)
-            ? Results.Json(new { display_phone_number = "+1 555-010-0999", verified_name = "Test Shop", id = phoneNumberId })
+            ? Results.Json(new { display_phone_number = "+91 98765 43210", verified_name = "Test Shop", id = phoneNumberId })
             : Unauthorized());
         await app.StartAsync();
         fake.BaseAddress = new Uri(app.Urls.First());
@@ -89,10 +89,11 @@ internal sealed class FakeGraphApi : IAsyncDisposable
 
     private async Task<IResult> SendAsync(HttpContext http)
     {
+        var arrived = DateTimeOffset.UtcNow;
         var body = (await JsonDocument.ParseAsync(http.Request.Body)).RootElement.Clone();
         if (!Authorized(http))
         {
-            Sends.Enqueue((body, null, DateTimeOffset.UtcNow));
+            Sends.Enqueue((body, null, arrived));
             return Unauthorized();
         }
 
@@ -103,13 +104,13 @@ internal sealed class FakeGraphApi : IAsyncDisposable
             if (http.RequestAborted.IsCancellationRequested)
             {
                 // The caller gave up before the answer: this fake then never sent it.
-                Sends.Enqueue((body, null, DateTimeOffset.UtcNow));
+                Sends.Enqueue((body, null, arrived));
                 return Results.Empty;
             }
         }
 
         var wamid = reply.Status == 200 ? "wamid.HBgL" + Guid.NewGuid().ToString("N") : null;
-        Sends.Enqueue((body, wamid, DateTimeOffset.UtcNow));
+        Sends.Enqueue((body, wamid, arrived));
         if (reply.RetryAfter is { } retryAfter)
         {
             http.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);

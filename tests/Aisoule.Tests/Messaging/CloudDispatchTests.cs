@@ -1,0 +1,256 @@
+using System.Net;
+using System.Text.Json;
+using Aisoule.Core.Messaging;
+using Aisoule.Core.Storage;
+using Aisoule.Tests.Infrastructure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Aisoule.Tests.Messaging;
+
+/// <summary>The dispatcher against a loopback Graph API that answers like Meta, failures included.</summary>
+public sealed class CloudDispatchTests : IAsyncLifetime
+{
+    private FakeGraphApi _graph = null!;
+    private TestHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _graph = await FakeGraphApi.StartAsync();
+        _host = await TestHost.StartAsync(_graph.Settings());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _graph.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Adding_an_account_checks_the_token_with_meta_and_never_returns_it()
+    {
+        var owner = await Infrastructure.Identity.SignUpAsync(_host);
+
+        var refused = await owner.SendAsync(HttpMethod.Post, "accounts", new { name = "Shop", phone_number_id = "123456789012", waba_id = "99", access_token = "EAAG-wrong-token-000" });
+        var added = await owner.SendAsync(HttpMethod.Post, "accounts", new { name = "Shop", phone_number_id = "123456789013", waba_id = "99", access_token = FakeGraphApi.Token });
+
+        await Envelope.ErrorAsync(refused, HttpStatusCode.UnprocessableEntity, "account_check_failed");
+        var account = await Envelope.SuccessAsync(added, HttpStatusCode.Created);
+        Assert.Equal("+919876543210", account.GetProperty("phone_number").GetString());
+        Assert.DoesNotContain(FakeGraphApi.Token, await added.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(FakeGraphApi.Token, _host.Logs.AllText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Templates_are_synced_from_meta_and_only_approved_ones_send()
+    {
+        var sender = await Sender.CloudAsync(_host);
+
+        var templates = await Envelope.SuccessAsync(await sender.Api.GetAsync("templates"));
+
+        Assert.Equal(3, templates.GetProperty("templates").GetArrayLength());
+        await Envelope.ErrorAsync(await sender.SendTemplateAsync(Sender.NewPhone(), "draft"), HttpStatusCode.UnprocessableEntity, "template_not_approved");
+        await Envelope.SuccessAsync(await sender.SendTemplateAsync(Sender.NewPhone(), "promo"), HttpStatusCode.Accepted);
+    }
+
+    [Fact]
+    public async Task A_send_reaches_the_graph_api_with_the_token_and_records_metas_wamid()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        var to = Sender.NewPhone();
+
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(to));
+
+        var sent = await sender.MessageWhenAsync(id, Sender.StatusIs("sent"), "sent");
+        var call = Assert.Single(_graph.Sends, s => s.Body.GetProperty("biz_opaque_callback_data").GetString()!.EndsWith(id, StringComparison.Ordinal));
+        Assert.Equal(call.Wamid, sent.GetProperty("wamid").GetString());
+        Assert.Equal(to.TrimStart('+'), call.Body.GetProperty("to").GetString());
+        Assert.Equal("hello_world", call.Body.GetProperty("template").GetProperty("name").GetString());
+        Assert.Equal("en_US", call.Body.GetProperty("template").GetProperty("language").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_queue_message_delivered_again_does_not_send_again()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+        var work = new SendWork(sender.Owner.WorkspaceId, id, 0).ToJson();
+        var queue = await _host.Services.GetRequiredService<StorageAccount>().GetQueueAsync(MessagingNames.SendsQueue);
+
+        // The queue hands the same message out again (and once more, concurrently, after it was sent).
+        await Task.WhenAll(queue.SendMessageAsync(work), queue.SendMessageAsync(work));
+        await sender.MessageWhenAsync(id, Sender.StatusIs("sent"), "sent");
+        await queue.SendMessageAsync(work);
+        await Task.Delay(1500);
+
+        Assert.Equal(1, _graph.DeliveredPerMessage[id]);
+        Assert.Single(_graph.Sends, s => s.Body.GetProperty("biz_opaque_callback_data").GetString()!.EndsWith(id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Fifty_sends_through_a_graph_api_failing_every_third_call_all_end_sent_none_missing_none_twice()
+    {
+        _graph.OnSend = (n, _) => n % 3 == 0 ? (n % 2 == 0 ? FakeGraphApi.Reply.ServerError() : FakeGraphApi.Reply.TooManyRequests(1)) : FakeGraphApi.Reply.Ok();
+        var sender = await Sender.CloudAsync(_host, throughputMps: 1000);
+
+        var ids = new List<string>();
+        foreach (var _ in Enumerable.Range(0, 50))
+        {
+            ids.Add(await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone())));
+        }
+
+        var final = new List<JsonElement>();
+        foreach (var id in ids)
+        {
+            final.Add(await sender.MessageWhenAsync(id, Sender.StatusIs("sent", "failed"), "sent or failed"));
+        }
+
+        Assert.All(final, m => Assert.Equal("sent", m.GetProperty("status").GetString()));
+        Assert.Equal(50, _graph.DeliveredPerMessage.Count(d => ids.Contains(d.Key)));
+        Assert.All(_graph.DeliveredPerMessage, d => Assert.Equal(1, d.Value));
+        Assert.True(_graph.Sends.Count > 50, "the failures were retried");
+    }
+
+    [Fact]
+    public async Task Two_instances_together_never_exceed_the_numbers_throughput_in_any_second()
+    {
+        var sender = await Sender.CloudAsync(_host, throughputMps: 5);
+        await using var second = await TestHost.StartAsync(_graph.Settings(), prefix: _host.Prefix);
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ => await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()))));
+
+        foreach (var id in ids)
+        {
+            await sender.MessageWhenAsync(id, Sender.StatusIs("sent"), "sent");
+        }
+
+        // Slots are paced (1 s + 40 ms) / 5 apart; arrival times also carry this busy test machine's scheduling
+        // jitter, so a second is checked as 850 ms here, and the pace over the whole run as well.
+        var times = _graph.Sends.Select(s => s.At).Order().ToList();
+        var busiest = times.Max(t => times.Count(u => u >= t && u < t + TimeSpan.FromMilliseconds(850)));
+        Assert.True(busiest <= 5, $"{busiest} sends within 850 ms: {string.Join(", ", times.Select(t => t.ToString("mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture)))}");
+        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(19 * 0.208 * 0.9), $"20 sends in {(times[^1] - times[0]).TotalSeconds:F2} s");
+        Assert.Equal(20, _graph.DeliveredPerMessage.Count);
+    }
+
+    [Fact]
+    public async Task A_permanent_meta_error_fails_the_message_at_once_with_metas_code_and_title()
+    {
+        _graph.OnSend = (_, _) => FakeGraphApi.Reply.MetaError(400, 131026, "Message undeliverable");
+        var sender = await Sender.CloudAsync(_host);
+
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+
+        var failed = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed");
+        Assert.Equal("131026", failed.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("Message undeliverable", failed.GetProperty("error").GetProperty("title").GetString());
+        Assert.Single(_graph.Sends);
+    }
+
+    [Fact]
+    public async Task Error_131050_fails_the_message_and_opts_the_contact_out()
+    {
+        _graph.OnSend = (_, _) => FakeGraphApi.Reply.MetaError(400, 131050, "User has stopped marketing messages");
+        var sender = await Sender.CloudAsync(_host);
+        var to = Sender.NewPhone();
+
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(to, "promo"));
+
+        await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed");
+        var contact = await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts/" + (await sender.MessageAsync(id)).GetProperty("contact_id").GetString()));
+        Assert.False(contact.GetProperty("opted_in").GetBoolean());
+        await Envelope.ErrorAsync(await sender.SendTemplateAsync(to, "promo"), HttpStatusCode.UnprocessableEntity, "contact_opted_out");
+    }
+
+    [Fact]
+    public async Task Error_190_disconnects_the_account_and_its_sends_wait_instead_of_failing()
+    {
+        _graph.OnSend = (_, _) => FakeGraphApi.Reply.MetaError(401, 190, "Error validating access token");
+        var sender = await Sender.CloudAsync(_host);
+
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+
+        await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("accounts")),
+            a => a.GetProperty("accounts")[0].GetProperty("status").GetString() == "disconnected", what: "account disconnected");
+        await Task.Delay(1500);
+        Assert.Equal("queued", (await sender.MessageAsync(id)).GetProperty("status").GetString());
+        Assert.Single(_graph.Sends);
+        var refused = await Envelope.ErrorAsync(await sender.SendTemplateAsync(Sender.NewPhone()), HttpStatusCode.UnprocessableEntity, "account_disconnected");
+        Assert.Equal("Account disconnected", refused.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Retry_after_from_meta_is_honoured_before_the_next_attempt()
+    {
+        _graph.OnSend = (n, _) => n == 1 ? FakeGraphApi.Reply.TooManyRequests(2) : FakeGraphApi.Reply.Ok();
+        var sender = await Sender.CloudAsync(_host);
+
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+
+        await sender.MessageWhenAsync(id, Sender.StatusIs("sent"), "sent");
+        var calls = _graph.Sends.OrderBy(s => s.At).ToList();
+        Assert.True(calls[^1].At - calls[0].At >= TimeSpan.FromSeconds(1.9), $"retried after {(calls[^1].At - calls[0].At).TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public async Task Timeouts_are_retried_and_a_message_that_never_gets_through_ends_failed()
+    {
+        _graph.OnSend = (_, _) => FakeGraphApi.Reply.Timeout();
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings()) { ["WhatsApp:MaxAttempts"] = "2" });
+        var sender = await Sender.CloudAsync(host);
+
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+
+        var failed = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed");
+        Assert.Equal("timeout", failed.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(2, _graph.Sends.Count);
+        Assert.False(_graph.DeliveredPerMessage.ContainsKey(id));
+        Assert.Contains(host.Logs.Entries, e => e.ToString().Contains(id, StringComparison.Ordinal) && e.ToString().Contains("timeout", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_send_whose_instance_died_after_metas_answer_is_not_sent_again_and_metas_status_recovers_it()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+        await sender.MessageWhenAsync(id, Sender.StatusIs("sent"), "sent");
+        var storage = _host.Services.GetRequiredService<StorageAccount>();
+        var table = await storage.GetTableAsync(MessagingNames.Messages);
+        var row = (await table.GetEntityAsync<MessageEntity>(sender.Owner.WorkspaceId, "m_" + id)).Value;
+        var wamid = row.Wamid!;
+
+        // As if the instance died after Meta accepted the message and before it wrote "sent".
+        row.Status = MessageStatus.Sending;
+        row.Wamid = null;
+        row.ClaimedAt = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(10);
+        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace);
+        var queue = await storage.GetQueueAsync(MessagingNames.SendsQueue);
+        await queue.SendMessageAsync(new SendWork(sender.Owner.WorkspaceId, id, row.Attempts - 1).ToJson());
+
+        var unknown = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed as unknown");
+        Assert.Equal("delivery_unknown", unknown.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(1, _graph.DeliveredPerMessage[id]);
+
+        var status = MetaWebhook.Status(sender.PhoneNumberId, wamid, "delivered", callback: $"{sender.Owner.WorkspaceId} {id}");
+        await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, status));
+        var delivered = await sender.MessageWhenAsync(id, Sender.StatusIs("delivered"), "delivered");
+        Assert.Equal(wamid, delivered.GetProperty("wamid").GetString());
+        Assert.Equal(JsonValueKind.Null, delivered.GetProperty("error").ValueKind);
+    }
+
+    [Fact]
+    public async Task Removing_an_account_fails_its_queued_sends_with_account_disconnected()
+    {
+        _graph.OnSend = (_, _) => FakeGraphApi.Reply.MetaError(401, 190, "Error validating access token");
+        var sender = await Sender.CloudAsync(_host);
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+        await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("accounts")),
+            a => a.GetProperty("accounts")[0].GetProperty("status").GetString() == "disconnected", what: "account disconnected");
+
+        await Envelope.SuccessAsync(await sender.Owner.SendAsync(HttpMethod.Delete, "accounts/" + sender.AccountId));
+
+        var failed = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed");
+        Assert.Equal("account_disconnected", failed.GetProperty("error").GetProperty("code").GetString());
+    }
+}
