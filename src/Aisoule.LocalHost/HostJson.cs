@@ -10,6 +10,9 @@ public sealed record HostJson
 
     public int BatchSize { get; init; } = 16;
 
+    /// <summary>When only this many are still running, the next batch is fetched (the host's default: batchSize / 2).</summary>
+    public int? NewBatchThreshold { get; init; }
+
     public int MaxDequeueCount { get; init; } = 5;
 
     public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.Zero;
@@ -32,6 +35,7 @@ public sealed record HostJson
         {
             RoutePrefix = Setting("http", "routePrefix") ?? defaults.RoutePrefix,
             BatchSize = Number(Setting("queues", "batchSize")) ?? defaults.BatchSize,
+            NewBatchThreshold = Number(Setting("queues", "newBatchThreshold")),
             MaxDequeueCount = Number(Setting("queues", "maxDequeueCount")) ?? defaults.MaxDequeueCount,
             VisibilityTimeout = Time(Setting("queues", "visibilityTimeout")) ?? defaults.VisibilityTimeout,
             MaxPollingInterval = Time(Setting("queues", "maxPollingInterval")) ?? defaults.MaxPollingInterval,

@@ -31,9 +31,20 @@ internal sealed partial class QueueTriggerListener(
     {
         var queue = queues.GetQueueClient(BindingExpressions.Resolve(function.QueueName!, configuration));
         var poison = queues.GetQueueClient(queue.Name + "-poison");
+        var threshold = hostJson.NewBatchThreshold ?? hostJson.BatchSize / 2;
+        var running = new System.Collections.Concurrent.ConcurrentDictionary<Task, bool>();
+        using var finished = new SemaphoreSlim(0);
         var delay = MinPollingInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
+            // As the Functions host: up to batchSize + newBatchThreshold at once; the next batch is fetched when
+            // only newBatchThreshold are still running.
+            if (running.Count > threshold)
+            {
+                await finished.WaitAsync(stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                continue;
+            }
+
             QueueMessage[] messages;
             try
             {
@@ -51,19 +62,31 @@ internal sealed partial class QueueTriggerListener(
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                return;
+                break;
             }
 
             if (messages.Length == 0)
             {
-                await Task.Delay(delay, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                // Idle: wait for the polling interval, or less if something running finishes (it may have queued more).
+                await Task.WhenAny(Task.Delay(delay, stoppingToken), finished.WaitAsync(stoppingToken)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, hostJson.MaxPollingInterval.Ticks));
                 continue;
             }
 
             delay = MinPollingInterval;
-            await Task.WhenAll(messages.Select(m => ProcessAsync(function, queue, poison, m, stoppingToken))).ConfigureAwait(false);
+            foreach (var message in messages)
+            {
+                var task = Task.Run(() => ProcessAsync(function, queue, poison, message, stoppingToken), CancellationToken.None);
+                running[task] = true;
+                _ = task.ContinueWith(t =>
+                {
+                    running.TryRemove(t, out _);
+                    finished.Release();
+                }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
         }
+
+        await Task.WhenAll(running.Keys).ConfigureAwait(false);
     }
 
     private async Task ProcessAsync(FunctionDescriptor function, QueueClient queue, QueueClient poison, QueueMessage message, CancellationToken stoppingToken)

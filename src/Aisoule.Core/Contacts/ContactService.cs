@@ -44,6 +44,10 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
                 // A racing create took the phone (answered as 409 on the next turn), or a counter moved: go again.
                 await ContactWriter.BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception ex) when (ContactWriter.IsConflict(ex))
+            {
+                return Busy();
+            }
         }
     }
 
@@ -76,6 +80,10 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
             {
                 await ContactWriter.BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception ex) when (ContactWriter.IsConflict(ex))
+            {
+                return Busy();
+            }
         }
     }
 
@@ -98,6 +106,10 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
             catch (Exception ex) when (ContactWriter.IsConflict(ex) && attempt < MaxAttempts)
             {
                 await ContactWriter.BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ContactWriter.IsConflict(ex))
+            {
+                return Busy();
             }
         }
     }
@@ -353,6 +365,10 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
     }
 
     private static ApiError NotFound() => ApiError.NotFound("No contact with this id.");
+
+    /// <summary>So many writers at once on one workspace that this one never got its turn: the caller may retry.</summary>
+    private static ApiError Busy() =>
+        new(503, "busy", "Too many changes to this workspace's contacts at once; try again.") { RetryAfter = TimeSpan.FromSeconds(1) };
 
     private Task<TableClient> TableAsync(CancellationToken cancellationToken) => storage.GetTableAsync(Table, cancellationToken);
 }

@@ -33,23 +33,48 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
         Func<MessageEntity, bool> mutate,
         string? eventKey,
         string? eventName,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        MessageEntity? current = null)
     {
         ArgumentNullException.ThrowIfNull(mutate);
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
-            var found = await table.GetEntityIfExistsAsync<MessageEntity>(workspaceId, MessageKeys.Message(messageId), cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (!found.HasValue)
+            // The caller's copy (with its ETag) saves a read; if it is stale the write fails and the row is read.
+            MessageEntity before;
+            if (attempt == 0 && current is not null && current.ETag != default)
             {
-                return (Result.Missing, null);
+                before = current;
+            }
+            else
+            {
+                var found = await table.GetEntityIfExistsAsync<MessageEntity>(workspaceId, MessageKeys.Message(messageId), cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (!found.HasValue)
+                {
+                    return (Result.Missing, null);
+                }
+
+                before = found.Value!;
             }
 
-            var before = found.Value!;
             var after = before.Clone();
             if (!mutate(after))
             {
                 return (Result.Unchanged, before);
+            }
+
+            if (eventKey is null)
+            {
+                try
+                {
+                    var single = await table.UpdateEntityAsync(after, before.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                    after.ETag = single.Headers.ETag ?? default;
+                    return (Result.Changed, after);
+                }
+                catch (RequestFailedException ex) when (ex.Status is 412 or 404 && attempt < 50)
+                {
+                    continue;
+                }
             }
 
             var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, after, before.ETag) };
@@ -61,7 +86,8 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
             try
             {
                 var response = await TableBatch.SubmitAsync(table, actions, cancellationToken).ConfigureAwait(false);
-                after.ETag = response.Value[0].Headers.ETag ?? ETag.All;
+                // Without an ETag in the answer, the next change through this copy reads the row first.
+                after.ETag = response.Value[0].Headers.ETag ?? default;
                 return (Result.Changed, after);
             }
             catch (TableTransactionFailedException ex) when (ex.Status == 409 && eventKey is not null)

@@ -50,7 +50,7 @@ public sealed class SendDispatcher(
             return;
         }
 
-        var account = await accounts.GetAsync(work.WorkspaceId, message.AccountId, cancellationToken).ConfigureAwait(false);
+        var account = await accounts.GetRecentAsync(work.WorkspaceId, message.AccountId, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
         if (account is null || account.Status == AccountStatus.Removed)
         {
             await FailAsync(message, "account_disconnected", "Account disconnected", cancellationToken).ConfigureAwait(false);
@@ -77,7 +77,7 @@ public sealed class SendDispatcher(
             m.Attempts++;
             m.ClaimedAt = claimedAt;
             return true;
-        }, null, null, cancellationToken).ConfigureAwait(false);
+        }, null, null, cancellationToken, message).ConfigureAwait(false);
         if (claim != MessageStore.Result.Changed)
         {
             return;
@@ -197,7 +197,7 @@ public sealed class SendDispatcher(
         var wamids = await storage.GetTableAsync(MessagingNames.Wamids, cancellationToken).ConfigureAwait(false);
         await wamids.UpsertEntityAsync(new WamidEntity { PartitionKey = ContactKeys.Encode(wamid), WorkspaceId = claimed.PartitionKey, MessageId = claimed.Id }, Azure.Data.Tables.TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
-        var (result, _) = await store.ChangeAsync(claimed.PartitionKey, claimed.Id, m => MarkSent(m, wamid, now), MessageKeys.StatusEvent(wamid, MessageStatus.Sent), "message.sent", cancellationToken).ConfigureAwait(false);
+        var (result, _) = await store.ChangeAsync(claimed.PartitionKey, claimed.Id, m => MarkSent(m, wamid, now), MessageKeys.StatusEvent(wamid, MessageStatus.Sent), "message.sent", cancellationToken, claimed).ConfigureAwait(false);
         if (result == MessageStore.Result.AlreadyApplied)
         {
             // Meta's own "sent" status got here first and recorded the event: record the rest without it.

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Aisoule.Core.Storage;
 using Azure;
@@ -6,11 +7,13 @@ using Azure.Data.Tables;
 namespace Aisoule.Core.Messaging;
 
 /// <summary>
-/// Paces provider calls per sending number over every instance: each call takes the next slot on one schedule
-/// per number (a row holding the last slot handed out, moved with ETag-guarded writes), slots at least
-/// (1 s + <see cref="Tolerance"/>)/<c>throughput_mps</c> apart, then waits for its slot. Evenly spaced calls mean no second ever
-/// holds more than the limit, wherever the second starts — also as Meta sees them, because every slot lies a
-/// little ahead (<see cref="Lead"/>), so the time it takes to take the slot is not added to the call.
+/// Paces provider calls per sending number over every instance. Calls go out in slots on one schedule per number,
+/// slots at least (1 s + <see cref="Tolerance"/>)/<c>throughput_mps</c> apart, so no second ever holds more than the
+/// limit, wherever it starts. The schedule's end lives in one row per number, moved with ETag-guarded writes; an
+/// instance takes a few slots per write (a tenth of a second's worth) and hands them to its own callers, so the
+/// row is written a few times a second, not once per message. Every slot lies a little ahead (<see cref="Lead"/>)
+/// so the time spent taking it is not added to the call; a slot whose time has passed unused is dropped, never
+/// used late.
 /// </summary>
 public sealed class ThroughputGate(StorageAccount storage, TimeProvider clock)
 {
@@ -21,62 +24,108 @@ public sealed class ThroughputGate(StorageAccount storage, TimeProvider clock)
     /// </summary>
     public static readonly TimeSpan Tolerance = TimeSpan.FromMilliseconds(40);
 
-    /// <summary>How far ahead a slot is taken: more than a slot write takes, so the call leaves on time.</summary>
+    /// <summary>How far ahead slots are taken: more than a slot write takes, so calls leave on time.</summary>
     public static readonly TimeSpan Lead = TimeSpan.FromMilliseconds(50);
+
+    private static readonly TimeSpan Late = TimeSpan.FromMilliseconds(2);
+    private readonly ConcurrentDictionary<string, Schedule> _schedules = new(StringComparer.Ordinal);
 
     /// <summary>Waits for a slot; false when none is free within <paramref name="maxWait"/> (nothing is taken then).</summary>
     public async Task<bool> AcquireAsync(string phoneNumberId, int perSecond, TimeSpan maxWait, CancellationToken cancellationToken)
     {
-        var table = await storage.GetTableAsync(MessagingNames.Throughput, cancellationToken).ConfigureAwait(false);
-        var spacing = (TimeSpan.FromSeconds(1) + Tolerance) / perSecond;
-        for (var attempt = 0; ; attempt++)
+        var schedule = _schedules.GetOrAdd(phoneNumberId, _ => new Schedule());
+        DateTimeOffset slot;
+        await schedule.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            var found = await table.GetEntityIfExistsAsync<TableEntity>(phoneNumberId, "", cancellationToken: cancellationToken).ConfigureAwait(false);
             var now = clock.GetUtcNow();
-            var last = found.HasValue && long.TryParse(found.Value!.GetString("Last"), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
-                ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
-                : DateTimeOffset.MinValue;
-            var slot = now + Lead;
-            if (last != DateTimeOffset.MinValue && last + spacing > slot)
+            while (schedule.Slots.Count > 0 && schedule.Slots.Peek() < now + Late)
             {
-                slot = last + spacing;
+                schedule.Slots.Dequeue();
             }
 
-            if (slot - now > maxWait)
+            if (schedule.Slots.Count == 0 && !await ReserveAsync(schedule, phoneNumberId, perSecond, maxWait, cancellationToken).ConfigureAwait(false))
             {
                 return false;
             }
 
-            var row = new TableEntity(phoneNumberId, "") { ["Last"] = slot.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) };
+            slot = schedule.Slots.Dequeue();
+        }
+        finally
+        {
+            schedule.Lock.Release();
+        }
+
+        var wait = slot - clock.GetUtcNow();
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, clock, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    /// <summary>Takes the next few slots of the number's schedule for this instance.</summary>
+    private async Task<bool> ReserveAsync(Schedule schedule, string phoneNumberId, int perSecond, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        var table = await storage.GetTableAsync(MessagingNames.Throughput, cancellationToken).ConfigureAwait(false);
+        var spacing = (TimeSpan.FromSeconds(1) + Tolerance) / perSecond;
+        var block = Math.Clamp(perSecond / 10, 1, 16);
+        for (var attempt = 0; ; attempt++)
+        {
+            if (schedule.Row is null || attempt > 0)
+            {
+                var found = await table.GetEntityIfExistsAsync<TableEntity>(phoneNumberId, "", cancellationToken: cancellationToken).ConfigureAwait(false);
+                schedule.Row = found.HasValue ? found.Value : null;
+            }
+
+            var now = clock.GetUtcNow();
+            var first = now + Lead;
+            if (schedule.Row is { } row && long.TryParse(row.GetString("Last"), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+                && DateTimeOffset.FromUnixTimeMilliseconds(ms) + spacing > first)
+            {
+                first = DateTimeOffset.FromUnixTimeMilliseconds(ms) + spacing;
+            }
+
+            if (first - now > maxWait)
+            {
+                return false;
+            }
+
+            var slots = Enumerable.Range(0, block).Select(i => first + (spacing * i)).ToList();
+            var next = new TableEntity(phoneNumberId, "") { ["Last"] = slots[^1].ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) };
             try
             {
-                if (found.HasValue)
+                var response = schedule.Row is { } current
+                    ? await table.UpdateEntityAsync(next, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false)
+                    : await table.AddEntityAsync(next, cancellationToken).ConfigureAwait(false);
+                next.ETag = response.Headers.ETag ?? ETag.All;
+                schedule.Row = next;
+                foreach (var slot in slots)
                 {
-                    await table.UpdateEntityAsync(row, found.Value!.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                    schedule.Slots.Enqueue(slot);
                 }
-                else
-                {
-                    await table.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
-                }
+
+                return true;
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412)
             {
-                // Another caller took this slot: take the next one.
+                // Another instance moved the schedule: read where it ends now and go again.
                 if (attempt > 2)
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5)), cancellationToken).ConfigureAwait(false);
                 }
-
-                continue;
             }
-
-            var wait = slot - clock.GetUtcNow();
-            if (wait > TimeSpan.Zero)
-            {
-                await Task.Delay(wait, clock, cancellationToken).ConfigureAwait(false);
-            }
-
-            return true;
         }
+    }
+
+    private sealed class Schedule
+    {
+        public SemaphoreSlim Lock { get; } = new(1, 1);
+
+        public Queue<DateTimeOffset> Slots { get; } = new();
+
+        /// <summary>The row as this instance last read or wrote it (its ETag guards the next write).</summary>
+        public TableEntity? Row { get; set; }
     }
 }

@@ -17,6 +17,32 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
     public const string SandboxAccountId = "wa_sandbox";
     private readonly ConcurrentDictionary<string, bool> _sandboxEnsured = new(StringComparer.Ordinal);
 
+    // A token's secret is named after its account and never rewritten (a new token is a new account), so a value
+    // read once stays right; removing the account stops its sends before the token is asked for.
+    private readonly ConcurrentDictionary<string, string> _tokens = new(StringComparer.Ordinal);
+
+    // The dispatcher's view of each account, at most a second old: a disconnect or removal holds or fails
+    // sends within a second, without an extra read per message.
+    private readonly ConcurrentDictionary<(string, string), (WhatsAppAccountEntity Account, DateTimeOffset At)> _recent = new();
+
+    /// <summary>The account as of at most <paramref name="maxAge"/> ago.</summary>
+    public async Task<WhatsAppAccountEntity?> GetRecentAsync(string workspaceId, string accountId, TimeSpan maxAge, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        if (_recent.TryGetValue((workspaceId, accountId), out var seen) && now - seen.At < maxAge)
+        {
+            return seen.Account;
+        }
+
+        var account = await GetAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false);
+        if (account is not null && _recent.Count < 10_000)
+        {
+            _recent[(workspaceId, accountId)] = (account, now);
+        }
+
+        return account;
+    }
+
     public async Task<IReadOnlyList<WhatsAppAccountEntity>> ListAsync(string workspaceId, CancellationToken cancellationToken)
     {
         await EnsureSandboxAsync(workspaceId, cancellationToken).ConfigureAwait(false);
@@ -183,7 +209,16 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
     public async Task<ProviderAccount> ProviderAccountAsync(WhatsAppAccountEntity account, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(account);
-        var token = account.TokenSecretName is { } name ? await secrets.GetAsync(name, cancellationToken).ConfigureAwait(false) : null;
+        string? token = null;
+        if (account.TokenSecretName is { } name && !_tokens.TryGetValue(name, out token))
+        {
+            token = await secrets.GetAsync(name, cancellationToken).ConfigureAwait(false);
+            if (token is not null && _tokens.Count < 10_000)
+            {
+                _tokens[name] = token;
+            }
+        }
+
         return new ProviderAccount(account.PartitionKey, account.RowKey, account.PhoneNumberId, account.WabaId, token);
     }
 
