@@ -32,7 +32,7 @@ internal sealed partial class QueueTriggerListener(
         var queue = queues.GetQueueClient(BindingExpressions.Resolve(function.QueueName!, configuration));
         var poison = queues.GetQueueClient(queue.Name + "-poison");
         var threshold = hostJson.NewBatchThreshold ?? hostJson.BatchSize / 2;
-        var running = new System.Collections.Concurrent.ConcurrentDictionary<Task, bool>();
+        var running = new System.Collections.Concurrent.ConcurrentDictionary<object, Task>();
         using var finished = new SemaphoreSlim(0);
         var delay = MinPollingInterval;
         while (!stoppingToken.IsCancellationRequested)
@@ -76,17 +76,30 @@ internal sealed partial class QueueTriggerListener(
             delay = MinPollingInterval;
             foreach (var message in messages)
             {
-                var task = Task.Run(() => ProcessAsync(function, queue, poison, message, stoppingToken), CancellationToken.None);
-                running[task] = true;
-                _ = task.ContinueWith(t =>
-                {
-                    running.TryRemove(t, out _);
-                    finished.Release();
-                }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                // Registered before it may start, so its own removal can never come first.
+                var key = new object();
+                var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                running[key] = Task.Run(
+                    async () =>
+                    {
+                        await registered.Task.ConfigureAwait(false);
+                        try
+                        {
+                            await ProcessAsync(function, queue, poison, message, stoppingToken).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            running.TryRemove(key, out _);
+                            finished.Release();
+                        }
+                    },
+                    CancellationToken.None);
+                registered.SetResult();
             }
         }
 
-        await Task.WhenAll(running.Keys).ConfigureAwait(false);
+        // Nothing releases the semaphore once every invocation has finished.
+        await Task.WhenAll(running.Values).ConfigureAwait(false);
     }
 
     private async Task ProcessAsync(FunctionDescriptor function, QueueClient queue, QueueClient poison, QueueMessage message, CancellationToken stoppingToken)
