@@ -174,6 +174,7 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
 
             if (account.Status == status)
             {
+                _recent[(workspaceId, accountId)] = (account, clock.GetUtcNow());
                 return account;
             }
 
@@ -182,6 +183,7 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
             try
             {
                 await table.UpdateEntityAsync(account, account.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                _recent[(workspaceId, accountId)] = (account, clock.GetUtcNow());
                 return account;
             }
             catch (RequestFailedException ex) when (ex.Status == 412)
