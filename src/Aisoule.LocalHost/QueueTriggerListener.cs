@@ -68,7 +68,13 @@ internal sealed partial class QueueTriggerListener(
             if (messages.Length == 0)
             {
                 // Idle: wait for the polling interval, or less if something running finishes (it may have queued more).
-                await Task.WhenAny(Task.Delay(delay, stoppingToken), finished.WaitAsync(stoppingToken)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                // The losing wait is cancelled, so it cannot swallow a later finish the loop needs to see.
+                using (var idle = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+                {
+                    await Task.WhenAny(Task.Delay(delay, idle.Token), finished.WaitAsync(idle.Token)).ConfigureAwait(false);
+                    await idle.CancelAsync().ConfigureAwait(false);
+                }
+
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, hostJson.MaxPollingInterval.Ticks));
                 continue;
             }
