@@ -21,6 +21,10 @@ public static class AisouleJson
             NumberHandling = JsonNumberHandling.Strict,
             DefaultIgnoreCondition = JsonIgnoreCondition.Never,
             TypeInfoResolver = JsonTypeInfoResolver.Combine(AisouleJsonContext.Default, new DefaultJsonTypeInfoResolver()),
+
+            // Responses are application/json, never inlined in HTML: "+919876543210" stays readable instead of
+            // "\u002B919876543210". Quotes, backslashes and control characters are still escaped.
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
         options.Converters.Add(new UtcTimestampConverter());

@@ -62,6 +62,17 @@ public sealed class SandboxMessagingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Phone_numbers_are_written_with_a_plain_plus_not_a_json_escape()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var to = Sender.NewPhone();
+
+        var raw = await (await sender.SendTemplateAsync(to)).Content.ReadAsStringAsync();
+
+        Assert.Contains($"\"to\":\"{to}\"", raw, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Free_form_text_outside_the_service_window_is_refused()
     {
         var sender = await Sender.SandboxAsync(_host);
