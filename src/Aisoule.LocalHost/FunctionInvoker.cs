@@ -27,7 +27,9 @@ internal static class FunctionInvoker
         {
             var type = Nullable.GetUnderlyingType(parameter.ParameterType) ?? parameter.ParameterType;
             var bindable = function.IsTrigger(parameter)
-                ? function.Http is not null ? type == typeof(Microsoft.AspNetCore.Http.HttpRequest) : QueueTriggerTypes.Contains(type)
+                ? function.Http is not null ? type == typeof(Microsoft.AspNetCore.Http.HttpRequest)
+                    : function.Schedule is not null ? type == typeof(Microsoft.Azure.Functions.Worker.TimerInfo)
+                    : QueueTriggerTypes.Contains(type)
                 : type == typeof(CancellationToken) || (function.Http is not null && RouteValueTypes.Contains(type) && RouteHas(function.Http.Route, parameter.Name!));
             if (!bindable)
             {

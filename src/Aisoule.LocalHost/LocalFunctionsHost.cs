@@ -26,8 +26,8 @@ public static class LocalFunctionsHost
         AddLocalSettings(builder.Configuration, Path.Combine(Directory.GetCurrentDirectory(), "local.settings.json"));
         configure?.Invoke(builder);
 
-        // The queue triggers' %SendsQueue% and %InboundQueue%: physical names, prefix included, unless set.
-        var defaults = MessagingNames.QueueSettings(builder.Configuration["Storage:Prefix"] ?? "")
+        // The triggers' %SendsQueue% and %InboundQueue% (physical names, prefix included) and %TemplateSyncSchedule%, unless set.
+        var defaults = MessagingNames.TriggerDefaults(builder.Configuration["Storage:Prefix"] ?? "")
             .Where(d => string.IsNullOrEmpty(builder.Configuration[d.Key]))
             .ToDictionary(d => d.Key, d => (string?)d.Value);
         builder.Configuration.AddInMemoryCollection(defaults);
@@ -45,6 +45,7 @@ public static class LocalFunctionsHost
         builder.Services.AddSingleton(hostJson);
         builder.Services.AddAisoule(builder.Configuration);
         builder.Services.AddHostedService<QueueTriggerListener>();
+        builder.Services.AddHostedService<TimerTriggerListener>();
 
         var app = builder.Build();
 

@@ -21,10 +21,19 @@ public static class MessagingNames
     public const string SendsQueueSetting = "SendsQueue";
     public const string InboundQueueSetting = "InboundQueue";
 
+    /// <summary>The template sync timer's NCRONTAB schedule (six fields, seconds first).</summary>
+    public const string TemplateSyncScheduleSetting = "TemplateSyncSchedule";
+
+    public const string DefaultTemplateSyncSchedule = "0 0 * * * *";
+
     /// <summary>The settings the queue triggers read, for a storage prefix: the physical queue names.</summary>
     public static IReadOnlyDictionary<string, string> QueueSettings(string prefix) => new Dictionary<string, string>(StringComparer.Ordinal)
     {
         [SendsQueueSetting] = prefix + SendsQueue,
         [InboundQueueSetting] = prefix + InboundQueue,
     };
+
+    /// <summary>Settings the local host fills in when unset, as local.settings.sample.json does for Core Tools.</summary>
+    public static IReadOnlyDictionary<string, string> TriggerDefaults(string prefix) =>
+        new Dictionary<string, string>(QueueSettings(prefix), StringComparer.Ordinal) { [TemplateSyncScheduleSetting] = DefaultTemplateSyncSchedule };
 }

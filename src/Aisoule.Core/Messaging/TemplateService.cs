@@ -102,6 +102,37 @@ public sealed class TemplateService(StorageAccount storage, WhatsAppAccountServi
         return count;
     }
 
+    /// <summary>
+    /// The scheduled sync: every Cloud API number of every workspace (the sandbox's templates never change).
+    /// One workspace's failure is logged and does not stop the others.
+    /// </summary>
+    public async Task<int> SyncEverywhereAsync(CancellationToken cancellationToken)
+    {
+        var numbers = await storage.GetTableAsync(MessagingNames.PhoneNumbers, cancellationToken).ConfigureAwait(false);
+        var targets = new HashSet<(string, string)>();
+        await foreach (var n in numbers.QueryAsync<PhoneNumberEntity>(select: ["PartitionKey", "WorkspaceId", "AccountId"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (n.AccountId != WhatsAppAccountService.SandboxAccountId)
+            {
+                targets.Add((n.WorkspaceId, n.AccountId));
+            }
+        }
+
+        var synced = 0;
+        foreach (var (workspaceId, accountId) in targets)
+        {
+            if (await accounts.GetAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false) is not { Status: AccountStatus.Connected })
+            {
+                continue;
+            }
+
+            var outcome = await SyncAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false);
+            synced += outcome.Succeeded ? outcome.Value : 0;
+        }
+
+        return synced;
+    }
+
     private static async Task<List<TemplateEntity>> ReadAsync(TableClient table, string workspaceId, CancellationToken cancellationToken)
     {
         var rows = new List<TemplateEntity>();

@@ -51,8 +51,5 @@ public sealed class WhatsAppOptions
     /// <summary>Sandbox: delay before each status (sent, delivered, read) comes back.</summary>
     public TimeSpan SandboxStatusDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Cloud: how often templates are pulled from Meta.</summary>
-    public TimeSpan TemplateSyncInterval { get; set; } = TimeSpan.FromHours(1);
-
     public bool IsSandbox => string.Equals(Provider, Sandbox, StringComparison.Ordinal);
 }

@@ -29,6 +29,8 @@ public sealed class FunctionCatalog
 
     public IEnumerable<FunctionDescriptor> QueueFunctions => Functions.Where(f => f.QueueName is not null);
 
+    public IEnumerable<FunctionDescriptor> TimerFunctions => Functions.Where(f => f.Schedule is not null);
+
     public static FunctionCatalog Create(params Assembly[] assemblies) =>
         new(assemblies.Distinct().SelectMany(a => a.GetTypes()).SelectMany(Describe));
 
@@ -74,6 +76,10 @@ public sealed class FunctionCatalog
                 else if (parameter.GetCustomAttribute<QueueTriggerAttribute>() is { } queue)
                 {
                     yield return new FunctionDescriptor(function.Name, method, parameter) { QueueName = queue.QueueName };
+                }
+                else if (parameter.GetCustomAttribute<TimerTriggerAttribute>() is { } timer)
+                {
+                    yield return new FunctionDescriptor(function.Name, method, parameter) { Schedule = timer.Schedule };
                 }
             }
         }

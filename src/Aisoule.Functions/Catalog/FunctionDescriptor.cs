@@ -19,6 +19,9 @@ public sealed record FunctionDescriptor(string Name, MethodInfo Method, Paramete
 
     /// <summary>Set for queue-triggered functions; may hold <c>%Setting%</c> expressions, as in the Functions host.</summary>
     public string? QueueName { get; init; }
+
+    /// <summary>Set for timer-triggered functions: an NCRONTAB schedule, possibly a <c>%Setting%</c> expression.</summary>
+    public string? Schedule { get; init; }
 }
 
 /// <summary>An HTTP trigger's route (without the <c>api/</c> prefix) and methods (upper case; empty means any).</summary>

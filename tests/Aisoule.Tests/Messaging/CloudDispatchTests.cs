@@ -55,6 +55,18 @@ public sealed class CloudDispatchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_template_sync_timer_picks_up_a_template_meta_approved_later()
+    {
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings()) { ["TemplateSyncSchedule"] = "*/1 * * * * *" });
+        var sender = await Sender.CloudAsync(host);
+        await Envelope.ErrorAsync(await sender.SendTemplateAsync(Sender.NewPhone(), "autumn_sale"), HttpStatusCode.UnprocessableEntity, "template_not_approved");
+
+        _graph.Templates.Add(new { id = "1004", name = "autumn_sale", language = "en_US", category = "MARKETING", status = "APPROVED", components = Array.Empty<object>() });
+
+        await Eventually.WaitAsync(() => sender.SendTemplateAsync(Sender.NewPhone(), "autumn_sale"), r => r.StatusCode == HttpStatusCode.Accepted, what: "template synced by the timer");
+    }
+
+    [Fact]
     public async Task A_send_reaches_the_graph_api_with_the_token_and_records_metas_wamid()
     {
         var sender = await Sender.CloudAsync(_host);
