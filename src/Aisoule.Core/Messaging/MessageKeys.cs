@@ -10,6 +10,11 @@ internal static class MessageKeys
     public const string ContactPrefix = "k_";
     public const string InboundPrefix = "i_";
     public const string OutboxPrefix = "o_";
+    public const string StatusPrefix = "s_";
+    public const string CountPrefix = "n_total_";
+
+    /// <summary>The message count is spread over this many rows, so concurrent sends rarely touch the same one.</summary>
+    public const int CountShards = 16;
     public const string IdPrefix = "msg_";
 
     /// <summary>Newest first: 16 hex digits of (max − now) then 8 random hex digits.</summary>
@@ -27,6 +32,12 @@ internal static class MessageKeys
     public static string ByContact(string contactId, string messageId) => ContactPrefix + contactId + "_" + messageId;
 
     public static string ContactRange(string contactId) => ContactPrefix + contactId + "_";
+
+    public static string ByStatus(string status, string messageId) => StatusPrefix + status + "_" + messageId;
+
+    public static string StatusRange(string status) => StatusPrefix + status + "_";
+
+    public static string CountShard(int shard) => CountPrefix + shard.ToString("d2", CultureInfo.InvariantCulture);
 
     public static string Inbound(string wamid) => InboundPrefix + Contacts.ContactKeys.Encode(wamid);
 

@@ -119,45 +119,72 @@ public sealed class MessageService(
             ? MessageView.From(message)
             : ApiError.NotFound("No message with this id.");
 
-    /// <summary>Newest first. By contact: that contact's index range; by status: filtered as the rows are read.</summary>
+    /// <summary>
+    /// Newest first. No filter: the message rows themselves, total from the count shards. By contact or by status:
+    /// that index range read keys-only (both: their intersection), total = its size, then the page's rows by point
+    /// read. The cost follows the matches, never the workspace.
+    /// </summary>
     public async Task<MessagePage> ListAsync(string workspaceId, string? contactId, string? status, int page, int perPage, CancellationToken cancellationToken)
     {
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
         var skip = (page - 1) * perPage;
-        var shown = new List<MessageView>();
-        long total = 0;
-        if (contactId is not null)
+        if (contactId is null && status is null)
         {
-            var prefix = MessageKeys.ContactRange(Contacts.ContactKeys.Encode(contactId));
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {MessageKeys.After(prefix)}");
-            var ids = new List<string>();
-            await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey", "Status"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            long total = 0;
+            await foreach (var shard in table.QueryAsync<TableEntity>(Range(workspaceId, MessageKeys.CountPrefix), select: ["Count"], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                ids.Add(row.RowKey[prefix.Length..]);
+                total += shard.GetInt64("Count") ?? 0;
             }
 
-            var rows = await Task.WhenAll(ids.Select(id => FindAsync(workspaceId, id, cancellationToken))).ConfigureAwait(false);
-            var matching = rows.Where(m => m is not null && (status is null || m.Status == status)).ToList();
-            total = matching.Count;
-            shown = [.. matching.Skip(skip).Take(perPage).Select(m => MessageView.From(m!))];
-        }
-        else
-        {
-            var statusFilter = status is null ? "" : TableClient.CreateQueryFilter($" and Status eq {status}");
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {MessageKeys.MessagePrefix} and RowKey lt {MessageKeys.After(MessageKeys.MessagePrefix)}") + statusFilter;
-            await foreach (var row in table.QueryAsync<MessageEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+            var shown = new List<MessageView>();
+            var skipped = 0;
+            await foreach (var row in table.QueryAsync<MessageEntity>(Range(workspaceId, MessageKeys.MessagePrefix), maxPerPage: Math.Min(1000, skip + perPage), cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                if (total >= skip && shown.Count < perPage)
+                if (skipped++ < skip)
                 {
-                    shown.Add(MessageView.From(row));
+                    continue;
                 }
 
-                total++;
+                shown.Add(MessageView.From(row));
+                if (shown.Count == perPage)
+                {
+                    break;
+                }
             }
+
+            return new MessagePage(shown, total, page, perPage);
         }
 
-        return new MessagePage(shown, total, page, perPage);
+        HashSet<string>? ids = null;
+        if (contactId is not null)
+        {
+            ids = await IdsAsync(table, workspaceId, MessageKeys.ContactRange(Contacts.ContactKeys.Encode(contactId)), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (status is not null)
+        {
+            var byStatus = await IdsAsync(table, workspaceId, MessageKeys.StatusRange(status), cancellationToken).ConfigureAwait(false);
+            ids = ids is null ? byStatus : [.. ids.Intersect(byStatus)];
+        }
+
+        var ordered = ids!.Order(StringComparer.Ordinal).ToList();
+        var rows = await Task.WhenAll(ordered.Skip(skip).Take(perPage).Select(id => FindAsync(workspaceId, id, cancellationToken))).ConfigureAwait(false);
+        return new MessagePage([.. rows.Where(r => r is not null).Select(r => MessageView.From(r!))], ordered.Count, page, perPage);
     }
+
+    private static async Task<HashSet<string>> IdsAsync(TableClient table, string workspaceId, string prefix, CancellationToken cancellationToken)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in table.QueryAsync<TableEntity>(Range(workspaceId, prefix), maxPerPage: 1000, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            ids.Add(row.RowKey[prefix.Length..]);
+        }
+
+        return ids;
+    }
+
+    private static string Range(string workspaceId, string prefix) =>
+        TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {MessageKeys.After(prefix)}");
 
     public async Task<MessageEntity?> FindAsync(string workspaceId, string id, CancellationToken cancellationToken)
     {
@@ -238,14 +265,31 @@ public sealed class MessageService(
             CreatedAt = now,
         };
         var byContact = new TableEntity(workspaceId, MessageKeys.ByContact(Contacts.ContactKeys.Encode(contact.Id), messageId));
+        var byStatus = new TableEntity(workspaceId, MessageKeys.ByStatus(MessageStatus.Queued, messageId));
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        try
+
+        // The message, its index rows and one shard of the workspace's message count: one transaction, so the
+        // count is exact. A shard someone else just moved fails the ETag; try again on another.
+        for (var attempt = 0; ; attempt++)
         {
-            await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact)], cancellationToken).ConfigureAwait(false);
-        }
-        catch (TableTransactionFailedException ex) when (ex.Status == 409)
-        {
-            return ApiError.Conflict("message_exists", "This message was already accepted.");
+            var shard = await CountShardAsync(table, workspaceId, Random.Shared.Next(MessageKeys.CountShards), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact), new(TableTransactionActionType.Add, byStatus), shard], cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && attempt < 50)
+            {
+                if (ex.Status == 409 && await FindAsync(workspaceId, messageId, cancellationToken).ConfigureAwait(false) is not null)
+                {
+                    return ApiError.Conflict("message_exists", "This message was already accepted.");
+                }
+
+                if (attempt > 3)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10)), cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
 
         await EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, cancellationToken).ConfigureAwait(false);
@@ -297,6 +341,15 @@ public sealed class MessageService(
         }
 
         return body.ToJsonString();
+    }
+
+    /// <summary>The action that adds one to a count shard: an update guarded by its ETag, or its first insert.</summary>
+    private static async Task<TableTransactionAction> CountShardAsync(TableClient table, string workspaceId, int shard, CancellationToken cancellationToken)
+    {
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(workspaceId, MessageKeys.CountShard(shard), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue
+            ? new(TableTransactionActionType.UpdateReplace, new TableEntity(workspaceId, MessageKeys.CountShard(shard)) { ["Count"] = (row.Value!.GetInt64("Count") ?? 0) + 1 }, row.Value.ETag)
+            : new(TableTransactionActionType.Add, new TableEntity(workspaceId, MessageKeys.CountShard(shard)) { ["Count"] = 1L });
     }
 
     internal static string Callback(string workspaceId, string messageId) => workspaceId + " " + messageId;

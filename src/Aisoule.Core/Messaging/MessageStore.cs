@@ -38,6 +38,7 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(mutate);
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
+        var oldIndexMissing = false;
         for (var attempt = 0; ; attempt++)
         {
             // The caller's copy (with its ETag) saves a read; if it is stale the write fails and the row is read.
@@ -63,7 +64,8 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
                 return (Result.Unchanged, before);
             }
 
-            if (eventKey is null)
+            var statusMoved = before.Status != after.Status;
+            if (eventKey is null && !statusMoved)
             {
                 try
                 {
@@ -78,6 +80,17 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
             }
 
             var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, after, before.ETag) };
+            if (statusMoved)
+            {
+                // The status index moves in the same transaction, so "by status" lists and totals stay exact.
+                if (!oldIndexMissing)
+                {
+                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(workspaceId, MessageKeys.ByStatus(before.Status, messageId)), ETag.All));
+                }
+
+                actions.Add(new(TableTransactionActionType.UpsertReplace, new TableEntity(workspaceId, MessageKeys.ByStatus(after.Status, messageId))));
+            }
+
             if (eventKey is not null)
             {
                 actions.Add(new(TableTransactionActionType.Add, Event(workspaceId, eventKey, eventName!, after)));
@@ -90,12 +103,17 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
                 after.ETag = response.Value[0].Headers.ETag ?? default;
                 return (Result.Changed, after);
             }
+            // The event row is the batch's only insert, so a conflict means this cause was applied before.
             catch (TableTransactionFailedException ex) when (ex.Status == 409 && eventKey is not null)
             {
                 return (Result.AlreadyApplied, before);
             }
             catch (TableTransactionFailedException ex) when (ex.Status is 412 or 404 && attempt < 50)
             {
+                // The update is guarded by an ETag on a row just read, so a 404 is the old status index row
+                // missing (a row changed outside this store): go again without deleting it.
+                oldIndexMissing |= ex.Status == 404;
+
                 // Someone else moved the message first: decide again on what it is now.
                 if (attempt > 3)
                 {

@@ -198,6 +198,31 @@ public sealed class SandboxMessagingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Messages_total_is_exact_under_concurrent_sends_and_status_totals_add_up()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ => await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()))));
+
+        var all = await Envelope.SuccessAsync(await sender.Api.GetAsync("messages?per_page=100"));
+        Assert.Equal(20, all.GetProperty("total").GetInt32());
+        Assert.Equal(ids.Order(StringComparer.Ordinal), all.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("message_id").GetString()!).Order(StringComparer.Ordinal));
+        var page2 = await Envelope.SuccessAsync(await sender.Api.GetAsync("messages?per_page=15&page=2"));
+        Assert.Equal(5, page2.GetProperty("messages").GetArrayLength());
+        await Eventually.WaitAsync(async () =>
+        {
+            var sum = 0;
+            foreach (var status in new[] { "queued", "sending", "sent", "delivered", "read", "failed" })
+            {
+                sum += (await Envelope.SuccessAsync(await sender.Api.GetAsync("messages?status=" + status))).GetProperty("total").GetInt32();
+            }
+
+            return sum;
+        }, sum => sum == 20, what: "status totals add up to 20");
+        await Eventually.WaitAsync(async () => (await Envelope.SuccessAsync(await sender.Api.GetAsync("messages?status=read"))).GetProperty("total").GetInt32(), n => n == 20, what: "all read");
+    }
+
+    [Fact]
     public async Task Messages_list_filters_by_contact_and_status()
     {
         var sender = await Sender.SandboxAsync(_host);
