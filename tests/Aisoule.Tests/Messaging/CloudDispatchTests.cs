@@ -193,6 +193,27 @@ public sealed class CloudDispatchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Pair_rate_limit_131056_delays_only_that_recipient()
+    {
+        var slow = Sender.NewPhone().TrimStart('+');
+        var refused = 0;
+        _graph.OnSend = (_, body) => body.GetProperty("to").GetString() == slow && Interlocked.Increment(ref refused) == 1
+            ? FakeGraphApi.Reply.MetaError(400, 131056, "(Business Account, Consumer Account) pair rate limit hit")
+            : FakeGraphApi.Reply.Ok();
+        var sender = await Sender.CloudAsync(_host);
+
+        var delayed = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync("+" + slow));
+        var other = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+
+        var otherSent = await sender.MessageWhenAsync(other, Sender.StatusIs("sent"), "other recipient sent");
+        var delayedSent = await sender.MessageWhenAsync(delayed, Sender.StatusIs("sent"), "delayed recipient sent later");
+        Assert.Equal(2, _graph.Sends.Count(s => s.Body.GetProperty("to").GetString() == slow));
+        Assert.True(DateTimeOffset.Parse(delayedSent.GetProperty("sent_at").GetString()!, System.Globalization.CultureInfo.InvariantCulture)
+            >= DateTimeOffset.Parse(otherSent.GetProperty("sent_at").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(1, _graph.DeliveredPerMessage[delayed]);
+    }
+
+    [Fact]
     public async Task Retry_after_from_meta_is_honoured_before_the_next_attempt()
     {
         _graph.OnSend = (n, _) => n == 1 ? FakeGraphApi.Reply.TooManyRequests(2) : FakeGraphApi.Reply.Ok();
