@@ -118,7 +118,14 @@ internal sealed partial class QueueTriggerListener(
                     function.IsTrigger(p) ? FunctionInvoker.QueueTriggerValue(p.ParameterType, message) : stoppingToken).ConfigureAwait(false);
             }
 
-            await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                // Already gone: the storage client retried a delete that had in fact succeeded.
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
