@@ -105,12 +105,13 @@ public sealed class ApiKeyTests : IAsyncLifetime
     [Fact]
     public async Task Key_is_refused_from_the_second_its_expiry_passes()
     {
-        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(2);
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(4);
         var key = await _owner.CreateKeyAsync(expiresAt: expiresAt);
         await Envelope.SuccessAsync(await _host.Client.SendAsync(Infrastructure.Identity.WithKey(HttpMethod.Get, "auth/me", key)));
 
         var second = new DateTimeOffset(expiresAt.Ticks - (expiresAt.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
-        await Task.Delay(second - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(50));
+        var wait = second - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(50);
+        await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
 
         await Envelope.ErrorAsync(await _host.Client.SendAsync(Infrastructure.Identity.WithKey(HttpMethod.Get, "auth/me", key)), HttpStatusCode.Unauthorized, "key_expired");
         var listed = (await Envelope.SuccessAsync(await _owner.GetAsync("keys"))).GetProperty("keys").EnumerateArray().Single();
