@@ -85,8 +85,6 @@ internal static class DispatchBenchmark
         var notSent = rows.Count(r => r.Status != MessageStatus.Sent);
         Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
             "throughput_mps {0}: {1:N0} sent to Meta in {2:F1} s = {3:F1} msg/s overall, {11:F1} msg/s once all were queued (target >= {4:F1}); busiest rolling second at Meta: {5}; queue-to-sent p50 {6:F0} ms, p99 {7:F0} ms; duplicates {8}, lost {9}, not recorded sent {10}",
-            mps, arrivals.Count, span, (arrivals.Count - 1) / span, 0.95 * mps, busiest, Percentile(latencies, 0.5), Percentile(latencies, 0.99), duplicates, lost, notSent, steadyRate));
+            mps, arrivals.Count, span, (arrivals.Count - 1) / span, 0.95 * mps, busiest, Measure.Percentile(latencies, 0.5), Measure.Percentile(latencies, 0.99), duplicates, lost, notSent, steadyRate));
     }
-
-    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 }

@@ -51,7 +51,7 @@ public sealed class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<Whats
                 foreach (var t in data.EnumerateArray())
                 {
                     templates.Add(new ProviderTemplate(
-                        Text(t, "id"), Text(t, "name"), Text(t, "language"), Text(t, "category"), Text(t, "status"),
+                        MetaJson.Text(t, "id"), MetaJson.Text(t, "name"), MetaJson.Text(t, "language"), MetaJson.Text(t, "category"), MetaJson.Text(t, "status"),
                         t.TryGetProperty("components", out var c) ? c.GetRawText() : "[]"));
                 }
             }
@@ -69,7 +69,7 @@ public sealed class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<Whats
         ArgumentNullException.ThrowIfNull(account);
         using var request = Request(HttpMethod.Get, $"{Uri.EscapeDataString(account.PhoneNumberId)}?fields=display_phone_number,verified_name", account);
         var (body, error) = await CallAsync(request, cancellationToken).ConfigureAwait(false);
-        return error is not null ? SendResult.Failed(error) : SendResult.Ok(Text(body, "display_phone_number"));
+        return error is not null ? SendResult.Failed(error) : SendResult.Ok(MetaJson.Text(body, "display_phone_number"));
     }
 
     private HttpRequestMessage Request(HttpMethod method, string pathAndQuery, ProviderAccount account)
@@ -141,11 +141,9 @@ public sealed class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<Whats
             return t;
         }
 
-        var message = Text(error, "message");
+        var message = MetaJson.Text(error, "message");
         var prefix = "(#" + code.ToString(CultureInfo.InvariantCulture) + ") ";
         return message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message;
     }
 
-    private static string Text(JsonElement element, string property) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString()! : "";
 }

@@ -13,7 +13,7 @@ public sealed class InboundChanges(StorageAccount storage)
     /// <summary>Queue messages are capped at 64 KB and travel base64-encoded; this leaves room.</summary>
     public const int MaxChangeBytes = 45_000;
 
-    /// <summary>Splits a verified webhook body into its changes and enqueues each; false if it is not a WhatsApp body.</summary>
+    /// <summary>Splits a verified webhook body into its changes and enqueues each; returns how many (0 if it is not a WhatsApp body).</summary>
     public async Task<int> EnqueueWebhookAsync(JsonElement body, CancellationToken cancellationToken)
     {
         var count = 0;

@@ -35,7 +35,7 @@ public sealed class InboundProcessor(
             return;
         }
 
-        var phoneNumberId = value.TryGetProperty("metadata", out var metadata) ? Text(metadata, "phone_number_id") : "";
+        var phoneNumberId = value.TryGetProperty("metadata", out var metadata) ? MetaJson.Text(metadata, "phone_number_id") : "";
         var owner = await accounts.FindByPhoneNumberIdAsync(phoneNumberId, cancellationToken).ConfigureAwait(false);
         if (owner is null)
         {
@@ -50,9 +50,9 @@ public sealed class InboundProcessor(
             {
                 foreach (var p in profiles.EnumerateArray())
                 {
-                    if (p.TryGetProperty("profile", out var profile) && Text(profile, "name") is { Length: > 0 } name)
+                    if (p.TryGetProperty("profile", out var profile) && MetaJson.Text(profile, "name") is { Length: > 0 } name)
                     {
-                        names[Text(p, "wa_id")] = name;
+                        names[MetaJson.Text(p, "wa_id")] = name;
                     }
                 }
             }
@@ -74,8 +74,8 @@ public sealed class InboundProcessor(
 
     private async Task InboundMessageAsync(PhoneNumberEntity owner, JsonElement message, Dictionary<string, string> names, CancellationToken cancellationToken)
     {
-        var wamid = Text(message, "id");
-        var from = Text(message, "from");
+        var wamid = MetaJson.Text(message, "id");
+        var from = MetaJson.Text(message, "from");
         if (wamid.Length == 0 || E164.Normalise("+" + from) is not { } phone)
         {
             logger.InboundIgnored("a message without a usable id or sender");
@@ -101,8 +101,8 @@ public sealed class InboundProcessor(
             return true;
         }, cancellationToken).ConfigureAwait(false);
 
-        var type = Text(message, "type");
-        var text = type == "text" && message.TryGetProperty("text", out var t) ? Text(t, "body") : null;
+        var type = MetaJson.Text(message, "type");
+        var text = type == "text" && message.TryGetProperty("text", out var t) ? MetaJson.Text(t, "body") : null;
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
         var row = new TableEntity(owner.WorkspaceId, MessageKeys.Inbound(wamid))
         {
@@ -133,14 +133,14 @@ public sealed class InboundProcessor(
 
     private async Task StatusAsync(PhoneNumberEntity owner, JsonElement status, CancellationToken cancellationToken)
     {
-        var wamid = Text(status, "id");
-        var name = Text(status, "status");
+        var wamid = MetaJson.Text(status, "id");
+        var name = MetaJson.Text(status, "status");
         if (wamid.Length == 0 || !(MessageStatus.Rank(name) >= MessageStatus.Rank(MessageStatus.Sent) || name == MessageStatus.Failed))
         {
             return;
         }
 
-        var target = await FindMessageAsync(owner, wamid, Text(status, "biz_opaque_callback_data"), cancellationToken).ConfigureAwait(false);
+        var target = await FindMessageAsync(owner, wamid, MetaJson.Text(status, "biz_opaque_callback_data"), cancellationToken).ConfigureAwait(false);
         if (target is not { } found)
         {
             logger.StatusForUnknown(name, wamid);
@@ -152,7 +152,7 @@ public sealed class InboundProcessor(
         {
             var error = status.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array && errors.GetArrayLength() > 0 ? errors[0] : default;
             var code = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c) && c.TryGetInt32(out var n) ? n : 0;
-            var title = error.ValueKind == JsonValueKind.Object ? Text(error, "title") : "";
+            var title = error.ValueKind == JsonValueKind.Object ? MetaJson.Text(error, "title") : "";
             var (result, message) = await store.ChangeAsync(found.WorkspaceId, found.MessageId, m =>
             {
                 m.Wamid ??= wamid;
@@ -211,12 +211,10 @@ public sealed class InboundProcessor(
     }
 
     private DateTimeOffset Timestamp(JsonElement element) =>
-        long.TryParse(Text(element, "timestamp"), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and < 100_000_000_000
+        long.TryParse(MetaJson.Text(element, "timestamp"), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and < 100_000_000_000
             ? DateTimeOffset.FromUnixTimeSeconds(seconds)
             : clock.GetUtcNow();
 
-    private static string Text(JsonElement element, string property) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
 
     private sealed record IncomingEvent(string MessageId, string From, string? ContactName, string Type, string? Text, string WhatsappAccountId);
 }

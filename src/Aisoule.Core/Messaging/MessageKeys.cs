@@ -17,10 +17,8 @@ internal static class MessageKeys
     public const int CountShards = 16;
     public const string IdPrefix = "msg_";
 
-    /// <summary>Newest first: 16 hex digits of (max − now) then 8 random hex digits.</summary>
-    public static string NewId(DateTimeOffset now) =>
-        IdPrefix + (DateTimeOffset.MaxValue.Ticks - now.UtcTicks).ToString("x16", CultureInfo.InvariantCulture)
-        + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+    /// <summary>Newest first, on the same scheme as contact ids (see <see cref="Contacts.ContactKeys.NewId"/>).</summary>
+    public static string NewId(DateTimeOffset now) => IdPrefix + Contacts.ContactKeys.NewId(now)[Contacts.ContactKeys.IdPrefix.Length..];
 
     private static readonly System.Buffers.SearchValues<char> Hex = System.Buffers.SearchValues.Create("0123456789abcdef");
 
@@ -44,5 +42,5 @@ internal static class MessageKeys
     /// <summary>The outbox row of one status of one wamid: inserting it is what makes an event count once.</summary>
     public static string StatusEvent(string wamid, string status) => OutboxPrefix + Contacts.ContactKeys.Encode(wamid) + "_" + status;
 
-    public static string After(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
+    public static string After(string prefix) => Contacts.ContactKeys.After(prefix);
 }

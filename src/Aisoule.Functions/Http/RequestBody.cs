@@ -37,14 +37,9 @@ public static class RequestBody
         {
             document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        catch (JsonException ex) when (ex.LineNumber is null || ex.BytePositionInLine is null)
-        {
-            return Fail<T>(ApiError.InvalidJson("Request body is empty; a JSON object is required."));
-        }
         catch (JsonException ex)
         {
-            return Fail<T>(ApiError.InvalidJson(
-                $"Malformed JSON at line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}."));
+            return Fail<T>(InvalidJson(ex, empty: false));
         }
 
         using (document)
@@ -72,13 +67,9 @@ public static class RequestBody
             using var document = JsonDocument.Parse(raw);
             return (Parse<T>(document.RootElement), raw);
         }
-        catch (JsonException ex) when (ex.LineNumber is null || ex.BytePositionInLine is null || raw.Length == 0)
-        {
-            return (Fail<T>(ApiError.InvalidJson("Request body is empty; a JSON object is required.")), raw);
-        }
         catch (JsonException ex)
         {
-            return (Fail<T>(ApiError.InvalidJson($"Malformed JSON at line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}.")), raw);
+            return (Fail<T>(InvalidJson(ex, raw.Length == 0)), raw);
         }
     }
 
@@ -120,6 +111,12 @@ public static class RequestBody
             ? new RequestBody<T>(value, null) { Present = element.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal) }
             : Fail<T>(ApiError.Validation(errors));
     }
+
+    /// <summary>A syntax error as the caller sees it: where it is, or that there was nothing to read.</summary>
+    private static ApiError InvalidJson(JsonException ex, bool empty) =>
+        empty || ex.LineNumber is null || ex.BytePositionInLine is null
+            ? ApiError.InvalidJson("Request body is empty; a JSON object is required.")
+            : ApiError.InvalidJson($"Malformed JSON at line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}.");
 
     // The media type matters only where a body is read: routing (404/405) is decided before it.
     private static bool IsJson(string? contentType) =>
