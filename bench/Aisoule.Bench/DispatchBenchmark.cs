@@ -59,7 +59,7 @@ internal static class DispatchBenchmark
         await Task.Delay(2000).ConfigureAwait(false);
         var table = await host.Services.GetRequiredService<StorageAccount>().GetTableAsync(MessagingNames.Messages).ConfigureAwait(false);
         var rows = new List<MessageEntity>();
-        await foreach (var row in table.QueryAsync<MessageEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {"m_"} and RowKey lt {"m`"}")).ConfigureAwait(false))
+        await foreach (var row in table.QueryAsync<MessageEntity>(TableClient.CreateQueryFilter($"PartitionKey gt {workspaceId} and PartitionKey lt {workspaceId + "}"} and RowKey ge {"m_"} and RowKey lt {"m`"}")).ConfigureAwait(false))
         {
             rows.Add(row);
         }

@@ -1,15 +1,21 @@
+using System.Runtime.Serialization;
 using Azure;
 using Azure.Data.Tables;
 
 namespace Aisoule.Core.Messaging;
 
 /// <summary>
-/// Table <c>messages</c>, workspace partition. Row <c>m_{id}</c> is the message; <c>k_{contact}_{id}</c> indexes it
-/// by contact; <c>i_{wamid}</c> is an inbound message; <c>o_…</c> are outbox events for the webhooks issue.
+/// Table <c>messages</c>, in one of the workspace's message partitions (<see cref="MessageKeys.Partition"/>). Row
+/// <c>m_{id}</c> is the message; <c>k_{contact}_{id}</c> and <c>s_{status}_{id}</c> index it; <c>n_total_…</c> count
+/// the partition's messages; <c>o_…</c> are outbox events for the webhooks issue. Inbound messages (<c>i_{wamid}</c>)
+/// and their events are in the partition named by the workspace id alone.
 /// </summary>
 public sealed class MessageEntity : ITableEntity
 {
     public string PartitionKey { get; set; } = "";
+
+    [IgnoreDataMember]
+    public string WorkspaceId => MessageKeys.WorkspaceOf(PartitionKey);
 
     public string RowKey { get; set; } = "";
 

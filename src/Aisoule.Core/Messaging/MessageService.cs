@@ -120,9 +120,9 @@ public sealed class MessageService(
             : ApiError.NotFound("No message with this id.");
 
     /// <summary>
-    /// Newest first. No filter: the message rows themselves, total from the count shards. By contact or by status:
-    /// that index range read keys-only (both: their intersection), total = its size, then the page's rows by point
-    /// read. The cost follows the matches, never the workspace.
+    /// Newest first. No filter: the message rows of every partition merged by id, total from the count rows. By
+    /// contact or by status: those index ranges read keys-only (both: their intersection), total = its size, then
+    /// the page's rows by point read. The cost follows the matches and the page, never the workspace.
     /// </summary>
     public async Task<MessagePage> ListAsync(string workspaceId, string? contactId, string? status, int page, int perPage, CancellationToken cancellationToken)
     {
@@ -130,29 +130,18 @@ public sealed class MessageService(
         var skip = (page - 1) * perPage;
         if (contactId is null && status is null)
         {
-            long total = 0;
-            await foreach (var shard in table.QueryAsync<TableEntity>(Range(workspaceId, MessageKeys.CountPrefix), select: ["Count"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            var counts = await Task.WhenAll(MessageKeys.AllPartitions(workspaceId).Select(async partition =>
             {
-                total += shard.GetInt64("Count") ?? 0;
-            }
-
-            var shown = new List<MessageView>();
-            var skipped = 0;
-            await foreach (var row in table.QueryAsync<MessageEntity>(Range(workspaceId, MessageKeys.MessagePrefix), maxPerPage: Math.Min(1000, skip + perPage), cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                if (skipped++ < skip)
+                long count = 0;
+                await foreach (var row in table.QueryAsync<TableEntity>(Range(partition, MessageKeys.CountPrefix), select: ["Count"], cancellationToken: cancellationToken).ConfigureAwait(false))
                 {
-                    continue;
+                    count += row.GetInt64("Count") ?? 0;
                 }
 
-                shown.Add(MessageView.From(row));
-                if (shown.Count == perPage)
-                {
-                    break;
-                }
-            }
-
-            return new MessagePage(shown, total, page, perPage);
+                return count;
+            })).ConfigureAwait(false);
+            var rows = await NewestAsync(table, workspaceId, skip, perPage, cancellationToken).ConfigureAwait(false);
+            return new MessagePage([.. rows.Select(MessageView.From)], counts.Sum(), page, perPage);
         }
 
         HashSet<string>? ids = null;
@@ -168,23 +157,76 @@ public sealed class MessageService(
         }
 
         var ordered = ids!.Order(StringComparer.Ordinal).ToList();
-        var rows = await Task.WhenAll(ordered.Skip(skip).Take(perPage).Select(id => FindAsync(workspaceId, id, cancellationToken))).ConfigureAwait(false);
-        return new MessagePage([.. rows.Where(r => r is not null).Select(r => MessageView.From(r!))], ordered.Count, page, perPage);
+        var found = await Task.WhenAll(ordered.Skip(skip).Take(perPage).Select(id => FindAsync(workspaceId, id, cancellationToken))).ConfigureAwait(false);
+        return new MessagePage([.. found.Where(r => r is not null).Select(r => MessageView.From(r!))], ordered.Count, page, perPage);
+    }
+
+    /// <summary>
+    /// Rows <paramref name="skip"/> to <paramref name="skip"/> + <paramref name="take"/> of the workspace's messages
+    /// by id (newest first): each partition is read in order, as far as the merge needs it.
+    /// </summary>
+    private static async Task<List<MessageEntity>> NewestAsync(TableClient table, string workspaceId, int skip, int take, CancellationToken cancellationToken)
+    {
+        var pageSize = Math.Clamp(((skip + take) / MessageKeys.Partitions) + take, 1, 1000);
+        var cursors = MessageKeys.AllPartitions(workspaceId)
+            .Select(p => table.QueryAsync<MessageEntity>(Range(p, MessageKeys.MessagePrefix), maxPerPage: pageSize, cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken))
+            .ToList();
+        var heads = new PriorityQueue<IAsyncEnumerator<MessageEntity>, string>(StringComparer.Ordinal);
+        var taken = new List<MessageEntity>(take);
+        try
+        {
+            await Task.WhenAll(cursors.Select(async c =>
+            {
+                if (await c.MoveNextAsync().ConfigureAwait(false))
+                {
+                    lock (heads)
+                    {
+                        heads.Enqueue(c, c.Current.RowKey);
+                    }
+                }
+            })).ConfigureAwait(false);
+            for (var position = 0; position < skip + take && heads.TryDequeue(out var next, out _); position++)
+            {
+                if (position >= skip)
+                {
+                    taken.Add(next.Current);
+                }
+
+                if (await next.MoveNextAsync().ConfigureAwait(false))
+                {
+                    heads.Enqueue(next, next.Current.RowKey);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var cursor in cursors)
+            {
+                await cursor.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        return taken;
     }
 
     private static async Task<HashSet<string>> IdsAsync(TableClient table, string workspaceId, string prefix, CancellationToken cancellationToken)
     {
         var ids = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var row in table.QueryAsync<TableEntity>(Range(workspaceId, prefix), maxPerPage: 1000, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        await Task.WhenAll(MessageKeys.AllPartitions(workspaceId).Select(async partition =>
         {
-            ids.Add(row.RowKey[prefix.Length..]);
-        }
-
+            await foreach (var row in table.QueryAsync<TableEntity>(Range(partition, prefix), maxPerPage: 1000, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                lock (ids)
+                {
+                    ids.Add(row.RowKey[prefix.Length..]);
+                }
+            }
+        })).ConfigureAwait(false);
         return ids;
     }
 
-    private static string Range(string workspaceId, string prefix) =>
-        TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {MessageKeys.After(prefix)}");
+    private static string Range(string partition, string prefix) =>
+        TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {prefix} and RowKey lt {MessageKeys.After(prefix)}");
 
     public async Task<MessageEntity?> FindAsync(string workspaceId, string id, CancellationToken cancellationToken)
     {
@@ -194,7 +236,7 @@ public sealed class MessageService(
         }
 
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        var row = await table.GetEntityIfExistsAsync<MessageEntity>(workspaceId, MessageKeys.Message(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var row = await table.GetEntityIfExistsAsync<MessageEntity>(MessageKeys.Partition(workspaceId, id), MessageKeys.Message(id), cancellationToken: cancellationToken).ConfigureAwait(false);
         return row.HasValue ? row.Value : null;
     }
 
@@ -250,9 +292,10 @@ public sealed class MessageService(
             return new ApiError(422, "outside_service_window", "Outside service window");
         }
 
+        var partition = MessageKeys.Partition(workspaceId, messageId);
         var message = new MessageEntity
         {
-            PartitionKey = workspaceId,
+            PartitionKey = partition,
             RowKey = MessageKeys.Message(messageId),
             Id = messageId,
             ContactId = contact!.Id,
@@ -264,15 +307,15 @@ public sealed class MessageService(
             Status = MessageStatus.Queued,
             CreatedAt = now,
         };
-        var byContact = new TableEntity(workspaceId, MessageKeys.ByContact(Contacts.ContactKeys.Encode(contact.Id), messageId));
-        var byStatus = new TableEntity(workspaceId, MessageKeys.ByStatus(MessageStatus.Queued, messageId));
+        var byContact = new TableEntity(partition, MessageKeys.ByContact(Contacts.ContactKeys.Encode(contact.Id), messageId));
+        var byStatus = new TableEntity(partition, MessageKeys.ByStatus(MessageStatus.Queued, messageId));
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
 
-        // The message, its index rows and one shard of the workspace's message count: one transaction, so the
-        // count is exact. A shard someone else just moved fails the ETag; try again on another.
+        // The message, its index rows and one of its partition's count rows: one transaction, so the count is
+        // exact. A count row someone else just moved fails the ETag; try again on another.
         for (var attempt = 0; ; attempt++)
         {
-            var shard = await CountShardAsync(table, workspaceId, Random.Shared.Next(MessageKeys.CountShards), cancellationToken).ConfigureAwait(false);
+            var shard = await CountShardAsync(table, partition, Random.Shared.Next(MessageKeys.CountShards), cancellationToken).ConfigureAwait(false);
             try
             {
                 await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact), new(TableTransactionActionType.Add, byStatus), shard], cancellationToken).ConfigureAwait(false);
@@ -344,12 +387,12 @@ public sealed class MessageService(
     }
 
     /// <summary>The action that adds one to a count shard: an update guarded by its ETag, or its first insert.</summary>
-    private static async Task<TableTransactionAction> CountShardAsync(TableClient table, string workspaceId, int shard, CancellationToken cancellationToken)
+    private static async Task<TableTransactionAction> CountShardAsync(TableClient table, string partition, int shard, CancellationToken cancellationToken)
     {
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(workspaceId, MessageKeys.CountShard(shard), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(partition, MessageKeys.CountShard(shard), cancellationToken: cancellationToken).ConfigureAwait(false);
         return row.HasValue
-            ? new(TableTransactionActionType.UpdateReplace, new TableEntity(workspaceId, MessageKeys.CountShard(shard)) { ["Count"] = (row.Value!.GetInt64("Count") ?? 0) + 1 }, row.Value.ETag)
-            : new(TableTransactionActionType.Add, new TableEntity(workspaceId, MessageKeys.CountShard(shard)) { ["Count"] = 1L });
+            ? new(TableTransactionActionType.UpdateReplace, new TableEntity(partition, MessageKeys.CountShard(shard)) { ["Count"] = (row.Value!.GetInt64("Count") ?? 0) + 1 }, row.Value.ETag)
+            : new(TableTransactionActionType.Add, new TableEntity(partition, MessageKeys.CountShard(shard)) { ["Count"] = 1L });
     }
 
     internal static string Callback(string workspaceId, string messageId) => workspaceId + " " + messageId;

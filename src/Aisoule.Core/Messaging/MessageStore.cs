@@ -38,6 +38,7 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(mutate);
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
+        var partition = MessageKeys.Partition(workspaceId, messageId);
         var oldIndexMissing = false;
         for (var attempt = 0; ; attempt++)
         {
@@ -49,7 +50,7 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
             }
             else
             {
-                var found = await table.GetEntityIfExistsAsync<MessageEntity>(workspaceId, MessageKeys.Message(messageId), cancellationToken: cancellationToken).ConfigureAwait(false);
+                var found = await table.GetEntityIfExistsAsync<MessageEntity>(partition, MessageKeys.Message(messageId), cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (!found.HasValue)
                 {
                     return (Result.Missing, null);
@@ -85,15 +86,15 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
                 // The status index moves in the same transaction, so "by status" lists and totals stay exact.
                 if (!oldIndexMissing)
                 {
-                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(workspaceId, MessageKeys.ByStatus(before.Status, messageId)), ETag.All));
+                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MessageKeys.ByStatus(before.Status, messageId)), ETag.All));
                 }
 
-                actions.Add(new(TableTransactionActionType.UpsertReplace, new TableEntity(workspaceId, MessageKeys.ByStatus(after.Status, messageId))));
+                actions.Add(new(TableTransactionActionType.UpsertReplace, new TableEntity(partition, MessageKeys.ByStatus(after.Status, messageId))));
             }
 
             if (eventKey is not null)
             {
-                actions.Add(new(TableTransactionActionType.Add, Event(workspaceId, eventKey, eventName!, after)));
+                actions.Add(new(TableTransactionActionType.Add, Event(partition, eventKey, eventName!, after)));
             }
 
             try
@@ -123,7 +124,7 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
         }
     }
 
-    private TableEntity Event(string workspaceId, string key, string name, MessageEntity message) => new(workspaceId, key)
+    private TableEntity Event(string partition, string key, string name, MessageEntity message) => new(partition, key)
     {
         ["Event"] = name,
         ["Data"] = JsonSerializer.Serialize(MessageView.From(message), AisouleJson.Options),

@@ -154,7 +154,7 @@ public sealed class SendDispatcher(
                 {
                     await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
                     var poison = await storage.GetQueueAsync(PoisonQueue, cancellationToken).ConfigureAwait(false);
-                    await poison.SendMessageAsync(new SendWork(message.PartitionKey, message.Id, message.Attempts).ToJson(), cancellationToken).ConfigureAwait(false);
+                    await poison.SendMessageAsync(new SendWork(message.WorkspaceId, message.Id, message.Attempts).ToJson(), cancellationToken).ConfigureAwait(false);
                     return;
                 }
 
@@ -167,7 +167,7 @@ public sealed class SendDispatcher(
                 await RequeueAsync(message, delay, countsAsFailure: true, (code, error.Title), cancellationToken).ConfigureAwait(false);
                 return;
             case ErrorDisposition.AccountLevel:
-                await accounts.SetStatusAsync(message.PartitionKey, message.AccountId, AccountStatus.Disconnected, $"Meta {code}: {error.Title}", cancellationToken).ConfigureAwait(false);
+                await accounts.SetStatusAsync(message.WorkspaceId, message.AccountId, AccountStatus.Disconnected, $"Meta {code}: {error.Title}", cancellationToken).ConfigureAwait(false);
                 if (fromWebhook)
                 {
                     await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
@@ -177,7 +177,7 @@ public sealed class SendDispatcher(
                 await RequeueAsync(message, o.DisconnectedHold, countsAsFailure: false, (code, error.Title), cancellationToken).ConfigureAwait(false);
                 return;
             case ErrorDisposition.OptedOut:
-                await contacts.ChangeAsync(message.PartitionKey, message.ContactId, c =>
+                await contacts.ChangeAsync(message.WorkspaceId, message.ContactId, c =>
                 {
                     var changed = c.OptedIn;
                     c.OptedIn = false;
@@ -195,13 +195,13 @@ public sealed class SendDispatcher(
     {
         // The wamid pointer first: a status webhook that comes without our callback data still finds the message.
         var wamids = await storage.GetTableAsync(MessagingNames.Wamids, cancellationToken).ConfigureAwait(false);
-        await wamids.UpsertEntityAsync(new WamidEntity { PartitionKey = ContactKeys.Encode(wamid), WorkspaceId = claimed.PartitionKey, MessageId = claimed.Id }, Azure.Data.Tables.TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await wamids.UpsertEntityAsync(new WamidEntity { PartitionKey = ContactKeys.Encode(wamid), WorkspaceId = claimed.WorkspaceId, MessageId = claimed.Id }, Azure.Data.Tables.TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
-        var (result, _) = await store.ChangeAsync(claimed.PartitionKey, claimed.Id, m => MarkSent(m, wamid, now), MessageKeys.StatusEvent(wamid, MessageStatus.Sent), "message.sent", cancellationToken, claimed).ConfigureAwait(false);
+        var (result, _) = await store.ChangeAsync(claimed.WorkspaceId, claimed.Id, m => MarkSent(m, wamid, now), MessageKeys.StatusEvent(wamid, MessageStatus.Sent), "message.sent", cancellationToken, claimed).ConfigureAwait(false);
         if (result == MessageStore.Result.AlreadyApplied)
         {
             // Meta's own "sent" status got here first and recorded the event: record the rest without it.
-            await store.ChangeAsync(claimed.PartitionKey, claimed.Id, m => MarkSent(m, wamid, now), null, null, cancellationToken).ConfigureAwait(false);
+            await store.ChangeAsync(claimed.WorkspaceId, claimed.Id, m => MarkSent(m, wamid, now), null, null, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -240,7 +240,7 @@ public sealed class SendDispatcher(
 
     private async Task RequeueAsync(MessageEntity claimed, TimeSpan delay, bool countsAsFailure, (string Code, string Title)? error, CancellationToken cancellationToken)
     {
-        var (result, requeued) = await store.ChangeAsync(claimed.PartitionKey, claimed.Id, m =>
+        var (result, requeued) = await store.ChangeAsync(claimed.WorkspaceId, claimed.Id, m =>
         {
             if (m.Status != MessageStatus.Sending || m.Attempts != claimed.Attempts)
             {
@@ -255,14 +255,14 @@ public sealed class SendDispatcher(
         }, null, null, cancellationToken).ConfigureAwait(false);
         if (result == MessageStore.Result.Changed)
         {
-            await messages.EnqueueAsync(new SendWork(requeued!.PartitionKey, requeued.Id, requeued.Attempts), delay, cancellationToken).ConfigureAwait(false);
+            await messages.EnqueueAsync(new SendWork(requeued!.WorkspaceId, requeued.Id, requeued.Attempts), delay, cancellationToken).ConfigureAwait(false);
         }
     }
 
     internal async Task FailAsync(MessageEntity message, string code, string title, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        await store.ChangeAsync(message.PartitionKey, message.Id, m =>
+        await store.ChangeAsync(message.WorkspaceId, message.Id, m =>
         {
             if (m.Status == MessageStatus.Failed || MessageStatus.Rank(m.Status) >= MessageStatus.Rank(MessageStatus.Delivered))
             {

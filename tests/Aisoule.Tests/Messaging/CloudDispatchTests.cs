@@ -250,7 +250,7 @@ public sealed class CloudDispatchTests : IAsyncLifetime
         await sender.MessageWhenAsync(id, Sender.StatusIs("sent"), "sent");
         var storage = _host.Services.GetRequiredService<StorageAccount>();
         var table = await storage.GetTableAsync(MessagingNames.Messages);
-        var row = (await table.GetEntityAsync<MessageEntity>(sender.Owner.WorkspaceId, "m_" + id)).Value;
+        var row = (await table.GetEntityAsync<MessageEntity>(sender.Owner.WorkspaceId + "|" + id[^1], "m_" + id)).Value;
         var wamid = row.Wamid!;
 
         // As if the instance died after Meta accepted the message and before it wrote "sent".

@@ -133,11 +133,12 @@ public sealed class WhatsAppWebhookTests : IAsyncLifetime
         await Eventually.WaitAsync(() => Task.FromResult(_host.Logs.AllText()), t => t.Contains("000999888777", StringComparison.Ordinal), what: "log line");
     }
 
+    /// <summary>The workspace's events: its inbound partition and its message partitions (<c>{workspace}|x</c>).</summary>
     private async Task<List<string>> EventsAsync(Sender sender, string name)
     {
         var table = await _host.Services.GetRequiredService<StorageAccount>().GetTableAsync(MessagingNames.Messages);
         var found = new List<string>();
-        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {sender.Owner.WorkspaceId} and Event eq {name}")))
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {sender.Owner.WorkspaceId} and PartitionKey lt {sender.Owner.WorkspaceId + "}"} and Event eq {name}")))
         {
             found.Add(row.GetString("Data"));
         }
