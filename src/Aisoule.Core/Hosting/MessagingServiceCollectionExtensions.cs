@@ -4,6 +4,7 @@ using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -24,7 +25,8 @@ public static class MessagingServiceCollectionExtensions
 
         if (configuration["KeyVault:Uri"] is { Length: > 0 } vault)
         {
-            services.AddSingleton(new SecretClient(new Uri(vault), new DefaultAzureCredential()));
+            // The app's managed identity; a client registered before this (a test's) is kept.
+            services.TryAddSingleton(_ => new SecretClient(new Uri(vault), new DefaultAzureCredential()));
             services.AddSingleton<ISecretStore, KeyVaultSecretStore>();
         }
         else
@@ -64,6 +66,7 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<InboundChanges>();
         services.AddSingleton<WhatsAppAccountService>();
         services.AddSingleton<TemplateService>();
+        services.AddSingleton<IdempotencyPurge>();
         services.AddSingleton<MessageStore>();
         services.AddSingleton<ThroughputGate>();
         services.AddSingleton<MessageService>();

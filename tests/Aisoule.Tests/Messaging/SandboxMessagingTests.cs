@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Aisoule.Core.Messaging;
 using Aisoule.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Aisoule.Tests.Messaging;
@@ -167,6 +169,20 @@ public sealed class SandboxMessagingTests : IAsyncLifetime
         var response = await sender.SendTemplateAsync(Sender.NewPhone(), idempotencyKey: "order-1002");
 
         await Envelope.ErrorAsync(response, HttpStatusCode.Conflict, "idempotency_key_reused");
+    }
+
+    [Fact]
+    public async Task Idempotency_records_are_purged_after_24_hours_and_not_before()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var purge = _host.Services.GetRequiredService<IdempotencyPurge>();
+        await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone(), idempotencyKey: "order-purge"));
+
+        Assert.Equal(0, await purge.PurgeAsync(DateTimeOffset.UtcNow + TimeSpan.FromHours(23), default));
+        await Envelope.ErrorAsync(await sender.SendTemplateAsync(Sender.NewPhone(), idempotencyKey: "order-purge"), HttpStatusCode.Conflict, "idempotency_key_reused");
+
+        Assert.Equal(1, await purge.PurgeAsync(DateTimeOffset.UtcNow + TimeSpan.FromHours(25), default));
+        await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone(), idempotencyKey: "order-purge"));
     }
 
     [Fact]
