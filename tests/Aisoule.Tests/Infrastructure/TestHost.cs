@@ -47,7 +47,7 @@ internal sealed class TestHost : IAsyncDisposable
 
     public static string NewPrefix() => "t" + RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz0123456789", 10);
 
-    public static async Task<TestHost> StartAsync(IDictionary<string, string?>? settings = null, string? connectionString = null, string? prefix = null, TimeProvider? clock = null)
+    public static async Task<TestHost> StartAsync(IDictionary<string, string?>? settings = null, string? connectionString = null, string? prefix = null, TimeProvider? clock = null, Action<IServiceCollection>? services = null)
     {
         var ownsStorage = prefix is null;
         prefix ??= NewPrefix();
@@ -83,6 +83,8 @@ internal sealed class TestHost : IAsyncDisposable
             {
                 builder.Services.AddSingleton(clock);
             }
+
+            services?.Invoke(builder.Services);
         });
         await app.StartAsync();
         return new TestHost(app, prefix, connectionString, logs, ownsStorage);
