@@ -28,13 +28,16 @@ internal sealed class BenchHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<BenchHost> StartAsync(IDictionary<string, string?>? settings = null)
+    public static string NewPrefix() => "b" + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>A host on a fresh storage prefix, or on <paramref name="prefix"/> (another instance of the same app).</summary>
+    public static async Task<BenchHost> StartAsync(IDictionary<string, string?>? settings = null, string? prefix = null)
     {
         var connectionString = Azurite.ConnectionString;
         var config = new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = connectionString,
-            ["Storage:Prefix"] = "b" + Guid.NewGuid().ToString("N")[..10],
+            ["Storage:Prefix"] = prefix ?? NewPrefix(),
             ["port"] = "0",
             ["Identity:SignupEnabled"] = "true",
             ["Logging:LogLevel:Default"] = "Warning",

@@ -16,12 +16,12 @@ switch (mode)
         await ApiOverheadBenchmark.RunAsync(Arg(1, 300), Arg(2, 5000), Arg(3, 16)).ConfigureAwait(false);
         break;
     case "dispatch":
-        await DispatchBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 80)).ConfigureAwait(false);
+        await DispatchBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 80), Arg(3, 1_000)).ConfigureAwait(false);
         break;
     default:
         Console.WriteLine("usage: bench/run contacts [small=100] [large=100000] [requests=500] [concurrency=8]");
         Console.WriteLine("       bench/run api [keys=300] [requests=5000] [concurrency=16]");
-        Console.WriteLine("       bench/run dispatch [messages=10000] [throughput_mps=80]");
+        Console.WriteLine("       bench/run dispatch [messages=10000] [throughput_mps=80] [steady=1000]");
         Console.WriteLine("       bench/run storage [rows=100000] [requests=500] [concurrency=8]");
         break;
 }

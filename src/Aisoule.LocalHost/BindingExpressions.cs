@@ -10,6 +10,13 @@ internal static partial class BindingExpressions
             configuration[match.Groups[1].Value.Replace("__", ":", StringComparison.Ordinal)]
             ?? throw new InvalidOperationException($"'{match.Value}' does not resolve to a value: set {match.Groups[1].Value}."));
 
+    /// <summary>
+    /// The app setting <c>AzureWebJobs.{name}.Disabled</c> = true: as the Functions host, the local host starts no
+    /// queue or timer trigger for that function (HTTP functions are always served here).
+    /// </summary>
+    public static bool IsDisabled(string functionName, IConfiguration configuration) =>
+        bool.TryParse(configuration[$"AzureWebJobs.{functionName}.Disabled"], out var disabled) && disabled;
+
     [GeneratedRegex("%([^%]+)%")]
     private static partial Regex Setting();
 }

@@ -25,7 +25,7 @@ internal sealed partial class QueueTriggerListener(
     private static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(100);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(catalog.QueueFunctions.Select(f => Task.Run(() => PollAsync(f, stoppingToken), stoppingToken)));
+        Task.WhenAll(catalog.QueueFunctions.Where(f => !BindingExpressions.IsDisabled(f.Name, configuration)).Select(f => Task.Run(() => PollAsync(f, stoppingToken), stoppingToken)));
 
     private async Task PollAsync(FunctionDescriptor function, CancellationToken stoppingToken)
     {

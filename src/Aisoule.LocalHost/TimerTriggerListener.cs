@@ -12,7 +12,7 @@ internal sealed partial class TimerTriggerListener(
     ILogger<TimerTriggerListener> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(catalog.TimerFunctions.Select(f => Task.Run(() => RunAsync(f, NCrontab.Parse(BindingExpressions.Resolve(f.Schedule!, configuration)), stoppingToken), stoppingToken)));
+        Task.WhenAll(catalog.TimerFunctions.Where(f => !BindingExpressions.IsDisabled(f.Name, configuration)).Select(f => Task.Run(() => RunAsync(f, NCrontab.Parse(BindingExpressions.Resolve(f.Schedule!, configuration)), stoppingToken), stoppingToken)));
 
     private async Task RunAsync(FunctionDescriptor function, NCrontab schedule, CancellationToken stoppingToken)
     {

@@ -42,6 +42,22 @@ public sealed class QueueTriggerTests
         Assert.Empty((await queue.PeekMessagesAsync()).Value);
     }
 
+    [Fact]
+    public async Task A_queue_function_disabled_by_app_setting_leaves_its_messages_on_the_queue()
+    {
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["AzureWebJobs.ProbeQueue.Disabled"] = "true",
+        });
+        var queue = await CreateQueueAsync(host, host.Prefix + "probe");
+
+        await queue.SendMessageAsync($"{queue.Name}:hello");
+        await Task.Delay(1500);
+
+        Assert.False(ProbeFunctions.Received.ContainsKey(queue.Name));
+        Assert.Single((await queue.PeekMessagesAsync()).Value);
+    }
+
     private static async Task<QueueClient> CreateQueueAsync(TestHost host, string name)
     {
         var queue = host.Services.GetRequiredService<QueueServiceClient>().GetQueueClient(name);
