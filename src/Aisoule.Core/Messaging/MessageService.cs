@@ -167,7 +167,8 @@ public sealed class MessageService(
     /// </summary>
     private static async Task<List<MessageEntity>> NewestAsync(TableClient table, string workspaceId, int skip, int take, CancellationToken cancellationToken)
     {
-        var pageSize = Math.Clamp(((skip + take) / MessageKeys.Partitions) + take, 1, 1000);
+        // About twice a partition's even share of the rows before the page's end: one query each, usually.
+        var pageSize = Math.Clamp((2 * (skip + take) / MessageKeys.Partitions) + 5, 1, 1000);
         var cursors = MessageKeys.AllPartitions(workspaceId)
             .Select(p => table.QueryAsync<MessageEntity>(Range(p, MessageKeys.MessagePrefix), maxPerPage: pageSize, cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken))
             .ToList();
