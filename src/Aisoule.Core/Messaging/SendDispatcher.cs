@@ -64,6 +64,10 @@ public sealed class SendDispatcher(
             return;
         }
 
+        // Whatever can fail without Meta being called comes before the claim, so such a failure leaves the message
+        // queued for the queue's own retry instead of claimed (which, after a crash, must not be resent).
+        var providerAccount = await accounts.ProviderAccountAsync(account, cancellationToken).ConfigureAwait(false);
+
         // The claim: only the instance whose write lands calls the provider for this attempt.
         var claimedAt = clock.GetUtcNow();
         var (claim, claimed) = await store.ChangeAsync(work.WorkspaceId, message.Id, m =>
@@ -85,8 +89,19 @@ public sealed class SendDispatcher(
 
         // Everything else first: between the slot and the call to Meta there should be nothing but the call.
         using var payload = JsonDocument.Parse(claimed!.PayloadJson);
-        var providerAccount = await accounts.ProviderAccountAsync(account, cancellationToken).ConfigureAwait(false);
-        if (!await gate.AcquireAsync(claimed.PhoneNumberId, Math.Max(1, account.ThroughputMps), GateWait, cancellationToken).ConfigureAwait(false))
+        bool admitted;
+        try
+        {
+            admitted = await gate.AcquireAsync(claimed.PhoneNumberId, Math.Max(1, account.ThroughputMps), GateWait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The pacing row could not be reached: Meta has not been called, so the claim is given back.
+            logger.GateUnavailable(claimed.Id, ex.Message);
+            admitted = false;
+        }
+
+        if (!admitted)
         {
             await RequeueAsync(claimed, TimeSpan.FromSeconds(1), countsAsFailure: false, null, cancellationToken).ConfigureAwait(false);
             return;

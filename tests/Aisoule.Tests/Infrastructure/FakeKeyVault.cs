@@ -25,6 +25,7 @@ internal sealed class FakeKeyVault : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly X509Certificate2 _certificate;
     private int _reads;
+    private int _refused;
 
     private FakeKeyVault(WebApplication app, X509Certificate2 certificate) => (_app, _certificate) = (app, certificate);
 
@@ -33,6 +34,9 @@ internal sealed class FakeKeyVault : IAsyncDisposable
 
     /// <summary>Authenticated reads of a secret so far.</summary>
     public int Reads => _reads;
+
+    /// <summary>Requests answered 503 because the vault was <see cref="Down"/>.</summary>
+    public int Refused => _refused;
 
     /// <summary>While true, every request gets 503 (a vault outage).</summary>
     public bool Down { get; set; }
@@ -51,6 +55,7 @@ internal sealed class FakeKeyVault : IAsyncDisposable
         {
             if (vault.Down)
             {
+                Interlocked.Increment(ref vault._refused);
                 http.Response.StatusCode = 503;
                 return;
             }

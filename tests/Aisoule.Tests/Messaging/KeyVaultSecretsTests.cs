@@ -64,4 +64,29 @@ public sealed class KeyVaultSecretsTests : IAsyncLifetime
         Assert.Equal(0, accounts.GetProperty("accounts").GetArrayLength());
         Assert.Empty(_vault.Secrets);
     }
+
+    [Fact]
+    public async Task A_key_vault_outage_while_dispatching_leaves_the_send_queued_and_it_is_sent_once_the_vault_is_back()
+    {
+        // Another instance on the same storage accepts the send (its dispatcher off), so the dispatching instance
+        // has never held this account's token and must ask the vault for it.
+        await using var front = await TestHost.StartAsync(
+            new Dictionary<string, string?>(_graph.Settings()) { ["KeyVault:Uri"] = _vault.VaultUri.ToString(), ["AzureWebJobs.DispatchSend.Disabled"] = "true" },
+            prefix: _host.Prefix,
+            services: s => s.AddSingleton(_vault.Client()));
+        var sender = await Sender.CloudAsync(front);
+        await Envelope.SuccessAsync(await sender.Api.PostAsync("templates/sync", new { }));
+        _vault.Down = true;
+
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+        await Eventually.WaitAsync(() => Task.FromResult(_vault.Refused), r => r > 0, what: "the dispatcher asked the vault");
+        Assert.Equal("queued", (await sender.MessageAsync(id)).GetProperty("status").GetString());
+        _vault.Down = false;
+
+        // Meta was never called while the token was out of reach, so nothing stands in the way of sending it now.
+        // The queue shows the failed attempt's message again after host.json's visibilityTimeout (10 s).
+        var sent = await Eventually.WaitAsync(() => sender.MessageAsync(id), Sender.StatusIs("sent", "failed"), TimeSpan.FromSeconds(45), "sent after the outage");
+        Assert.Equal("sent", sent.GetProperty("status").GetString());
+        Assert.Equal(1, _graph.DeliveredPerMessage[id]);
+    }
 }
