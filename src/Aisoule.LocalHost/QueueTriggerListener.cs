@@ -3,6 +3,7 @@ using Aisoule.Functions.Catalog;
 using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.Options;
 
 namespace Aisoule.LocalHost;
 
@@ -15,6 +16,7 @@ namespace Aisoule.LocalHost;
 internal sealed partial class QueueTriggerListener(
     FunctionCatalog catalog,
     QueueServiceClient queues,
+    IOptions<StorageOptions> storage,
     IConfiguration configuration,
     HostJson hostJson,
     IServiceScopeFactory scopes,
@@ -24,12 +26,18 @@ internal sealed partial class QueueTriggerListener(
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(100);
 
+    // Receives go through a client with the SDK's own network timeout (100 s), as the Functions host's do. A receive
+    // is not idempotent: the service leases its messages whether or not the answer arrives, so the process-wide
+    // client's 10-second timeout would leave a slow answer's messages invisible for the whole lease, then retry.
+    private readonly QueueServiceClient _receiver = new(storage.Value.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(catalog.QueueFunctions.Where(f => !BindingExpressions.IsDisabled(f.Name, configuration)).Select(f => Task.Run(() => PollAsync(f, stoppingToken), stoppingToken)));
 
     private async Task PollAsync(FunctionDescriptor function, CancellationToken stoppingToken)
     {
         var queue = queues.GetQueueClient(BindingExpressions.Resolve(function.QueueName!, configuration));
+        var receiver = _receiver.GetQueueClient(queue.Name);
         var poison = queues.GetQueueClient(queue.Name + "-poison");
         var threshold = hostJson.NewBatchThreshold ?? hostJson.BatchSize / 2;
         var running = new System.Collections.Concurrent.ConcurrentDictionary<object, Task>();
@@ -48,7 +56,7 @@ internal sealed partial class QueueTriggerListener(
             QueueMessage[] messages;
             try
             {
-                messages = (await queue.ReceiveMessagesAsync(hostJson.BatchSize, Lease, stoppingToken).ConfigureAwait(false)).Value;
+                messages = (await receiver.ReceiveMessagesAsync(hostJson.BatchSize, Lease, stoppingToken).ConfigureAwait(false)).Value;
             }
             catch (RequestFailedException ex) when (ex.Status == 404)
             {
