@@ -93,9 +93,15 @@ internal static class DispatchBenchmark
     {
         var last = -1;
         var quiet = Stopwatch.StartNew();
+        var ticks = 0;
         while (graph.DeliveredPerMessage.Count < total && quiet.Elapsed < TimeSpan.FromSeconds(60))
         {
             await Task.Delay(1000).ConfigureAwait(false);
+            if (++ticks % 15 == 0)
+            {
+                Console.WriteLine($"  ... {graph.DeliveredPerMessage.Count:N0} of {total:N0} at Meta");
+            }
+
             if (graph.Sends.Count != last)
             {
                 (last, quiet) = (graph.Sends.Count, Stopwatch.StartNew());
@@ -136,10 +142,15 @@ internal static class DispatchBenchmark
         var duplicates = ids.Sum(id => delivered.TryGetValue(id, out var n) ? n - 1 : 0);
         var lost = ids.Count(id => !delivered.ContainsKey(id));
         var wanted = ids.ToHashSet(StringComparer.Ordinal);
-        var notSent = rows.Count(r => wanted.Contains(r.Id) && r.Status != MessageStatus.Sent);
+        var notSentRows = rows.Where(r => wanted.Contains(r.Id) && r.Status != MessageStatus.Sent).ToList();
+        var notSent = notSentRows.Count;
         Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
             "{0}, throughput_mps {1}: {2:N0} of {3:N0} sent to Meta in {4:F1} s = {5:F1} msg/s (target >= {6:F1}); busiest rolling second at Meta: {7} (limit {1}); {8} p50 {9:F0} ms, p99 {10:F0} ms; duplicates {11}, lost {12}, not recorded sent {13}",
             phase, mps, arrivals.Count, count, span, (arrivals.Count - 1) / span, 0.95 * mps, busiest, latencyName,
             Measure.Percentile(latencies, 0.5), Measure.Percentile(latencies, 0.99), duplicates, lost, notSent));
+        foreach (var group in notSentRows.GroupBy(r => $"{r.Status} {r.ErrorCode}".Trim()).OrderByDescending(g => g.Count()))
+        {
+            Console.WriteLine($"  not sent: {group.Count()} {group.Key}");
+        }
     }
 }
