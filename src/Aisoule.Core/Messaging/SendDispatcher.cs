@@ -26,6 +26,8 @@ public sealed class SendDispatcher(
 {
     public const string PoisonQueue = MessagingNames.SendsQueue + "-poison";
     private static readonly TimeSpan GateWait = TimeSpan.FromSeconds(20);
+    private const string GaveUpCode = "dispatch_failed";
+    private const string GaveUpTitle = "The message could not be sent after repeated errors.";
 
     public async Task DispatchAsync(SendWork work, CancellationToken cancellationToken)
     {
@@ -90,20 +92,28 @@ public sealed class SendDispatcher(
         // Everything else first: between the slot and the call to Meta there should be nothing but the call.
         using var payload = JsonDocument.Parse(claimed!.PayloadJson);
         bool admitted;
+        var gateFailed = false;
         try
         {
             admitted = await gate.AcquireAsync(claimed.PhoneNumberId, Math.Max(1, account.ThroughputMps), GateWait, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // The pacing row could not be reached: Meta has not been called, so the claim is given back.
+            // The pacing row could not be reached: Meta has not been called, so the claim is given back. This
+            // counts as a failed attempt (a busy schedule does not), so a lasting fault still ends in "failed".
             logger.GateUnavailable(claimed.Id, ex.Message);
-            admitted = false;
+            (admitted, gateFailed) = (false, true);
+        }
+
+        if (gateFailed && claimed.Failures + 1 >= o.MaxAttempts)
+        {
+            await GiveUpAsync(claimed, GaveUpCode, GaveUpTitle, cancellationToken).ConfigureAwait(false);
+            return;
         }
 
         if (!admitted)
         {
-            await RequeueAsync(claimed, TimeSpan.FromSeconds(1), countsAsFailure: false, null, cancellationToken).ConfigureAwait(false);
+            await RequeueAsync(claimed, TimeSpan.FromSeconds(1), countsAsFailure: gateFailed, null, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -141,7 +151,7 @@ public sealed class SendDispatcher(
         }
 
         logger.Poisoned(message.Id);
-        await FailAsync(message, "dispatch_failed", "The message could not be sent after repeated errors.", cancellationToken).ConfigureAwait(false);
+        await FailAsync(message, GaveUpCode, GaveUpTitle, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -167,9 +177,7 @@ public sealed class SendDispatcher(
             case ErrorDisposition.PairLimit:
                 if (message.Failures + 1 >= o.MaxAttempts)
                 {
-                    await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
-                    var poison = await storage.GetQueueAsync(PoisonQueue, cancellationToken).ConfigureAwait(false);
-                    await poison.SendMessageAsync(new SendWork(message.WorkspaceId, message.Id, message.Attempts).ToJson(), cancellationToken).ConfigureAwait(false);
+                    await GiveUpAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
                     return;
                 }
 
@@ -251,6 +259,14 @@ public sealed class SendDispatcher(
         // our ids in biz_opaque_callback_data) moves it on to sent/delivered/read.
         logger.DeliveryUnknown(message.Id, age);
         await FailAsync(message, "delivery_unknown", "The sending instance stopped before WhatsApp's answer was recorded; not resent to avoid a duplicate.", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The last retry is spent: the message is failed and a copy goes to the poison queue.</summary>
+    private async Task GiveUpAsync(MessageEntity message, string code, string title, CancellationToken cancellationToken)
+    {
+        await FailAsync(message, code, title, cancellationToken).ConfigureAwait(false);
+        var poison = await storage.GetQueueAsync(PoisonQueue, cancellationToken).ConfigureAwait(false);
+        await poison.SendMessageAsync(new SendWork(message.WorkspaceId, message.Id, message.Attempts).ToJson(), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task RequeueAsync(MessageEntity claimed, TimeSpan delay, bool countsAsFailure, (string Code, string Title)? error, CancellationToken cancellationToken)

@@ -286,4 +286,25 @@ public sealed class CloudDispatchTests : IAsyncLifetime
         var failed = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed");
         Assert.Equal("account_disconnected", failed.GetProperty("error").GetProperty("code").GetString());
     }
+
+    [Fact]
+    public async Task A_send_whose_pacing_row_cannot_be_reached_is_put_back_and_after_the_last_retry_failed_without_reaching_meta()
+    {
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings()) { ["WhatsApp:MaxAttempts"] = "3" });
+        var sender = await Sender.CloudAsync(host);
+        var first = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+        await sender.MessageWhenAsync(first, Sender.StatusIs("sent"), "first sent");
+
+        // The table of per-number schedules disappears: the gate cannot take a slot, Meta must not be called.
+        var storage = host.Services.GetRequiredService<StorageAccount>();
+        await storage.TableService.DeleteTableAsync(storage.PhysicalName(MessagingNames.Throughput));
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+
+        var failed = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed after its retries");
+        Assert.Equal("dispatch_failed", failed.GetProperty("error").GetProperty("code").GetString());
+        Assert.False(_graph.DeliveredPerMessage.ContainsKey(id));
+        var poison = await storage.GetQueueAsync(SendDispatcher.PoisonQueue);
+        Assert.Contains((await poison.PeekMessagesAsync(32)).Value, m => m.Body.ToString().Contains(id, StringComparison.Ordinal));
+    }
 }
