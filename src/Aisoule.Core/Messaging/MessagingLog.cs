@@ -23,8 +23,8 @@ internal static partial class MessagingLog
     [LoggerMessage(Level = LogLevel.Debug, Message = "Send of {MessageId} attempt {Attempt} skipped: message is {Status} at attempt {Current}")]
     public static partial void SendSkipped(this ILogger logger, string messageId, int attempt, string status, int current);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Send of {MessageId} put back on the queue: its number's pacing row could not be reached ({Reason})")]
-    public static partial void GateUnavailable(this ILogger logger, string messageId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Send of {MessageId} given back before calling Meta: its number's pacing could not be taken")]
+    public static partial void GateUnavailable(this ILogger logger, Exception exception, string messageId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Message {MessageId} failed: its send kept failing and reached the poison queue")]
     public static partial void Poisoned(this ILogger logger, string messageId);

@@ -46,6 +46,15 @@ public sealed class SendDispatcher(
             return;
         }
 
+        if (message.Status == MessageStatus.Queued && work.Attempt == message.Attempts - 1)
+        {
+            // The previous attempt was put back but its queue message may never have been written (storage failed
+            // in between): this older one comes back instead and carries the message on. A duplicate is harmless,
+            // the claim decides.
+            await messages.EnqueueAsync(new SendWork(message.WorkspaceId, message.Id, message.Attempts), null, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         if (message.Status != MessageStatus.Queued || message.Attempts != work.Attempt)
         {
             logger.SendSkipped(message.Id, work.Attempt, message.Status, message.Attempts);
@@ -92,28 +101,36 @@ public sealed class SendDispatcher(
         // Everything else first: between the slot and the call to Meta there should be nothing but the call.
         using var payload = JsonDocument.Parse(claimed!.PayloadJson);
         bool admitted;
-        var gateFailed = false;
         try
         {
             admitted = await gate.AcquireAsync(claimed.PhoneNumberId, Math.Max(1, account.ThroughputMps), GateWait, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down while waiting for a slot: Meta has not been called, so the claim is given back.
+            await RequeueAsync(claimed, TimeSpan.Zero, countsAsFailure: false, null, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception ex)
         {
             // The pacing row could not be reached: Meta has not been called, so the claim is given back. This
-            // counts as a failed attempt (a busy schedule does not), so a lasting fault still ends in "failed".
-            logger.GateUnavailable(claimed.Id, ex.Message);
-            (admitted, gateFailed) = (false, true);
-        }
+            // counts as a failed attempt with back-off (a busy schedule does not), so a lasting fault ends in "failed".
+            logger.GateUnavailable(ex, claimed.Id);
+            if (claimed.Failures + 1 >= o.MaxAttempts)
+            {
+                await GiveUpAsync(claimed, GaveUpCode, GaveUpTitle, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await RequeueAsync(claimed, Backoff(o, claimed.Failures), countsAsFailure: true, null, CancellationToken.None).ConfigureAwait(false);
+            }
 
-        if (gateFailed && claimed.Failures + 1 >= o.MaxAttempts)
-        {
-            await GiveUpAsync(claimed, GaveUpCode, GaveUpTitle, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         if (!admitted)
         {
-            await RequeueAsync(claimed, TimeSpan.FromSeconds(1), countsAsFailure: gateFailed, null, cancellationToken).ConfigureAwait(false);
+            await RequeueAsync(claimed, TimeSpan.FromSeconds(1), countsAsFailure: false, null, cancellationToken).ConfigureAwait(false);
             return;
         }
 

@@ -290,7 +290,12 @@ public sealed class CloudDispatchTests : IAsyncLifetime
     [Fact]
     public async Task A_send_whose_pacing_row_cannot_be_reached_is_put_back_and_after_the_last_retry_failed_without_reaching_meta()
     {
-        await using var host = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings()) { ["WhatsApp:MaxAttempts"] = "3" });
+        // The poison handler is off so the copy stays on the poison queue for the test to see.
+        await using var host = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings())
+        {
+            ["WhatsApp:MaxAttempts"] = "3",
+            ["AzureWebJobs.FailPoisonedSend.Disabled"] = "true",
+        });
         var sender = await Sender.CloudAsync(host);
         var first = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
         await sender.MessageWhenAsync(first, Sender.StatusIs("sent"), "first sent");
@@ -304,7 +309,60 @@ public sealed class CloudDispatchTests : IAsyncLifetime
         var failed = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed after its retries");
         Assert.Equal("dispatch_failed", failed.GetProperty("error").GetProperty("code").GetString());
         Assert.False(_graph.DeliveredPerMessage.ContainsKey(id));
+        var givenBack = host.Logs.AllText().Split('\n').Count(l => l.Contains(id, StringComparison.Ordinal) && l.Contains("pacing could not be taken", StringComparison.Ordinal));
+        Assert.Equal(3, givenBack);
         var poison = await storage.GetQueueAsync(SendDispatcher.PoisonQueue);
-        Assert.Contains((await poison.PeekMessagesAsync(32)).Value, m => m.Body.ToString().Contains(id, StringComparison.Ordinal));
+        await Eventually.WaitAsync(async () => (await poison.PeekMessagesAsync(32)).Value, m => m.Any(x => x.Body.ToString().Contains(id, StringComparison.Ordinal)), what: "a copy on the poison queue");
+    }
+
+    [Fact]
+    public async Task Sends_waiting_for_their_numbers_slot_when_the_host_stops_go_back_to_queued_and_are_sent_by_the_next_one()
+    {
+        // One instance only answers the API; the dispatching instances come and go on the same storage.
+        await using var front = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings()) { ["AzureWebJobs.DispatchSend.Disabled"] = "true" });
+        var sender = await Sender.CloudAsync(front, throughputMps: 1);
+        var worker = await TestHost.StartAsync(_graph.Settings(), prefix: front.Prefix);
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add(await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone())));
+        }
+
+        // At 1 message a second the others wait in the gate, already claimed, when the host stops.
+        await Eventually.WaitAsync(() => Task.FromResult(_graph.DeliveredPerMessage.Count(d => ids.Contains(d.Key))), n => n >= 1, what: "the first one sent");
+        await worker.DisposeAsync();
+        var statuses = await Task.WhenAll(ids.Select(async id => (await sender.MessageAsync(id)).GetProperty("status").GetString()));
+        Assert.DoesNotContain("sending", statuses);
+
+        await using var next = await TestHost.StartAsync(_graph.Settings(), prefix: front.Prefix);
+        foreach (var id in ids)
+        {
+            await Eventually.WaitAsync(() => sender.MessageAsync(id), Sender.StatusIs("sent", "failed"), TimeSpan.FromSeconds(30), "sent by the next instance");
+        }
+
+        Assert.All(ids, id => Assert.Equal(1, _graph.DeliveredPerMessage[id]));
+        Assert.All(await Task.WhenAll(ids.Select(sender.MessageAsync)), m => Assert.Equal("sent", m.GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task A_send_put_back_whose_new_queue_message_was_never_written_is_carried_on_by_the_old_one()
+    {
+        await using var front = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings()) { ["AzureWebJobs.DispatchSend.Disabled"] = "true" });
+        var sender = await Sender.CloudAsync(front);
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+
+        // As if attempt 0 had been claimed and put back as attempt 1, and storage failed before attempt 1's
+        // queue message was written: only attempt 0's queue message is left.
+        var (result, _) = await front.Services.GetRequiredService<MessageStore>().ChangeAsync(sender.Owner.WorkspaceId, id, m =>
+        {
+            m.Attempts = 1;
+            m.Failures = 1;
+            return true;
+        }, null, null, default);
+        Assert.Equal(MessageStore.Result.Changed, result);
+
+        await using var worker = await TestHost.StartAsync(_graph.Settings(), prefix: front.Prefix);
+        await sender.MessageWhenAsync(id, Sender.StatusIs("sent"), "sent at attempt 1");
+        Assert.Equal(1, _graph.DeliveredPerMessage[id]);
     }
 }
