@@ -26,10 +26,15 @@ internal sealed partial class QueueTriggerListener(
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(100);
 
-    // Receives go through a client with the SDK's own network timeout (100 s), as the Functions host's do. A receive
-    // is not idempotent: the service leases its messages whether or not the answer arrives, so the process-wide
-    // client's 10-second timeout would leave a slow answer's messages invisible for the whole lease, then retry.
-    private readonly QueueServiceClient _receiver = new(storage.Value.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+    // Receives go through a client with the SDK's own network timeout (100 s), as the Functions host's do, and
+    // without retries. A receive is not idempotent: the service leases its messages whether or not the answer
+    // arrives, so the process-wide client's 10-second timeout (and each retry after it) would leave a slow
+    // answer's messages invisible for the whole lease. A failed poll is simply made again by the loop.
+    private readonly QueueServiceClient _receiver = new(storage.Value.ConnectionString, new QueueClientOptions
+    {
+        MessageEncoding = QueueMessageEncoding.Base64,
+        Retry = { MaxRetries = 0, NetworkTimeout = TimeSpan.FromSeconds(100) },
+    });
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(catalog.QueueFunctions.Where(f => !BindingExpressions.IsDisabled(f.Name, configuration)).Select(f => Task.Run(() => PollAsync(f, stoppingToken), stoppingToken)));
