@@ -8,7 +8,7 @@ namespace Aisoule.Bench;
 /// <summary>
 /// The storage floor under the dispatch benchmark: with <c>depth</c> messages on a queue, how fast the bare SDK
 /// can take <c>sample</c> of them off it the way any queue-triggered function does (receive 32, delete each,
-/// 16 at a time) and nothing else. A dispatcher on the same emulator cannot be faster than this.
+/// 16 at a time) and nothing else: the floor a dispatcher on the same emulator works against.
 /// </summary>
 internal static class QueueFloorBenchmark
 {
@@ -47,7 +47,7 @@ internal static class QueueFloorBenchmark
         var seconds = clock.Elapsed.TotalSeconds;
         var sorted = deletes.Order().ToArray();
         Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-            "queue {0:N0} deep: {1:N0} received and deleted in {2:F1} s = {3:F1} msg/s; delete p50 {4:F1} ms, p99 {5:F1} ms",
+            "queue starting {0:N0} deep: {1:N0} received and deleted in {2:F1} s = {3:F1} msg/s; delete p50 {4:F1} ms, p99 {5:F1} ms",
             depth, taken, seconds, taken / seconds, Measure.Percentile(sorted, 0.5), Measure.Percentile(sorted, 0.99)));
         await queue.DeleteAsync().ConfigureAwait(false);
     }
