@@ -142,7 +142,16 @@ internal sealed partial class QueueTriggerListener(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down: the message becomes visible again when its lease ends and is retried then.
+            // Shutting down mid-invocation: like a failed invocation, the message is released for another instance
+            // now rather than when its lease ends. If that fails the lease still ends on its own.
+            try
+            {
+                await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (StorageFailures.IsUnavailable(ex) || ex is RequestFailedException)
+            {
+                LogReleaseFailed(logger, message.MessageId, ex.Message);
+            }
         }
         catch (Exception ex)
         {
