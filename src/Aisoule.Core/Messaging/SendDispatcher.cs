@@ -79,7 +79,8 @@ public sealed class SendDispatcher(
         // queued for the queue's own retry instead of claimed (which, after a crash, must not be resent).
         var providerAccount = await accounts.ProviderAccountAsync(account, cancellationToken).ConfigureAwait(false);
 
-        // The claim: only the instance whose write lands calls the provider for this attempt.
+        // The claim: only the instance whose write lands calls the provider for this attempt. Not cut off by a
+        // stop: a claim that lands after its caller gave up would stay "sending" with nobody to give it back.
         var claimedAt = clock.GetUtcNow();
         var (claim, claimed) = await store.ChangeAsync(work.WorkspaceId, message.Id, m =>
         {
@@ -92,7 +93,7 @@ public sealed class SendDispatcher(
             m.Attempts++;
             m.ClaimedAt = claimedAt;
             return true;
-        }, null, null, cancellationToken, message).ConfigureAwait(false);
+        }, null, null, CancellationToken.None, message).ConfigureAwait(false);
         if (claim != MessageStore.Result.Changed)
         {
             return;
@@ -134,15 +135,17 @@ public sealed class SendDispatcher(
             return;
         }
 
+        // From here the call is made and its answer recorded even if the host is stopping: an invocation cut off
+        // here would leave the message "sending" with Meta's answer unknown. A graceful stop waits for it; the call
+        // itself is bounded by the request timeout.
         SendResult result;
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        using (var timeout = new CancellationTokenSource(o.RequestTimeout * 3))
         {
-            timeout.CancelAfter(o.RequestTimeout * 3);
             try
             {
                 result = await provider.SendAsync(providerAccount, payload.RootElement, timeout.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException)
             {
                 result = SendResult.Failed(new ProviderError(0, "The provider did not answer in time.", 0, null));
             }
@@ -150,11 +153,11 @@ public sealed class SendDispatcher(
 
         if (result.Wamid is { } wamid)
         {
-            await RecordSentAsync(claimed, wamid, cancellationToken).ConfigureAwait(false);
+            await RecordSentAsync(claimed, wamid, CancellationToken.None).ConfigureAwait(false);
             return;
         }
 
-        await ApplyErrorAsync(claimed, result.Error!, fromWebhook: false, cancellationToken).ConfigureAwait(false);
+        await ApplyErrorAsync(claimed, result.Error!, fromWebhook: false, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>A queue message that ended in the poison queue: its message is failed if nothing else finished it.</summary>

@@ -27,42 +27,55 @@ public sealed class ThroughputGate(StorageAccount storage, TimeProvider clock)
     /// <summary>How far ahead slots are taken: more than a slot write takes, so calls leave on time.</summary>
     public static readonly TimeSpan Lead = TimeSpan.FromMilliseconds(50);
 
+    private const int MaxMissedSlots = 4;
     private static readonly TimeSpan Late = TimeSpan.FromMilliseconds(2);
     private readonly ConcurrentDictionary<string, Schedule> _schedules = new(StringComparer.Ordinal);
 
-    /// <summary>Waits for a slot; false when none is free within <paramref name="maxWait"/> (nothing is taken then).</summary>
+    /// <summary>
+    /// Waits for a slot; false when none is free within <paramref name="maxWait"/> (nothing is taken then), or when
+    /// this process kept waking up too late for its slots (a starved machine): a call made well after its slot
+    /// would land next to the following slot's call and crowd a second.
+    /// </summary>
     public async Task<bool> AcquireAsync(string phoneNumberId, int perSecond, TimeSpan maxWait, CancellationToken cancellationToken)
     {
         var schedule = _schedules.GetOrAdd(phoneNumberId, _ => new Schedule());
-        DateTimeOffset slot;
-        await schedule.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        for (var missed = 0; missed < MaxMissedSlots; missed++)
         {
-            var now = clock.GetUtcNow();
-            while (schedule.Slots.Count > 0 && schedule.Slots.Peek() < now + Late)
+            DateTimeOffset slot;
+            await schedule.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                schedule.Slots.Dequeue();
+                var now = clock.GetUtcNow();
+                while (schedule.Slots.Count > 0 && schedule.Slots.Peek() < now + Late)
+                {
+                    schedule.Slots.Dequeue();
+                }
+
+                if (schedule.Slots.Count == 0 && !await ReserveAsync(schedule, phoneNumberId, perSecond, maxWait, cancellationToken).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                slot = schedule.Slots.Dequeue();
+            }
+            finally
+            {
+                schedule.Lock.Release();
             }
 
-            if (schedule.Slots.Count == 0 && !await ReserveAsync(schedule, phoneNumberId, perSecond, maxWait, cancellationToken).ConfigureAwait(false))
+            var wait = slot - clock.GetUtcNow();
+            if (wait > TimeSpan.Zero)
             {
-                return false;
+                await Task.Delay(wait, clock, cancellationToken).ConfigureAwait(false);
             }
 
-            slot = schedule.Slots.Dequeue();
-        }
-        finally
-        {
-            schedule.Lock.Release();
-        }
-
-        var wait = slot - clock.GetUtcNow();
-        if (wait > TimeSpan.Zero)
-        {
-            await Task.Delay(wait, clock, cancellationToken).ConfigureAwait(false);
+            if (clock.GetUtcNow() - slot <= Tolerance)
+            {
+                return true;
+            }
         }
 
-        return true;
+        return false;
     }
 
     /// <summary>Takes the next few slots of the number's schedule for this instance.</summary>
