@@ -142,29 +142,26 @@ internal sealed partial class QueueTriggerListener(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down mid-invocation: like a failed invocation, the message is released for another instance
-            // now rather than when its lease ends. If that fails the lease still ends on its own.
-            try
-            {
-                await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (StorageFailures.IsUnavailable(ex) || ex is RequestFailedException)
-            {
-                LogReleaseFailed(logger, message.MessageId, ex.Message);
-            }
+            // Shutting down mid-invocation: the message is released for another instance now rather than when its
+            // lease ends. Not a failure, so it is never poisoned for it.
+            await ReleaseAsync(queue, poison, message, failed: false).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             LogFunctionFailed(logger, ex, function.Name, message.MessageId, message.DequeueCount);
-            await ReleaseAsync(queue, poison, message).ConfigureAwait(false);
+            await ReleaseAsync(queue, poison, message, failed: true).ConfigureAwait(false);
         }
     }
 
-    private async Task ReleaseAsync(QueueClient queue, QueueClient poison, QueueMessage message)
+    /// <summary>
+    /// Gives a message back before its lease ends: after a failure, visible again after host.json's
+    /// visibilityTimeout (or poisoned at maxDequeueCount); on shutdown, visible at once.
+    /// </summary>
+    private async Task ReleaseAsync(QueueClient queue, QueueClient poison, QueueMessage message, bool failed)
     {
         try
         {
-            if (message.DequeueCount >= hostJson.MaxDequeueCount)
+            if (failed && message.DequeueCount >= hostJson.MaxDequeueCount)
             {
                 await poison.CreateIfNotExistsAsync().ConfigureAwait(false);
                 await poison.SendMessageAsync(message.Body).ConfigureAwait(false);
@@ -173,7 +170,7 @@ internal sealed partial class QueueTriggerListener(
             }
             else
             {
-                await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: hostJson.VisibilityTimeout).ConfigureAwait(false);
+                await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: failed ? hostJson.VisibilityTimeout : TimeSpan.Zero).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (StorageFailures.IsUnavailable(ex) || ex is RequestFailedException)

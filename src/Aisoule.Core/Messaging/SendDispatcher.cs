@@ -48,11 +48,10 @@ public sealed class SendDispatcher(
 
         if (message.Status == MessageStatus.Queued && work.Attempt == message.Attempts - 1)
         {
-            // The previous attempt was put back but its queue message may never have been written (storage failed
-            // in between): this older one comes back instead and carries the message on. A duplicate is harmless,
-            // the claim decides.
-            await messages.EnqueueAsync(new SendWork(message.WorkspaceId, message.Id, message.Attempts), null, cancellationToken).ConfigureAwait(false);
-            return;
+            // The previous attempt was put back, but its queue message may never have been written (storage failed
+            // in between) or this one was released by a stopping host: it carries the message on as the new
+            // attempt. If the new attempt's queue message exists too, the claim decides which one sends.
+            work = work with { Attempt = message.Attempts };
         }
 
         if (message.Status != MessageStatus.Queued || message.Attempts != work.Attempt)
@@ -117,15 +116,7 @@ public sealed class SendDispatcher(
             // The pacing row could not be reached: Meta has not been called, so the claim is given back. This
             // counts as a failed attempt with back-off (a busy schedule does not), so a lasting fault ends in "failed".
             logger.GateUnavailable(ex, claimed.Id);
-            if (claimed.Failures + 1 >= o.MaxAttempts)
-            {
-                await GiveUpAsync(claimed, GaveUpCode, GaveUpTitle, CancellationToken.None).ConfigureAwait(false);
-            }
-            else
-            {
-                await RequeueAsync(claimed, Backoff(o, claimed.Failures), countsAsFailure: true, null, CancellationToken.None).ConfigureAwait(false);
-            }
-
+            await RetryOrGiveUpAsync(claimed, Backoff(o, claimed.Failures), GaveUpCode, GaveUpTitle, CancellationToken.None).ConfigureAwait(false);
             return;
         }
 
@@ -195,19 +186,13 @@ public sealed class SendDispatcher(
         {
             case ErrorDisposition.Retry:
             case ErrorDisposition.PairLimit:
-                if (message.Failures + 1 >= o.MaxAttempts)
-                {
-                    await GiveUpAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
-                    return;
-                }
-
                 var delay = disposition == ErrorDisposition.PairLimit ? o.PairLimitDelay * (message.Failures + 1) : Backoff(o, message.Failures);
                 if (error.RetryAfter is { } retryAfter && retryAfter > delay)
                 {
                     delay = retryAfter;
                 }
 
-                await RequeueAsync(message, delay, countsAsFailure: true, (code, error.Title), cancellationToken).ConfigureAwait(false);
+                await RetryOrGiveUpAsync(message, delay, code, error.Title, cancellationToken).ConfigureAwait(false);
                 return;
             case ErrorDisposition.AccountLevel:
                 await accounts.SetStatusAsync(message.WorkspaceId, message.AccountId, AccountStatus.Disconnected, $"Meta {code}: {error.Title}", cancellationToken).ConfigureAwait(false);
@@ -281,9 +266,18 @@ public sealed class SendDispatcher(
         await FailAsync(message, "delivery_unknown", "The sending instance stopped before WhatsApp's answer was recorded; not resent to avoid a duplicate.", cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The last retry is spent: the message is failed and a copy goes to the poison queue.</summary>
-    private async Task GiveUpAsync(MessageEntity message, string code, string title, CancellationToken cancellationToken)
+    /// <summary>
+    /// A failed attempt: back to <c>queued</c> after <paramref name="delay"/>, or, when it was the last one, failed
+    /// with <paramref name="code"/> and a copy on the poison queue.
+    /// </summary>
+    private async Task RetryOrGiveUpAsync(MessageEntity message, TimeSpan delay, string code, string title, CancellationToken cancellationToken)
     {
+        if (message.Failures + 1 < options.CurrentValue.MaxAttempts)
+        {
+            await RequeueAsync(message, delay, countsAsFailure: true, (code, title), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         await FailAsync(message, code, title, cancellationToken).ConfigureAwait(false);
         var poison = await storage.GetQueueAsync(PoisonQueue, cancellationToken).ConfigureAwait(false);
         await poison.SendMessageAsync(new SendWork(message.WorkspaceId, message.Id, message.Attempts).ToJson(), cancellationToken).ConfigureAwait(false);
