@@ -20,6 +20,9 @@ public static class LocalFunctionsHost
 {
     public const int DefaultPort = 7071;
 
+    /// <summary>The proxies whose <c>X-Forwarded-For</c> / <c>X-Forwarded-Proto</c> the host believes.</summary>
+    public const string TrustedProxiesSetting = "LocalHost:TrustedProxies";
+
     public static WebApplication Build(string[] args, IReadOnlyList<Assembly> functionAssemblies, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -47,10 +50,23 @@ public static class LocalFunctionsHost
         builder.Services.AddHostedService<QueueTriggerListener>();
         builder.Services.AddHostedService<TimerTriggerListener>();
 
+        var trustedProxies = TrustedProxies(builder.Configuration[TrustedProxiesSetting]);
         var app = builder.Build();
 
-        // As the Functions worker does: a loopback proxy's X-Forwarded-For/-Proto become the connection's address and scheme.
-        app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
+        // Only a proxy named in configuration may set the caller's address and scheme; anyone else could pick their own.
+        if (trustedProxies.Count > 0)
+        {
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto };
+            forwarded.KnownIPNetworks.Clear();
+            forwarded.KnownProxies.Clear();
+            foreach (var proxy in trustedProxies)
+            {
+                forwarded.KnownProxies.Add(proxy);
+            }
+
+            app.UseForwardedHeaders(forwarded);
+        }
+
         MapFunctions(app, catalog, hostJson.RoutePrefix);
         return app;
     }
@@ -62,6 +78,20 @@ public static class LocalFunctionsHost
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var prefix = app.Services.GetRequiredService<HostJson>().RoutePrefix;
         return new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/" + prefix + "/");
+    }
+
+    /// <summary><c>LocalHost:TrustedProxies</c>: comma-separated IP addresses; none by default.</summary>
+    private static List<IPAddress> TrustedProxies(string? setting)
+    {
+        var proxies = new List<IPAddress>();
+        foreach (var entry in (setting ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            proxies.Add(IPAddress.TryParse(entry, out var address)
+                ? address
+                : throw new InvalidOperationException($"{TrustedProxiesSetting} must list IP addresses separated by commas; '{entry}' is not one."));
+        }
+
+        return proxies;
     }
 
     private static void MapFunctions(WebApplication app, FunctionCatalog catalog, string routePrefix)

@@ -46,7 +46,8 @@ public static class CoreServiceCollectionExtensions
                 o => string.IsNullOrEmpty(o.Email) || (System.Net.Mail.MailAddress.TryCreate(o.Email, out _) && o.Password is { Length: >= 10 }),
                 "AISOULE_OWNER_EMAIL must be an email address and AISOULE_OWNER_PASSWORD at least 10 characters.")
             .ValidateOnStart();
-        services.AddSingleton<LoginThrottle>();
+        services.AddMetrics(); // AccountService counts password hashes; both hosts add it too, this does not rely on them.
+        services.AddSingleton<AttemptThrottle>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<ApiKeyService>();

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Aisoule.Core.Identity.Entities;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
@@ -11,18 +12,39 @@ namespace Aisoule.Core.Identity;
 public sealed class AccountService(
     StorageAccount storage,
     SessionService sessions,
-    LoginThrottle throttle,
+    AttemptThrottle throttle,
     IOptions<IdentityOptions> options,
-    TimeProvider clock)
+    TimeProvider clock,
+    IMeterFactory meters)
 {
+    // Each PBKDF2 derivation costs about as much CPU as hundreds of ordinary requests: worth watching, and the
+    // tests' way to see that a refused sign-up never paid for one.
+    private readonly Counter<long> _passwordHashes = meters.Create("Aisoule.Identity")
+        .CreateCounter<long>("aisoule.identity.password_hashes", "{hash}", "PBKDF2 password derivations, by purpose (new_account, login).");
+
     public static string NormaliseEmail(string email)
     {
         ArgumentNullException.ThrowIfNull(email);
         return email.Trim().ToLowerInvariant();
     }
 
-    public async Task<Outcome<SignedIn>> SignUpAsync(string email, string password, string name, string workspaceName, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// A new workspace and its owner. Throttled per client address and in total before anything else, and an email
+    /// that has an account is refused before its password is hashed, so a flood of sign-ups costs storage calls, not CPU.
+    /// </summary>
+    public async Task<Outcome<SignedIn>> SignUpAsync(string email, string password, string name, string workspaceName, string clientAddress, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(clientAddress);
+        AttemptCounter[] counters =
+        [
+            new(IdentityTables.SignupAttempts, "addr_" + Secrets.Hash(clientAddress), options.Value.SignupAddressLimit, options.Value.SignupWindow),
+            new(IdentityTables.SignupAttempts, "all", options.Value.SignupTotalLimit, options.Value.SignupWindow),
+        ];
+        if ((await throttle.ReserveAsync(counters, cancellationToken).ConfigureAwait(false)).RetryAfter is { } wait)
+        {
+            return TooManyAttempts("Too many sign-ups", wait);
+        }
+
         var (login, created) = await CreateAccountAsync(email, password, name, workspaceName, Roles.Owner, cancellationToken).ConfigureAwait(false);
         if (!created)
         {
@@ -32,15 +54,22 @@ public sealed class AccountService(
         return await StartSessionAsync(login, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Checks a password, throttled per client address and per email. Only failures count: the attempt is reserved
+    /// before the check (so parallel guesses count as they arrive) and a success gives it back.
+    /// </summary>
     public async Task<Outcome<SignedIn>> LoginAsync(string email, string password, string clientAddress, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(clientAddress);
         var normalised = NormaliseEmail(email);
-        string[] throttleKeys = [LoginThrottle.EmailKey(normalised), LoginThrottle.AddressKey(clientAddress)];
-        var stamp = clock.GetUtcNow();
-        if (await throttle.ReserveAsync(throttleKeys, stamp, cancellationToken).ConfigureAwait(false) is { } wait)
+
+        // The address first: an attempt its address refuses does not count against the email it names.
+        AttemptCounter address = new(IdentityTables.LoginFailures, "addr_" + Secrets.Hash(clientAddress), options.Value.LoginFailureLimit, options.Value.LoginFailureWindow);
+        AttemptCounter account = new(IdentityTables.LoginFailures, "email_" + Secrets.Hash(normalised), options.Value.LoginFailureLimit, options.Value.LoginFailureWindow);
+        var reservation = await throttle.ReserveAsync([address, account], cancellationToken).ConfigureAwait(false);
+        if (reservation.RetryAfter is { } wait)
         {
-            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
-            return new ApiError(429, ErrorCodes.TooManyAttempts, $"Too many failed logins. Try again in {seconds} seconds.") { RetryAfter = wait };
+            return TooManyAttempts("Too many failed logins", wait);
         }
 
         var logins = await storage.GetTableAsync(IdentityTables.Logins, cancellationToken).ConfigureAwait(false);
@@ -48,14 +77,16 @@ public sealed class AccountService(
         var login = found.HasValue ? found.Value : null;
 
         // The hash is checked whether or not the email exists, so both failures cost the same time. A failure keeps
-        // its reservation in the throttle; a success clears the email's count and gives the address's back.
+        // its reservations; a success clears the email's count and gives the address's back (the address's other
+        // failures stand: a success with one account does not wipe guesses at others).
+        _passwordHashes.Add(1, new KeyValuePair<string, object?>("purpose", "login"));
         if (!PasswordHasher.Verify(password, login?.PasswordHash, options.Value.PasswordIterations) || login is null)
         {
             return ApiError.Unauthorized(ErrorCodes.InvalidCredentials, "Email or password is incorrect.");
         }
 
-        await throttle.ResetAsync(throttleKeys[0], cancellationToken).ConfigureAwait(false);
-        await throttle.ReleaseAsync(throttleKeys[1], stamp, cancellationToken).ConfigureAwait(false);
+        await throttle.ResetAsync(account, cancellationToken).ConfigureAwait(false);
+        await throttle.ReleaseAsync(address, reservation, cancellationToken).ConfigureAwait(false);
         await MaterialiseAsync(login, cancellationToken).ConfigureAwait(false);
         return await StartSessionAsync(login, cancellationToken).ConfigureAwait(false);
     }
@@ -81,6 +112,17 @@ public sealed class AccountService(
         string email, string password, string name, string workspaceName, string role, CancellationToken cancellationToken)
     {
         var normalised = NormaliseEmail(email);
+        var logins = await storage.GetTableAsync(IdentityTables.Logins, cancellationToken).ConfigureAwait(false);
+
+        // An email that has an account costs one read, not a password hash.
+        var existing = await logins.GetEntityIfExistsAsync<LoginEntity>(Secrets.Hash(normalised), LoginEntity.Row, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (existing.HasValue)
+        {
+            await MaterialiseAsync(existing.Value!, cancellationToken).ConfigureAwait(false);
+            return (existing.Value!, false);
+        }
+
+        _passwordHashes.Add(1, new KeyValuePair<string, object?>("purpose", "new_account"));
         var login = new LoginEntity
         {
             PartitionKey = Secrets.Hash(normalised),
@@ -94,7 +136,7 @@ public sealed class AccountService(
             CreatedAt = clock.GetUtcNow(),
         };
 
-        var logins = await storage.GetTableAsync(IdentityTables.Logins, cancellationToken).ConfigureAwait(false);
+        // The insert is the commit point: of sign-ups racing past the read above, one wins and the rest see 409.
         var created = true;
         try
         {
@@ -136,6 +178,9 @@ public sealed class AccountService(
         ];
         await TableBatch.SubmitAsync(table, actions, cancellationToken).ConfigureAwait(false);
     }
+
+    private static ApiError TooManyAttempts(string what, TimeSpan wait) =>
+        new(429, ErrorCodes.TooManyAttempts, $"{what}. Try again in {(int)Math.Ceiling(wait.TotalSeconds)} seconds.") { RetryAfter = wait };
 
     private async Task<SignedIn> StartSessionAsync(LoginEntity login, CancellationToken cancellationToken)
     {

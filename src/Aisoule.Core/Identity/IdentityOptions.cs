@@ -22,4 +22,15 @@ public sealed class IdentityOptions
 
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Sign-ups one client address may attempt inside <see cref="SignupWindow"/>.</summary>
+    [Range(1, 1000)]
+    public int SignupAddressLimit { get; set; } = 10;
+
+    /// <summary>Sign-ups the whole service admits inside <see cref="SignupWindow"/>, whatever their address.</summary>
+    [Range(1, 1000)]
+    public int SignupTotalLimit { get; set; } = 100;
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan SignupWindow { get; set; } = TimeSpan.FromHours(1);
 }

@@ -9,4 +9,5 @@ internal static class IdentityTables
     public const string ApiKeys = "apikeys";
     public const string ApiKeyHashes = "apikeyhashes";
     public const string LoginFailures = "loginfailures";
+    public const string SignupAttempts = "signupattempts";
 }

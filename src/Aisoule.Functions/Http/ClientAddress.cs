@@ -7,8 +7,9 @@ public static class ClientAddress
 {
     /// <summary>
     /// The connection's address after the host's forwarded-headers step: the Functions worker takes it from the
-    /// front end's <c>X-Forwarded-For</c> (and strips it from the header), the local host does the same for a
-    /// trusted loopback proxy. Never parsed from the header here, where any caller could write it.
+    /// front end's <c>X-Forwarded-For</c> (and strips it from the header); the local host does the same only for a
+    /// proxy named in <c>LocalHost:TrustedProxies</c> (none by default: the connection's own address). Never parsed
+    /// from the header here, where any caller could write it.
     /// </summary>
     public static string Of(HttpRequest request)
     {

@@ -29,7 +29,7 @@ public sealed class AuthFunctions(AccountService accounts, SessionService sessio
         }
 
         var signup = body.Value!;
-        var outcome = await accounts.SignUpAsync(signup.Email!, signup.Password!, signup.Name!, signup.WorkspaceName!, cancellationToken).ConfigureAwait(false);
+        var outcome = await accounts.SignUpAsync(signup.Email!, signup.Password!, signup.Name!, signup.WorkspaceName!, ClientAddress.Of(request), cancellationToken).ConfigureAwait(false);
         return SignedIn(request, outcome, ApiResult.Created);
     }
 

@@ -10,7 +10,8 @@ public sealed class SessionTests : IAsyncLifetime
 {
     private TestHost _host = null!;
 
-    public async Task InitializeAsync() => _host = await TestHost.StartAsync();
+    // These tests stand behind a proxy on loopback, which names each client address in X-Forwarded-For.
+    public async Task InitializeAsync() => _host = await TestHost.StartAsync(new Dictionary<string, string?> { ["LocalHost:TrustedProxies"] = "127.0.0.1" });
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
@@ -168,6 +169,50 @@ public sealed class SessionTests : IAsyncLifetime
         await LoginFromAsync(account.Email, "wrong password", "10.3.1.2");
 
         await Envelope.SuccessAsync(await LoginFromAsync(account.Email, account.Password, "10.3.1.3"));
+    }
+
+    [Fact]
+    public async Task Twenty_successful_logins_in_a_row_from_one_address_all_answer_200()
+    {
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+
+        for (var i = 0; i < 20; i++)
+        {
+            await Envelope.SuccessAsync(await LoginFromAsync(account.Email, account.Password, "10.5.0.1"));
+        }
+    }
+
+    [Fact]
+    public async Task Successful_login_between_failures_from_one_address_is_let_in_and_does_not_count_as_a_failure()
+    {
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+        for (var i = 0; i < 4; i++)
+        {
+            await Envelope.ErrorAsync(await LoginFromAsync(Infrastructure.Identity.NewEmail(), "wrong password", "10.6.0.1"), HttpStatusCode.Unauthorized, "invalid_credentials");
+        }
+
+        await Envelope.SuccessAsync(await LoginFromAsync(account.Email, account.Password, "10.6.0.1"));
+
+        // The address's four failures still stand (a success with one account does not wipe guesses at others): one more is the fifth.
+        await Envelope.ErrorAsync(await LoginFromAsync(Infrastructure.Identity.NewEmail(), "wrong password", "10.6.0.1"), HttpStatusCode.Unauthorized, "invalid_credentials");
+        await Envelope.ErrorAsync(await LoginFromAsync(account.Email, account.Password, "10.6.0.1"), HttpStatusCode.TooManyRequests, "too_many_attempts");
+    }
+
+    [Fact]
+    public async Task Attempts_refused_for_a_locked_address_do_not_count_against_the_email()
+    {
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+        for (var i = 0; i < 5; i++)
+        {
+            await LoginFromAsync(Infrastructure.Identity.NewEmail(), "wrong password", "10.7.0.1");
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            await Envelope.ErrorAsync(await LoginFromAsync(account.Email, "wrong password", "10.7.0.1"), HttpStatusCode.TooManyRequests, "too_many_attempts");
+        }
+
+        await Envelope.SuccessAsync(await LoginFromAsync(account.Email, account.Password, "10.7.0.2"));
     }
 
     [Fact]

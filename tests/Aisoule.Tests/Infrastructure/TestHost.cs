@@ -60,9 +60,11 @@ internal sealed class TestHost : IAsyncDisposable
             ["port"] = "0",
             ["ProbeQueue"] = prefix + "probe",
             ["Identity:SignupEnabled"] = "true",
-            // Most tests make many calls quickly; the rate-limit tests set the real limits themselves.
+            // Most tests make many calls (and sign-ups) quickly; the rate-limit and throttle tests set the real limits themselves.
             ["RateLimiting:PerMinute"] = "2000",
             ["RateLimiting:PerSecond"] = "2000",
+            ["Identity:SignupAddressLimit"] = "1000",
+            ["Identity:SignupTotalLimit"] = "1000",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             ["WhatsApp:AppSecret"] = MetaWebhook.AppSecret,
             ["WhatsApp:VerifyToken"] = MetaWebhook.VerifyToken,
