@@ -79,6 +79,19 @@ public sealed class AccountLifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_sandbox_account_takes_no_access_token()
+    {
+        await using var host = await TestHost.StartAsync();
+        var sender = await Sender.SandboxAsync(host);
+
+        var refused = await sender.Owner.SendAsync(HttpMethod.Put, "accounts/" + sender.AccountId, new { access_token = NewToken });
+
+        var body = await Envelope.ErrorAsync(refused, HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(body.GetProperty("errors").TryGetProperty("access_token", out _));
+        Assert.Equal("connected", (await AccountAsync(sender)).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task The_recheck_timer_reconnects_an_account_whose_stored_token_works_again_and_its_held_send_goes_out_once()
     {
         await using var host = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings()) { ["AccountRecheckSchedule"] = "*/1 * * * * *" });
