@@ -25,6 +25,7 @@ public sealed partial class WhatsAppAccountService(
     ILogger<WhatsAppAccountService> logger)
 {
     public const string SandboxAccountId = "wa_sandbox";
+    private static readonly TimeSpan AbandonedPointerAge = TimeSpan.FromMinutes(5);
     private readonly ConcurrentDictionary<string, bool> _sandboxEnsured = new(StringComparer.Ordinal);
 
     // A token's secret is never rewritten (a new token gets a new secret name), so a value read once stays right;
@@ -122,9 +123,12 @@ public sealed partial class WhatsAppAccountService(
         var existing = await pointers.GetEntityIfExistsAsync<PhoneNumberEntity>(draft.PhoneNumberId, "", cancellationToken: cancellationToken).ConfigureAwait(false);
         if (existing.HasValue)
         {
-            // A pointer left by a removal that stopped before freeing it is free; one to a live account is not.
+            // A pointer to a live account is taken. One to a removed account (a removal that stopped before freeing
+            // it) is free; so is one whose account was never written, once an add in progress would have written it.
             var owner = existing.Value!;
-            if (await GetAsync(owner.WorkspaceId, owner.AccountId, cancellationToken).ConfigureAwait(false) is { Status: not AccountStatus.Removed })
+            var account = await GetAsync(owner.WorkspaceId, owner.AccountId, cancellationToken).ConfigureAwait(false);
+            var abandoned = account is null && owner.Timestamp is { } at && clock.GetUtcNow() - at > AbandonedPointerAge;
+            if (!(account is { Status: AccountStatus.Removed } || abandoned))
             {
                 return ApiError.Conflict("account_exists", "This phone_number_id is already connected.");
             }

@@ -146,6 +146,20 @@ public sealed class AccountLifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_number_another_workspace_is_adding_right_now_is_not_taken()
+    {
+        // Another workspace's add has claimed the number and not yet written its account row.
+        var phoneNumberId = Random.Shared.NextInt64(100_000_000_000, 999_999_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var pointers = await _host.Services.GetRequiredService<Aisoule.Core.Storage.StorageAccount>().GetTableAsync(MessagingNames.PhoneNumbers);
+        await pointers.AddEntityAsync(new PhoneNumberEntity { PartitionKey = phoneNumberId, WorkspaceId = "ws_other", AccountId = "wa_0123456789abcdef0123456789abcdef" });
+        var owner = await Infrastructure.Identity.SignUpAsync(_host);
+
+        var added = await owner.SendAsync(HttpMethod.Post, "accounts", new { name = "Mine?", phone_number_id = phoneNumberId, waba_id = "102290129340398", access_token = FakeGraphApi.Token });
+
+        await Envelope.ErrorAsync(added, HttpStatusCode.Conflict, "account_exists");
+    }
+
+    [Fact]
     public async Task Removing_the_default_account_never_sends_from_another_number_until_a_default_is_chosen()
     {
         var sender = await Sender.CloudAsync(_host);
