@@ -29,7 +29,7 @@ public static class LocalFunctionsHost
         AddLocalSettings(builder.Configuration, Path.Combine(Directory.GetCurrentDirectory(), "local.settings.json"));
         configure?.Invoke(builder);
 
-        // The triggers' %SendsQueue% and %InboundQueue% (physical names, prefix included) and %TemplateSyncSchedule%, unless set.
+        // The triggers' %SendsQueue% and %InboundQueue% (physical names, prefix included) and the timers' schedules, unless set.
         var defaults = MessagingNames.TriggerDefaults(builder.Configuration["Storage:Prefix"] ?? "")
             .Where(d => string.IsNullOrEmpty(builder.Configuration[d.Key]))
             .ToDictionary(d => d.Key, d => (string?)d.Value);

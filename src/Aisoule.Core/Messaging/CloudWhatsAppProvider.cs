@@ -15,6 +15,9 @@ namespace Aisoule.Core.Messaging;
 /// </summary>
 public sealed class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<WhatsAppOptions> options) : IWhatsAppProvider
 {
+    /// <summary>Pages of 100 read at most per template list: 10,000 templates, past Meta's per-WABA limit.</summary>
+    public const int MaxTemplatePages = 100;
+
     public async Task<SendResult> SendAsync(ProviderAccount account, JsonElement payload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(account);
@@ -32,13 +35,23 @@ public sealed class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<Whats
             : SendResult.Failed(new ProviderError(0, "The Graph API answered without a message id.", 200, null));
     }
 
+    /// <summary>
+    /// Every page of the WABA's templates, following Meta's <c>paging.next</c>. A list that cannot be read to its
+    /// end (a next page off the configured Graph API, or more than <see cref="MaxTemplatePages"/> pages) is an
+    /// error, not a shorter list: the sync then keeps what it has instead of deleting what it did not see.
+    /// </summary>
     public async Task<TemplateListResult> ListTemplatesAsync(ProviderAccount account, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(account);
         var templates = new List<ProviderTemplate>();
         string? next = $"{Uri.EscapeDataString(account.WabaId)}/message_templates?limit=100&fields=id,name,language,category,status,components";
-        for (var pages = 0; next is not null && pages < 100; pages++)
+        for (var pages = 0; next is not null; pages++)
         {
+            if (pages == MaxTemplatePages)
+            {
+                return new TemplateListResult(null, new ProviderError(0, $"The template list did not end after {MaxTemplatePages} pages.", 200, null));
+            }
+
             using var request = Request(HttpMethod.Get, next, account);
             var (body, error) = await CallAsync(request, cancellationToken).ConfigureAwait(false);
             if (error is not null)
@@ -56,9 +69,13 @@ public sealed class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<Whats
                 }
             }
 
-            // Meta's paging.next is an absolute URL on the same API; follow only those.
-            next = body.TryGetProperty("paging", out var paging) && paging.TryGetProperty("next", out var n) && n.GetString() is { } url
-                && Uri.TryCreate(url, UriKind.Absolute, out var u) && http.BaseAddress is { } b && b.IsBaseOf(u) ? url : null;
+            // Meta's paging.next is an absolute URL; the token goes with it, so only to the configured Graph API.
+            next = body.TryGetProperty("paging", out var paging) && paging.ValueKind == JsonValueKind.Object
+                && paging.TryGetProperty("next", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+            if (next is not null && !OnGraphApi(next))
+            {
+                return new TemplateListResult(null, new ProviderError(0, "The next page of the list is not on the configured Graph API (WhatsApp:GraphBaseUrl); not followed.", 200, null));
+            }
         }
 
         return new TemplateListResult(templates, null);
@@ -70,6 +87,14 @@ public sealed class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<Whats
         using var request = Request(HttpMethod.Get, $"{Uri.EscapeDataString(account.PhoneNumberId)}?fields=display_phone_number,verified_name", account);
         var (body, error) = await CallAsync(request, cancellationToken).ConfigureAwait(false);
         return error is not null ? SendResult.Failed(error) : SendResult.Ok(MetaJson.Text(body, "display_phone_number"));
+    }
+
+    /// <summary>Whether an absolute URL is under <c>WhatsApp:GraphBaseUrl</c> (same scheme, host, port and path prefix).</summary>
+    private bool OnGraphApi(string url)
+    {
+        var graph = new Uri(options.CurrentValue.GraphBaseUrl.TrimEnd('/') + "/");
+        return Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length == 0 && graph.IsBaseOf(uri)
+            && uri.Scheme == graph.Scheme && string.Equals(uri.Host, graph.Host, StringComparison.OrdinalIgnoreCase) && uri.Port == graph.Port;
     }
 
     private HttpRequestMessage Request(HttpMethod method, string pathAndQuery, ProviderAccount account)

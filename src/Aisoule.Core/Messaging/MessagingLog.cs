@@ -29,6 +29,9 @@ internal static partial class MessagingLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Message {MessageId} failed: its send kept failing and reached the poison queue")]
     public static partial void Poisoned(this ILogger logger, string messageId);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} failed: its account stayed disconnected for {Held} after it was accepted")]
+    public static partial void HeldTooLong(this ILogger logger, string messageId, TimeSpan held);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Send of {MessageId} got {Code} {Title}: {Disposition}")]
     public static partial void ProviderRefused(this ILogger logger, string messageId, string code, string title, ErrorDisposition disposition);
 

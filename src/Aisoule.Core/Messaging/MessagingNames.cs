@@ -26,6 +26,11 @@ public static class MessagingNames
 
     public const string DefaultTemplateSyncSchedule = "0 0 * * * *";
 
+    /// <summary>The NCRONTAB schedule of the timer that re-checks disconnected accounts' tokens with Meta.</summary>
+    public const string AccountRecheckScheduleSetting = "AccountRecheckSchedule";
+
+    public const string DefaultAccountRecheckSchedule = "0 */15 * * * *";
+
     /// <summary>The settings the queue triggers read, for a storage prefix: the physical queue names.</summary>
     public static IReadOnlyDictionary<string, string> QueueSettings(string prefix) => new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -35,5 +40,9 @@ public static class MessagingNames
 
     /// <summary>Settings the local host fills in when unset, as local.settings.sample.json does for Core Tools.</summary>
     public static IReadOnlyDictionary<string, string> TriggerDefaults(string prefix) =>
-        new Dictionary<string, string>(QueueSettings(prefix), StringComparer.Ordinal) { [TemplateSyncScheduleSetting] = DefaultTemplateSyncSchedule };
+        new Dictionary<string, string>(QueueSettings(prefix), StringComparer.Ordinal)
+        {
+            [TemplateSyncScheduleSetting] = DefaultTemplateSyncSchedule,
+            [AccountRecheckScheduleSetting] = DefaultAccountRecheckSchedule,
+        };
 }

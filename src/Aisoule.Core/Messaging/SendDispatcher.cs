@@ -28,6 +28,8 @@ public sealed class SendDispatcher(
     private static readonly TimeSpan GateWait = TimeSpan.FromSeconds(20);
     private const string GaveUpCode = "dispatch_failed";
     private const string GaveUpTitle = "The message could not be sent after repeated errors.";
+    private const string AccountDisconnectedCode = "account_disconnected";
+    private const string AccountDisconnectedTitle = "Account disconnected";
 
     public async Task DispatchAsync(SendWork work, CancellationToken cancellationToken)
     {
@@ -61,16 +63,30 @@ public sealed class SendDispatcher(
         }
 
         var account = await accounts.GetRecentAsync(work.WorkspaceId, message.AccountId, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+
+        // Only while it is still queued at this attempt: an instance that already sees the account connected again
+        // may have claimed it meanwhile.
+        bool StillQueued(MessageEntity m) => m.Status == MessageStatus.Queued && m.Attempts == work.Attempt;
         if (account is null || account.Status == AccountStatus.Removed)
         {
-            await FailAsync(message, "account_disconnected", "Account disconnected", cancellationToken).ConfigureAwait(false);
+            await FailWhenAsync(message, StillQueued, AccountDisconnectedCode, AccountDisconnectedTitle, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         if (account.Status == AccountStatus.Disconnected)
         {
-            // Held, not failed: the account may be connected again. No attempt is spent.
-            await messages.EnqueueAsync(work, o.DisconnectedHold, cancellationToken).ConfigureAwait(false);
+            // Held, not failed: the account may be connected again (a new token, or the re-check timer). No attempt
+            // is spent; but a send does not wait longer than MaxDisconnectedHold after it was accepted.
+            var held = clock.GetUtcNow() - message.CreatedAt;
+            if (held >= o.MaxDisconnectedHold)
+            {
+                logger.HeldTooLong(message.Id, held);
+                await FailWhenAsync(message, StillQueued, AccountDisconnectedCode, AccountDisconnectedTitle, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            var left = o.MaxDisconnectedHold - held;
+            await messages.EnqueueAsync(work, left < o.DisconnectedHold ? left : o.DisconnectedHold, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -304,12 +320,16 @@ public sealed class SendDispatcher(
         }
     }
 
-    internal async Task FailAsync(MessageEntity message, string code, string title, CancellationToken cancellationToken)
+    internal Task FailAsync(MessageEntity message, string code, string title, CancellationToken cancellationToken) =>
+        FailWhenAsync(message, _ => true, code, title, cancellationToken);
+
+    /// <summary>Fails the message with <paramref name="code"/> if it is not finished and <paramref name="may"/> agrees.</summary>
+    private async Task FailWhenAsync(MessageEntity message, Func<MessageEntity, bool> may, string code, string title, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         await store.ChangeAsync(message.WorkspaceId, message.Id, m =>
         {
-            if (m.Status == MessageStatus.Failed || MessageStatus.Rank(m.Status) >= MessageStatus.Rank(MessageStatus.Delivered))
+            if (!may(m) || m.Status == MessageStatus.Failed || MessageStatus.Rank(m.Status) >= MessageStatus.Rank(MessageStatus.Delivered))
             {
                 return false;
             }

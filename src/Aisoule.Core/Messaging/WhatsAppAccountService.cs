@@ -1,24 +1,35 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using Aisoule.Core.Identity;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
 using Azure;
 using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Aisoule.Core.Messaging;
 
 /// <summary>
 /// A workspace's WhatsApp numbers. In sandbox mode every workspace has a connected sandbox account, created on
-/// first use. Access tokens go to the secret store; the row keeps only the secret's name.
+/// first use. Access tokens go to the secret store; the row keeps only the secret's name. An account is
+/// <c>connected</c>, <c>disconnected</c> (Meta refused it; connected again by a new token or the re-check timer)
+/// or <c>removed</c> (for good; its phone number is free for any workspace).
 /// </summary>
-public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonitor<WhatsAppOptions> options, ISecretStore secrets, IWhatsAppProvider provider, TimeProvider clock)
+public sealed partial class WhatsAppAccountService(
+    StorageAccount storage,
+    IOptionsMonitor<WhatsAppOptions> options,
+    ISecretStore secrets,
+    IWhatsAppProvider provider,
+    TimeProvider clock,
+    ILogger<WhatsAppAccountService> logger)
 {
     public const string SandboxAccountId = "wa_sandbox";
+    private static readonly TimeSpan AbandonedPointerAge = TimeSpan.FromMinutes(5);
     private readonly ConcurrentDictionary<string, bool> _sandboxEnsured = new(StringComparer.Ordinal);
 
-    // A token's secret is named after its account and never rewritten (a new token is a new account), so a value
-    // read once stays right; removing the account stops its sends before the token is asked for.
+    // A token's secret is never rewritten (a new token gets a new secret name), so a value read once stays right;
+    // removing the account stops its sends before the token is asked for.
     private readonly ConcurrentDictionary<string, string> _tokens = new(StringComparer.Ordinal);
 
     // The dispatcher's view of each account, at most a second old: a disconnect or removal holds or fails
@@ -59,20 +70,25 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
         return accounts;
     }
 
-    /// <summary>The account that sends: the one named, or the workspace's default.</summary>
+    /// <summary>
+    /// The account that sends: the one named (even a disconnected or removed one, which the caller refuses), or
+    /// the workspace's default. Without a default no other number is chosen for the caller: 422 no_default_account.
+    /// </summary>
     public async Task<Outcome<WhatsAppAccountEntity>> ResolveAsync(string workspaceId, string? accountId, CancellationToken cancellationToken)
     {
         if (accountId is not null)
         {
-            return await GetAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false) is { Status: not AccountStatus.Removed } found
+            return await GetAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false) is { } found
                 ? found
                 : ApiError.Validation("whatsapp_account_id", "No WhatsApp account with this id in your workspace.");
         }
 
         var all = await ListAsync(workspaceId, cancellationToken).ConfigureAwait(false);
-        return (all.FirstOrDefault(a => a.IsDefault) ?? (all.Count > 0 ? all[0] : null)) is { } chosen
+        return all.FirstOrDefault(a => a.IsDefault) is { } chosen
             ? chosen
-            : new ApiError(422, "no_account", "This workspace has no WhatsApp account to send from. Add one with POST /api/accounts.");
+            : new ApiError(422, "no_default_account", all.Count == 0
+                ? "This workspace has no WhatsApp account to send from. Add one with POST /api/accounts."
+                : "This workspace has no default WhatsApp account: name one in whatsapp_account_id, or choose the default with PUT /api/accounts/{id} and is_default.");
     }
 
     public async Task<WhatsAppAccountEntity?> GetAsync(string workspaceId, string accountId, CancellationToken cancellationToken)
@@ -107,16 +123,22 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
         var existing = await pointers.GetEntityIfExistsAsync<PhoneNumberEntity>(draft.PhoneNumberId, "", cancellationToken: cancellationToken).ConfigureAwait(false);
         if (existing.HasValue)
         {
+            // A pointer to a live account is taken. One to a removed account (a removal that stopped before freeing
+            // it) is free; so is one whose account was never written, once an add in progress would have written it.
             var owner = existing.Value!;
-            if (owner.WorkspaceId != workspaceId || await GetAsync(workspaceId, owner.AccountId, cancellationToken).ConfigureAwait(false) is { Status: not AccountStatus.Removed })
+            var account = await GetAsync(owner.WorkspaceId, owner.AccountId, cancellationToken).ConfigureAwait(false);
+            var abandoned = account is null && owner.Timestamp is { } at && clock.GetUtcNow() - at > AbandonedPointerAge;
+            if (!(account is { Status: AccountStatus.Removed } || abandoned))
             {
                 return ApiError.Conflict("account_exists", "This phone_number_id is already connected.");
             }
 
-            await pointers.DeleteEntityAsync(owner.PartitionKey, owner.RowKey, owner.ETag, cancellationToken).ConfigureAwait(false);
+            await DeletePointerAsync(pointers, owner, cancellationToken).ConfigureAwait(false);
         }
 
-        var secretName = "wa-token-" + id.Replace('_', '-');
+        // The workspace's only account is its default unless the caller says otherwise.
+        var isDefault = draft.IsDefault ?? (await ListAsync(workspaceId, cancellationToken).ConfigureAwait(false)).Count == 0;
+        var secretName = SecretName(id);
         await secrets.SetAsync(secretName, draft.AccessToken, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
         var entity = new WhatsAppAccountEntity
@@ -128,7 +150,7 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
             PhoneNumberId = draft.PhoneNumberId,
             WabaId = draft.WabaId,
             ThroughputMps = draft.ThroughputMps ?? options.CurrentValue.DefaultThroughputMps,
-            IsDefault = draft.IsDefault ?? false,
+            IsDefault = isDefault,
             Provider = WhatsAppOptions.Cloud,
             TokenSecretName = secretName,
             CreatedAt = now,
@@ -154,14 +176,158 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
         return entity;
     }
 
-    /// <summary>DELETE /accounts/{id}: the account is removed and its queued sends fail.</summary>
-    public async Task<Outcome<WhatsAppAccountEntity>> RemoveAsync(string workspaceId, string accountId, CancellationToken cancellationToken) =>
-        await SetStatusAsync(workspaceId, accountId, AccountStatus.Removed, "Removed by the workspace.", cancellationToken).ConfigureAwait(false) is { } removed
-            ? removed
-            : ApiError.NotFound("No WhatsApp account with this id.");
+    /// <summary>
+    /// PUT /accounts/{id}: the fields given change. A new token is checked against the Graph API first (refused:
+    /// nothing changes), stored under a new secret name, and connects a disconnected account again, so its held
+    /// sends go out at their next look.
+    /// </summary>
+    public async Task<Outcome<WhatsAppAccountEntity>> UpdateAsync(string workspaceId, string accountId, AccountChange change, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        if (await GetAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false) is not { Status: not AccountStatus.Removed } current)
+        {
+            return ApiError.NotFound("No WhatsApp account with this id.");
+        }
 
-    /// <summary>Sets an account's status (ETag-guarded); null when there is no such account.</summary>
-    public async Task<WhatsAppAccountEntity?> SetStatusAsync(string workspaceId, string accountId, string status, string? reason, CancellationToken cancellationToken)
+        string? secretName = null;
+        if (change.AccessToken is { } token)
+        {
+            if (current.Provider != WhatsAppOptions.Cloud)
+            {
+                return ApiError.Validation("access_token", "The sandbox account has no access token.");
+            }
+
+            var check = await provider.CheckAccountAsync(new ProviderAccount(workspaceId, accountId, current.PhoneNumberId, current.WabaId, token), cancellationToken).ConfigureAwait(false);
+            if (check.Error is { } error)
+            {
+                return new ApiError(422, "account_check_failed", $"Meta refused this token for the account's number: {error.Title}");
+            }
+
+            secretName = SecretName(accountId);
+            await secrets.SetAsync(secretName, token, cancellationToken).ConfigureAwait(false);
+        }
+
+        var (updated, _) = await ChangeAsync(workspaceId, accountId, a =>
+        {
+            a.Name = change.Name ?? a.Name;
+            a.ThroughputMps = change.ThroughputMps ?? a.ThroughputMps;
+            a.IsDefault = change.IsDefault ?? a.IsDefault;
+            if (secretName is not null)
+            {
+                a.TokenSecretName = secretName;
+                if (a.Status == AccountStatus.Disconnected)
+                {
+                    a.Status = AccountStatus.Connected;
+                    a.StatusReason = null;
+                }
+            }
+
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        if (updated is null)
+        {
+            return ApiError.NotFound("No WhatsApp account with this id.");
+        }
+
+        if (change.IsDefault == true)
+        {
+            await ClearOtherDefaultsAsync(await TableAsync(cancellationToken).ConfigureAwait(false), workspaceId, accountId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (secretName is not null)
+        {
+            LogTokenReplaced(logger, accountId, updated.Status);
+        }
+
+        return updated;
+    }
+
+    /// <summary>
+    /// The re-check timer: every disconnected Cloud API account whose stored token opens its number again is
+    /// connected (its held sends then go out). Returns how many were connected.
+    /// </summary>
+    public async Task<int> RecheckDisconnectedAsync(CancellationToken cancellationToken)
+    {
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        var disconnected = new List<WhatsAppAccountEntity>();
+        await foreach (var a in table.QueryAsync<WhatsAppAccountEntity>(TableClient.CreateQueryFilter($"Status eq {AccountStatus.Disconnected}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            disconnected.Add(a);
+        }
+
+        var reconnected = 0;
+        foreach (var account in disconnected.Where(a => a.Provider == WhatsAppOptions.Cloud))
+        {
+            var check = await provider.CheckAccountAsync(await ProviderAccountAsync(account, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            if (check.Error is { } error)
+            {
+                LogStillDisconnected(logger, account.RowKey, error.Code, error.Title);
+                continue;
+            }
+
+            // Only if nothing changed it meanwhile (a new token, a removal).
+            var (_, changed) = await ChangeAsync(account.PartitionKey, account.RowKey, a =>
+            {
+                if (a.Status != AccountStatus.Disconnected || a.TokenSecretName != account.TokenSecretName)
+                {
+                    return false;
+                }
+
+                a.Status = AccountStatus.Connected;
+                a.StatusReason = null;
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+            if (changed)
+            {
+                LogReconnected(logger, account.RowKey);
+                reconnected++;
+            }
+        }
+
+        return reconnected;
+    }
+
+    /// <summary>
+    /// DELETE /accounts/{id}: the account is removed (its queued sends fail) and its phone number freed, so its
+    /// inbound no longer reaches this workspace and any workspace may add it. Removing it again frees a number
+    /// a stopped removal left behind, and answers 404.
+    /// </summary>
+    public async Task<Outcome<WhatsAppAccountEntity>> RemoveAsync(string workspaceId, string accountId, CancellationToken cancellationToken)
+    {
+        var removed = await SetStatusAsync(workspaceId, accountId, AccountStatus.Removed, "Removed by the workspace.", cancellationToken).ConfigureAwait(false);
+        if ((removed ?? await GetAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false)) is { Status: AccountStatus.Removed } gone)
+        {
+            var pointers = await storage.GetTableAsync(MessagingNames.PhoneNumbers, cancellationToken).ConfigureAwait(false);
+            var pointer = await pointers.GetEntityIfExistsAsync<PhoneNumberEntity>(gone.PhoneNumberId, "", cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (pointer.HasValue && pointer.Value!.WorkspaceId == workspaceId && pointer.Value.AccountId == accountId)
+            {
+                await DeletePointerAsync(pointers, pointer.Value, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return removed is not null ? removed : ApiError.NotFound("No WhatsApp account with this id.");
+    }
+
+    /// <summary>Sets an account's status (ETag-guarded); null when there is no such account or it is removed.</summary>
+    public async Task<WhatsAppAccountEntity?> SetStatusAsync(string workspaceId, string accountId, string status, string? reason, CancellationToken cancellationToken) =>
+        (await ChangeAsync(workspaceId, accountId, a =>
+        {
+            if (a.Status == status)
+            {
+                return false;
+            }
+
+            a.Status = status;
+            a.StatusReason = reason;
+            return true;
+        }, cancellationToken).ConfigureAwait(false)).Account;
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the stored account and writes it, guarded by the ETag it read (read and
+    /// applied again on a conflict). Null when there is no such account or it is removed; <c>Changed</c> false when
+    /// <paramref name="change"/> said there was nothing to write.
+    /// </summary>
+    private async Task<(WhatsAppAccountEntity? Account, bool Changed)> ChangeAsync(string workspaceId, string accountId, Func<WhatsAppAccountEntity, bool> change, CancellationToken cancellationToken)
     {
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; attempt < 20; attempt++)
@@ -169,22 +335,20 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
             var account = await GetAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false);
             if (account is null || account.Status == AccountStatus.Removed)
             {
-                return null;
+                return (null, false);
             }
 
-            if (account.Status == status)
+            if (!change(account))
             {
                 _recent[(workspaceId, accountId)] = (account, clock.GetUtcNow());
-                return account;
+                return (account, false);
             }
 
-            account.Status = status;
-            account.StatusReason = reason;
             try
             {
                 await table.UpdateEntityAsync(account, account.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 _recent[(workspaceId, accountId)] = (account, clock.GetUtcNow());
-                return account;
+                return (account, true);
             }
             catch (RequestFailedException ex) when (ex.Status == 412)
             {
@@ -193,6 +357,22 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
 
         throw new InvalidOperationException($"Account {accountId} kept changing.");
     }
+
+    private static async Task DeletePointerAsync(TableClient pointers, PhoneNumberEntity pointer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await pointers.DeleteEntityAsync(pointer.PartitionKey, pointer.RowKey, pointer.ETag, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            // Gone or taken already: whoever did it decided.
+        }
+    }
+
+    /// <summary>A new name for each token: a value read under a name never goes stale.</summary>
+    private static string SecretName(string accountId) =>
+        "wa-token-" + accountId.Replace('_', '-') + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
 
     /// <summary>Which workspace and account a Meta phone_number_id belongs to.</summary>
     public async Task<PhoneNumberEntity?> FindByPhoneNumberIdAsync(string phoneNumberId, CancellationToken cancellationToken)
@@ -279,6 +459,15 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account {AccountId} has a new access token; it is {Status}")]
+    private static partial void LogTokenReplaced(ILogger logger, string accountId, string status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account {AccountId} reconnected: Meta accepts its stored token again")]
+    private static partial void LogReconnected(ILogger logger, string accountId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account {AccountId} still disconnected: Meta {Code} {Title}")]
+    private static partial void LogStillDisconnected(ILogger logger, string accountId, int code, string title);
+
     private static bool IsAccountId(string id) => id == SandboxAccountId || Secrets.IsId(id, "wa_");
 
     private Task<TableClient> TableAsync(CancellationToken cancellationToken) => storage.GetTableAsync(MessagingNames.Accounts, cancellationToken);
@@ -286,3 +475,6 @@ public sealed class WhatsAppAccountService(StorageAccount storage, IOptionsMonit
 
 /// <summary>POST /accounts.</summary>
 public sealed record NewAccount(string Name, string PhoneNumberId, string WabaId, string AccessToken, int? ThroughputMps, bool? IsDefault);
+
+/// <summary>PUT /accounts/{id}: what is not null changes.</summary>
+public sealed record AccountChange(string? Name, string? AccessToken, int? ThroughputMps, bool? IsDefault);

@@ -42,6 +42,13 @@ public sealed class WhatsAppOptions
     /// <summary>How long a send waits before looking again when its account is disconnected.</summary>
     public TimeSpan DisconnectedHold { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// The longest a send waits for its disconnected account, counted from when it was accepted; after that it
+    /// fails with <c>account_disconnected</c> instead of being held again.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "6.00:00:00", ErrorMessage = "WhatsApp:MaxDisconnectedHold must be between 1 second and 6 days.")]
+    public TimeSpan MaxDisconnectedHold { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>A send claimed longer ago than this, and not finished, belongs to an instance that died.</summary>
     public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(2);
 

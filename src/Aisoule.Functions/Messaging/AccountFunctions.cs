@@ -45,6 +45,30 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts)
         return outcome.Succeeded ? ApiResult.Created(AccountView.From(outcome.Value!)) : ApiResult.Failure(outcome.Error!);
     }
 
+    [Function(nameof(UpdateAccount))]
+    [Access(Credentials.Session)]
+    public async Task<ApiResult> UpdateAccount(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "accounts/{id}")] HttpRequest request,
+        string id,
+        CancellationToken cancellationToken)
+    {
+        var caller = request.Caller();
+        if (!Roles.IsManager(caller.Role))
+        {
+            return ApiResult.Failure(ApiError.Forbidden(ErrorCodes.Forbidden, "Only owners and admins change WhatsApp accounts."));
+        }
+
+        var body = await RequestBody.ReadAsync<UpdateAccountRequest>(request, cancellationToken).ConfigureAwait(false);
+        if (!body.IsValid)
+        {
+            return ApiResult.Failure(body.Error!);
+        }
+
+        var b = body.Value!;
+        var outcome = await accounts.UpdateAsync(caller.WorkspaceId, id, new AccountChange(b.Name, b.AccessToken, b.ThroughputMps, b.IsDefault), cancellationToken).ConfigureAwait(false);
+        return outcome.Succeeded ? ApiResult.Ok(AccountView.From(outcome.Value!)) : ApiResult.Failure(outcome.Error!);
+    }
+
     [Function(nameof(RemoveAccount))]
     [Access(Credentials.Session)]
     public async Task<ApiResult> RemoveAccount(
@@ -79,6 +103,21 @@ public sealed record AddAccountRequest
     public string? WabaId { get; init; }
 
     [Required(ErrorMessage = "Required.")]
+    [StringLength(1000, MinimumLength = 10, ErrorMessage = "10 to 1,000 characters.")]
+    public string? AccessToken { get; init; }
+
+    [Range(1, 1000, ErrorMessage = "1 to 1,000 messages per second.")]
+    public int? ThroughputMps { get; init; }
+
+    public bool? IsDefault { get; init; }
+}
+
+/// <summary><c>PUT /accounts/{id}</c>: the fields present change, absent ones stay.</summary>
+public sealed record UpdateAccountRequest
+{
+    [StringLength(100, MinimumLength = 1, ErrorMessage = "1 to 100 characters.")]
+    public string? Name { get; init; }
+
     [StringLength(1000, MinimumLength = 10, ErrorMessage = "10 to 1,000 characters.")]
     public string? AccessToken { get; init; }
 

@@ -14,11 +14,16 @@ namespace Aisoule.Tests.Infrastructure;
 /// A loopback HTTP server that behaves like Meta's Graph API for the WhatsApp Cloud API: sends, template lists,
 /// phone-number lookups, and the failures it really gives — 429 with Retry-After, 500, timeouts, and Meta error
 /// bodies <c>{"error":{"message","type","code","fbtrace_id"}}</c>. Each send is answered by <see cref="OnSend"/>.
+/// Template lists page as Meta's cursor paging does: <c>limit</c> (25 by default, at most 100 a page),
+/// <c>{"data":[…],"paging":{"cursors":{"before","after"},"previous"?,"next"?}}</c> with <c>next</c> an absolute URL
+/// carrying the <c>after</c> cursor, left out on the last page.
 /// </summary>
 internal sealed class FakeGraphApi : IAsyncDisposable
 {
     public const string Version = "v21.0";
     public const string Token = "EAAG-test-token-0123456789";
+    public const int DefaultTemplatePage = 25;
+    public const int MaxTemplatePage = 100;
     private readonly WebApplication _app;
     private int _sends;
 
@@ -39,6 +44,18 @@ internal sealed class FakeGraphApi : IAsyncDisposable
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>The access tokens Meta currently honours; any other is answered with error 190.</summary>
+    public ConcurrentDictionary<string, bool> AcceptedTokens { get; } = new(StringComparer.Ordinal) { [Token] = true };
+
+    /// <summary>Every template-list request, as its URL (path and query), in arrival order.</summary>
+    public ConcurrentQueue<string> TemplateListRequests { get; } = new();
+
+    /// <summary>Where <c>paging.next</c> points (scheme, host and port); this fake itself by default.</summary>
+    public Uri? NextLinkBase { get; set; }
+
+    /// <summary>A broken pager: every page, even an empty one past the end, has a <c>next</c>.</summary>
+    public bool EndlessPaging { get; set; }
+
     /// <summary>Successful sends per message (by our biz_opaque_callback_data).</summary>
     public IReadOnlyDictionary<string, int> DeliveredPerMessage =>
         Sends.Where(s => s.Wamid is not null).GroupBy(s => s.Body.GetProperty("biz_opaque_callback_data").GetString()!.Split(' ')[1]).ToDictionary(g => g.Key, g => g.Count());
@@ -52,10 +69,8 @@ internal sealed class FakeGraphApi : IAsyncDisposable
         var app = builder.Build();
         var fake = new FakeGraphApi(app);
         app.MapPost("/{version}/{phoneNumberId}/messages", (Func<HttpContext, Task<IResult>>)fake.SendAsync);
-        app.MapGet("/{version}/{wabaId}/message_templates", (HttpContext http) => Authorized(http)
-            ? Results.Json(new { data = fake.Templates, paging = new { cursors = new { before = "a", after = "b" } } })
-            : Unauthorized());
-        app.MapGet("/{version}/{phoneNumberId}", (HttpContext http, string phoneNumberId) => Authorized(http)
+        app.MapGet("/{version}/{wabaId}/message_templates", (Func<HttpContext, IResult>)fake.ListTemplates);
+        app.MapGet("/{version}/{phoneNumberId}", (HttpContext http, string phoneNumberId) => fake.Authorized(http)
             ? Results.Json(new { display_phone_number = "+91 98765 43210", verified_name = "Test Shop", id = phoneNumberId })
             : Unauthorized());
         await app.StartAsync();
@@ -82,7 +97,63 @@ internal sealed class FakeGraphApi : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static bool Authorized(HttpContext http) => http.Request.Headers.Authorization.ToString() == "Bearer " + Token;
+    private bool Authorized(HttpContext http) =>
+        http.Request.Headers.Authorization.ToString() is var value && value.StartsWith("Bearer ", StringComparison.Ordinal) && AcceptedTokens.ContainsKey(value["Bearer ".Length..]);
+
+    private IResult ListTemplates(HttpContext http)
+    {
+        TemplateListRequests.Enqueue(http.Request.Path + http.Request.QueryString);
+        if (!Authorized(http))
+        {
+            return Unauthorized();
+        }
+
+        var query = http.Request.Query;
+        var limit = int.TryParse(query["limit"], out var l) && l > 0 ? Math.Min(l, MaxTemplatePage) : DefaultTemplatePage;
+        var start = 0;
+        if (query["after"] is { Count: > 0 } after && !TryCursor(after.ToString(), out start))
+        {
+            return Results.Json(new { error = new { message = "(#100) Invalid after cursor", type = "OAuthException", code = 100, fbtrace_id = "AbC" } }, statusCode: 400);
+        }
+
+        var templates = Templates.ToList();
+        var page = templates.Skip(start).Take(limit).ToList();
+        var end = start + page.Count;
+        var link = new UriBuilder(NextLinkBase ?? BaseAddress) { Path = http.Request.Path };
+        string Link(string cursorName, string cursor) =>
+            new UriBuilder(link.Uri) { Query = $"limit={limit}&fields={Uri.EscapeDataString(query["fields"].ToString())}&{cursorName}={Uri.EscapeDataString(cursor)}" }.Uri.AbsoluteUri;
+        var paging = new Dictionary<string, object>
+        {
+            ["cursors"] = new { before = Cursor(start), after = Cursor(end) },
+        };
+        if (start > 0)
+        {
+            paging["previous"] = Link("before", Cursor(start));
+        }
+
+        if (end < templates.Count || EndlessPaging)
+        {
+            paging["next"] = Link("after", Cursor(end));
+        }
+
+        return Results.Json(new { data = page, paging });
+    }
+
+    private static string Cursor(int index) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("i:" + index.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    private static bool TryCursor(string cursor, out int index)
+    {
+        index = 0;
+        try
+        {
+            var text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
+            return text.StartsWith("i:", StringComparison.Ordinal) && int.TryParse(text[2..], System.Globalization.CultureInfo.InvariantCulture, out index) && index >= 0;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
 
     private static IResult Unauthorized() => Results.Json(
         new { error = new { message = "Error validating access token: Session has expired.", type = "OAuthException", code = 190, fbtrace_id = "AbC" } }, statusCode: 401);
