@@ -10,6 +10,10 @@ public sealed record SendMessageRequest : IValidatableObject
 {
     public static readonly string[] Types = ["text", "template", "image", "video", "document", "audio", "interactive"];
 
+    /// <summary>The limit of <c>template.components</c> and <c>interactive</c>, measured as the stored payload holds them.</summary>
+    internal const string TooLargeAsStored =
+        "At most 28,000 characters as stored: compact JSON in which each character outside ASCII (and each of < > & ' + `) takes 6 (a \\uXXXX escape) and an emoji 12.";
+
     [Required(ErrorMessage = "Required.")]
     [StringLength(40, ErrorMessage = "Invalid phone number")]
     public string? To { get; init; }
@@ -80,8 +84,8 @@ public sealed record SendMessageRequest : IValidatableObject
             case "interactive" when Interactive is not { ValueKind: JsonValueKind.Object } i || !i.TryGetProperty("type", out _):
                 yield return new ValidationResult("Required for an interactive message: the Cloud API's interactive object, with its type.", [nameof(Interactive)]);
                 break;
-            case "interactive" when Interactive!.Value.GetRawText().Length > 20_000:
-                yield return new ValidationResult("At most 20,000 characters.", [nameof(Interactive)]);
+            case "interactive" when MessageService.PayloadChars(Interactive!.Value) > MessageService.MaxStructuredChars:
+                yield return new ValidationResult(TooLargeAsStored, [nameof(Interactive)]);
                 break;
             case "image" or "video" or "document" or "audio":
                 var media = Media;
@@ -149,6 +153,10 @@ public sealed record TemplateField
         if (Components is { } c && c.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
         {
             yield return new ValidationResult("An array of components, as the Cloud API takes them.", ["Template.components"]);
+        }
+        else if (Components is { ValueKind: JsonValueKind.Array } components && MessageService.PayloadChars(components) > MessageService.MaxStructuredChars)
+        {
+            yield return new ValidationResult(SendMessageRequest.TooLargeAsStored, ["Template.components"]);
         }
     }
 }
