@@ -144,6 +144,18 @@ public sealed class ContactLimitsTests : IAsyncLifetime
         Assert.Equal(1, await CountRowsAsync("o_"));
     }
 
+    [Theory]
+    [InlineData("custom_fields", """{"phone_number":"+919811111120","custom_fields":{"a":"\ud800"}}""")]
+    [InlineData("name", """{"phone_number":"+919811111120","name":"\ud800x"}""")]
+    [InlineData("tags[0]", """{"phone_number":"+919811111120","tags":["\udc00"]}""")]
+    public async Task Text_that_is_not_valid_unicode_answers_400_naming_the_field(string field, string body)
+    {
+        var error = await Envelope.ErrorAsync(await _api.PostJsonAsync("contacts", body), HttpStatusCode.BadRequest, "validation_failed");
+
+        Assert.True(error.GetProperty("errors").TryGetProperty(field, out _));
+        Assert.Equal(0, await TotalAsync());
+    }
+
     [Fact]
     public async Task Bulk_reports_each_oversize_item_in_failed_and_writes_every_other_item()
     {

@@ -71,6 +71,18 @@ public sealed class SendLimitsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Template_parameter_that_is_not_valid_unicode_answers_400_naming_the_field()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+
+        var response = await sender.Api.PostJsonAsync("messages/send", """{"to":"TO","type":"template","template":{"name":"hello_world","language":"en_US","components":[{"type":"body","parameters":[{"type":"text","text":"\ud800"}]}]}}""".Replace("TO", Sender.NewPhone(), StringComparison.Ordinal));
+
+        var error = await Envelope.ErrorAsync(response, HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Contains("Unicode", error.GetProperty("errors").GetProperty("template.components")[0].GetString());
+        Assert.Equal(0, await TotalAsync(sender));
+    }
+
+    [Fact]
     public async Task Text_of_4096_characters_each_stored_escaped_is_accepted()
     {
         var sender = await Sender.SandboxAsync(_host);
