@@ -315,7 +315,11 @@ public sealed class MessageService(
         var contact = await contacts.FindByPhoneAsync(workspaceId, draft.To, cancellationToken).ConfigureAwait(false);
         if (draft.IsTemplate)
         {
-            var template = await templates.FindAsync(workspaceId, account.Value.RowKey, draft.Template!.Name, draft.Template.Language, cancellationToken).ConfigureAwait(false);
+            // A name too long for a template's row key (a 512-character name, escaped) was never stored by a sync, and
+            // Azure may answer a read with an over-long key with a 400 rather than "not found": don't ask.
+            var template = TemplateEntity.KeyOf(account.Value.RowKey, draft.Template!.Name, draft.Template.Language).Length > StoredSize.MaxKeyChars
+                ? null
+                : await templates.FindAsync(workspaceId, account.Value.RowKey, draft.Template.Name, draft.Template.Language, cancellationToken).ConfigureAwait(false);
             if (template is not { IsApproved: true })
             {
                 return new ApiError(422, "template_not_approved", "Template not approved");

@@ -83,6 +83,21 @@ public sealed class SendLimitsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Inbound_message_from_a_very_long_profile_name_creates_the_contact_with_the_name_cut_to_200()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var from = Sender.NewPhone();
+
+        await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, MetaWebhook.Inbound(sender.PhoneNumberId, from.TrimStart('+'), "wamid.IN" + Guid.NewGuid().ToString("N"), "Hi", profileName: new string('#', 300))));
+
+        var contact = await Eventually.WaitAsync(
+            async () => (await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts?search=" + Uri.EscapeDataString(from)))).GetProperty("contacts"),
+            c => c.GetArrayLength() == 1 && c[0].GetProperty("last_inbound_at").ValueKind == System.Text.Json.JsonValueKind.String,
+            what: "the contact written in by webhook");
+        Assert.Equal(new string('#', 200), contact[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
     public async Task Text_of_4096_characters_each_stored_escaped_is_accepted()
     {
         var sender = await Sender.SandboxAsync(_host);
