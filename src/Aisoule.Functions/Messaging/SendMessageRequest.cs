@@ -14,7 +14,7 @@ public sealed record SendMessageRequest : IValidatableObject
     internal const string NotUnicode = "Text must be valid Unicode (a \\uD800-\\uDFFF escape must be half of a pair).";
 
     internal const string TooLargeAsStored =
-        "At most 28,000 characters as stored: compact JSON in which each character outside ASCII (and each of < > & ' + `) takes 6 (a \\uXXXX escape) and an emoji 12.";
+        "At most 28,000 characters as stored: compact JSON in which each character outside ASCII, and each of \" < > & ' + `, takes 6 (a \\uXXXX escape) and an emoji 12.";
 
     [Required(ErrorMessage = "Required.")]
     [StringLength(40, ErrorMessage = "Invalid phone number")]
