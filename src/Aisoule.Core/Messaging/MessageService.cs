@@ -112,7 +112,10 @@ public sealed class MessageService(
                 continue;
             }
 
-            // The first request never stored its message (it died, or is stuck): finish it here, under the same id.
+            // The first request never stored its message (it died, or is stuck): finish it here, under the same id. If
+            // this ends without the message, the key is given back as for the first request (a dead claim would
+            // otherwise hold it for 24 hours); a first request merely stuck for longer than ReplayWait would then
+            // still store its message, but the same id cannot be stored twice.
             var finished = await AcceptClaimedAsync(idempotency, row, workspaceId, draft, cancellationToken).ConfigureAwait(false);
             if (finished.Succeeded)
             {
