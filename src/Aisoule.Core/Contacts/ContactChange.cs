@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Aisoule.Core.Json;
+using Aisoule.Core.Results;
+using Aisoule.Core.Storage;
 using Azure.Data.Tables;
 
 namespace Aisoule.Core.Contacts;
@@ -83,6 +85,27 @@ internal sealed class ContactChange(string workspaceId)
         }
     }
 
+    /// <summary>
+    /// The 400 naming the caller's field when a row this change writes would not fit Table Storage (measured by
+    /// <see cref="StoredSize"/>, after escaping), or null when everything fits. With <see cref="ContactLimits"/>
+    /// enforced at the edge this never fires; it is the stored-size check every contact write gets before it is sent.
+    /// </summary>
+    public ApiError? TooLarge()
+    {
+        foreach (var action in Actions.Where(a => a.ActionType != TableTransactionActionType.Delete))
+        {
+            if (StoredSize.Oversize(action.Entity) is { } part)
+            {
+                return ApiError.Validation(FieldOf(action.Entity.RowKey, part), "Too large to store. See the limits in the README.");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Storage itself refused a value (a limit we did not measure): nothing of the transaction was written.</summary>
+    public static ApiError NotStorable() => ApiError.NotStorable();
+
     public bool IsPhoneInsert(int actionIndex) =>
         actionIndex >= 0 && actionIndex < Actions.Count
         && Actions[actionIndex].ActionType == TableTransactionActionType.Add
@@ -143,6 +166,25 @@ internal sealed class ContactChange(string workspaceId)
             yield return ContactKeys.Tag(tag, contact.Id);
         }
     }
+
+    // Which field a row (or a column of the contact row) comes from. The outbox event copies every field, but only
+    // custom_fields can be large enough to matter there.
+    private static string FieldOf(string rowKey, string part) => rowKey switch
+    {
+        _ when rowKey.StartsWith(ContactKeys.ContactPrefix, StringComparison.Ordinal) => part switch
+        {
+            nameof(ContactEntity.Name) => "name",
+            nameof(ContactEntity.Email) => "email",
+            nameof(ContactEntity.TagsJson) => "tags",
+            nameof(ContactEntity.Stage) => "stage",
+            _ => "custom_fields",
+        },
+        _ when rowKey.StartsWith(ContactKeys.NamePrefix, StringComparison.Ordinal) => "name",
+        _ when rowKey.StartsWith(ContactKeys.TagPrefix, StringComparison.Ordinal) || rowKey.StartsWith(ContactKeys.CounterPrefix + ContactKeys.TagPrefix, StringComparison.Ordinal) => "tags",
+        _ when rowKey.StartsWith(ContactKeys.StagePrefix, StringComparison.Ordinal) || rowKey.StartsWith(ContactKeys.CounterPrefix + ContactKeys.StagePrefix, StringComparison.Ordinal) => "stage",
+        _ when rowKey.StartsWith(ContactKeys.PhonePrefix, StringComparison.Ordinal) => "phone_number",
+        _ => "custom_fields",
+    };
 
     private static TableEntity PhoneRow(ContactEntity contact)
     {

@@ -23,6 +23,17 @@ internal static class ContactKeys
     // Separates an index value from the contact id it points at; never produced by Encode.
     private const char Separator = '|';
 
+    /// <summary>Characters of a contact id (<c>ct_</c> + 24 hex digits).</summary>
+    public const int IdLength = 27;
+
+    /// <summary>
+    /// The most of an encoded name a name index key holds: what fits in Table Storage's key limit beside the prefix,
+    /// the separator and the id (482). Every name that fitted before keeps exactly its old key; a longer one (a
+    /// 200-character name can encode to 1,000) keeps its first whole characters that fit, and a search that long is
+    /// narrowed by the real name (<see cref="IsNameCut"/>).
+    /// </summary>
+    public const int MaxNameKeyChars = Storage.StoredSize.MaxKeyChars - 2 - 1 - IdLength;
+
     /// <summary>Ids sort newest first: 16 hex digits of (max − now) then 8 random hex digits.</summary>
     public static string NewId(DateTimeOffset now) =>
         IdPrefix + (DateTimeOffset.MaxValue.Ticks - now.UtcTicks).ToString("x16", CultureInfo.InvariantCulture)
@@ -35,7 +46,7 @@ internal static class ContactKeys
 
     public static string Phone(string e164) => PhonePrefix + e164;
 
-    public static string Name(string name, string id) => NamePrefix + Encode(name.ToLowerInvariant()) + Separator + id;
+    public static string Name(string name, string id) => NamePrefix + EncodedName(name) + Separator + id;
 
     public static string Tag(string tag, string id) => TagPrefix + Encode(tag.ToLowerInvariant()) + Separator + id;
 
@@ -52,13 +63,45 @@ internal static class ContactKeys
 
     public static string StageRange(string stage) => StagePrefix + Encode(stage.ToLowerInvariant()) + Separator;
 
-    public static string NameRange(string namePrefix) => NamePrefix + Encode(namePrefix.ToLowerInvariant());
+    /// <summary>
+    /// Every name index row whose name may start with <paramref name="namePrefix"/>: exactly those, unless
+    /// <see cref="IsNameCut"/>, when the range also holds names that only share its indexed part.
+    /// </summary>
+    public static string NameRange(string namePrefix) => NamePrefix + EncodedName(namePrefix);
+
+    /// <summary>Is this (search) text longer than a name index key holds, so that matches must be checked on the real name?</summary>
+    public static bool IsNameCut(string name) => EncodedName(name).Length < Encode(name.ToLowerInvariant()).Length;
 
     /// <summary>The contact id at the end of an index row key.</summary>
     public static string IdOf(string indexRowKey) => indexRowKey[(indexRowKey.LastIndexOf(Separator) + 1)..];
 
     /// <summary>The smallest string greater than every string that starts with <paramref name="prefix"/>.</summary>
     public static string After(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
+
+    /// <summary>
+    /// The lower-cased name, encoded, cut to the longest run of whole characters (a surrogate pair is one) whose
+    /// encoding fits <see cref="MaxNameKeyChars"/>. Encoding is per character, so when a search is a prefix of a name
+    /// and its encoding fits, it is also a prefix of the name's cut key: prefix search stays exact up to the bound.
+    /// </summary>
+    private static string EncodedName(string name)
+    {
+        var lower = name.ToLowerInvariant();
+        var builder = new StringBuilder(Math.Min(lower.Length, MaxNameKeyChars));
+        for (var i = 0; i < lower.Length;)
+        {
+            var width = char.IsHighSurrogate(lower[i]) && i + 1 < lower.Length && char.IsLowSurrogate(lower[i + 1]) ? 2 : 1;
+            var encoded = Encode(lower.Substring(i, width));
+            if (builder.Length + encoded.Length > MaxNameKeyChars)
+            {
+                break;
+            }
+
+            builder.Append(encoded);
+            i += width;
+        }
+
+        return builder.ToString();
+    }
 
     /// <summary>
     /// Makes any text safe inside a row key and keeps prefixes as prefixes: the characters Table Storage forbids

@@ -140,6 +140,11 @@ public sealed class ContactLister(StorageAccount storage)
         if (filter.Search is { } search)
         {
             var found = await IndexIdsAsync(table, workspaceId, ContactKeys.NameRange(search), cancellationToken).ConfigureAwait(false);
+            if (ContactKeys.IsNameCut(search))
+            {
+                found = await WhoseNameStartsWithAsync(table, workspaceId, found, search, cancellationToken).ConfigureAwait(false);
+            }
+
             if (E164.SearchPrefix(search) is { } phone)
             {
                 found.UnionWith(await PhoneIdsAsync(table, workspaceId, phone, cancellationToken).ConfigureAwait(false));
@@ -169,6 +174,19 @@ public sealed class ContactLister(StorageAccount storage)
         }
 
         return ids;
+    }
+
+    /// <summary>
+    /// Of the contacts found by a name range cut to the index's bound, those whose whole name starts with the search.
+    /// Only searches longer than the bound get here, and only names sharing that long a prefix are read.
+    /// </summary>
+    private static async Task<HashSet<string>> WhoseNameStartsWithAsync(TableClient table, string workspaceId, HashSet<string> ids, string search, CancellationToken cancellationToken)
+    {
+        var prefix = search.ToLowerInvariant();
+        var candidates = ids.ToList();
+        var rows = await Task.WhenAll(candidates.Select(id =>
+            table.GetEntityIfExistsAsync<ContactEntity>(workspaceId, ContactKeys.Contact(id), [nameof(ContactEntity.Name)], cancellationToken))).ConfigureAwait(false);
+        return [.. candidates.Where((_, i) => rows[i].HasValue && rows[i].Value!.Name?.ToLowerInvariant().StartsWith(prefix, StringComparison.Ordinal) == true)];
     }
 
     private static async Task<HashSet<string>> PhoneIdsAsync(TableClient table, string workspaceId, string phonePrefix, CancellationToken cancellationToken)

@@ -34,10 +34,19 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
             var now = clock.GetUtcNow();
             var contact = Apply(new ContactEntity { PartitionKey = workspaceId, Id = ContactKeys.NewId(now), CreatedAt = now }, draft, now);
             var change = ContactChange.Create(contact, now);
+            if (change.TooLarge() is { } tooLarge)
+            {
+                return tooLarge;
+            }
+
             try
             {
                 await ContactWriter.CommitAsync(table, change, cancellationToken).ConfigureAwait(false);
                 return ContactView.From(contact);
+            }
+            catch (Exception ex) when (StorageFailures.IsValueRefused(ex))
+            {
+                return ContactChange.NotStorable();
             }
             catch (Exception ex) when (ContactWriter.IsConflict(ex) && attempt < MaxAttempts)
             {
@@ -71,10 +80,20 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
 
             var now = clock.GetUtcNow();
             var after = Apply(before.Clone(), draft, now);
+            var change = ContactChange.Update(before, after, now);
+            if (change.TooLarge() is { } tooLarge)
+            {
+                return tooLarge;
+            }
+
             try
             {
-                await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+                await ContactWriter.CommitAsync(table, change, cancellationToken).ConfigureAwait(false);
                 return ContactView.From(after);
+            }
+            catch (Exception ex) when (StorageFailures.IsValueRefused(ex))
+            {
+                return ContactChange.NotStorable();
             }
             catch (Exception ex) when (ContactWriter.IsConflict(ex) && attempt < MaxAttempts)
             {
@@ -134,6 +153,16 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
         var fresh = firsts.Where((_, n) => owners[n] is null)
             .Select(i => (i.Index, i.Draft, Change: ContactChange.Create(Apply(new ContactEntity { PartitionKey = workspaceId, Id = ContactKeys.NewId(now), CreatedAt = now }, i.Draft, now), now)))
             .ToList();
+
+        // An item that would not fit storage fails alone, before anything is written (the edge's limits should
+        // have caught it; this is the stored-size check every write gets).
+        foreach (var item in fresh.Where(f => f.Change.TooLarge() is not null).ToList())
+        {
+            var error = item.Change.TooLarge()!;
+            failed.Add(new BulkFailure(item.Index, error.Code, Describe(error)));
+            fresh.Remove(item);
+        }
+
         var sequential = firsts.Where((_, n) => owners[n] is not null).Concat(repeats).OrderBy(i => i.Index).ToList();
 
         foreach (var chunk in Chunk(fresh))
@@ -149,8 +178,9 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
                 await ContactWriter.CommitAsync(table, combined, cancellationToken).ConfigureAwait(false);
                 created += chunk.Count;
             }
-            catch (Exception ex) when (ContactWriter.IsConflict(ex))
+            catch (Exception ex) when (ContactWriter.IsConflict(ex) || StorageFailures.IsValueRefused(ex))
             {
+                // Nothing of this transaction was written: each item goes again alone and fails only itself.
                 sequential.AddRange(chunk.Select(c => (c.Index, c.Draft)));
             }
         }
@@ -160,7 +190,7 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
             var outcome = await UpsertAsync(workspaceId, draft, cancellationToken).ConfigureAwait(false);
             if (!outcome.Succeeded)
             {
-                failed.Add(new BulkFailure(index, outcome.Error!.Code, outcome.Error.Message));
+                failed.Add(new BulkFailure(index, outcome.Error!.Code, Describe(outcome.Error)));
             }
             else if (outcome.Value)
             {
@@ -194,7 +224,8 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
                 return found;
             }
 
-            var created = await CreateAsync(workspaceId, new ContactDraft { PhoneNumber = e164, Name = name }, cancellationToken).ConfigureAwait(false);
+            // The name comes from outside the API (a WhatsApp profile): cut to the documented limit, not refused.
+            var created = await CreateAsync(workspaceId, new ContactDraft { PhoneNumber = e164, Name = ContactLimits.CutName(name) }, cancellationToken).ConfigureAwait(false);
             if (created.Succeeded)
             {
                 return (await FindByPhoneAsync(workspaceId, e164, cancellationToken).ConfigureAwait(false))!;
@@ -277,7 +308,8 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
 
         if (creating || draft.Has("custom_fields"))
         {
-            contact.CustomFieldsJson = draft.CustomFields is { ValueKind: JsonValueKind.Object } fields ? fields.GetRawText() : "{}";
+            // Stored as measured at the edge (compact, escaped), so the limit holds for the row and its events alike.
+            contact.CustomFieldsJson = draft.CustomFields is { ValueKind: JsonValueKind.Object } fields ? ContactLimits.StoredCustomFields(fields) : "{}";
         }
 
         if (creating || draft.Has("opted_in"))
@@ -365,6 +397,10 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
     }
 
     private static ApiError NotFound() => ApiError.NotFound("No contact with this id.");
+
+    /// <summary>A bulk item's failure as one line, field by field when the error names fields.</summary>
+    private static string Describe(ApiError error) =>
+        error.Errors is { Count: > 0 } errors ? error.Message + " " + string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")) : error.Message;
 
     /// <summary>So many writers at once on one workspace that this one never got its turn: the caller may retry.</summary>
     private static ApiError Busy() =>

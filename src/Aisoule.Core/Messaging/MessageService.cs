@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -24,12 +25,32 @@ public sealed class MessageService(
     public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
     private static readonly TimeSpan ReplayWait = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The most characters <c>template.components</c> or <c>interactive</c> may take in the stored payload
+    /// (<see cref="PayloadChars"/>). With every other field at its limit (text 4,096, caption 1,024, filename 240, url
+    /// 2,000, template name 512, each character escaped) the payload stays under the 32,768 characters of one property.
+    /// </summary>
+    public const int MaxStructuredChars = 28_000;
+
+    // Meta's body is stored as written: compact, with the default (HTML-safe) escapes of System.Text.Json.
+    private static readonly JsonSerializerOptions PayloadJson = JsonSerializerOptions.Default;
+
+    /// <summary>How many characters a JSON value takes in a stored payload: compact, every non-ASCII character a <c>\uXXXX</c> escape.</summary>
+    public static int PayloadChars(JsonElement element) => StoredSize.JsonChars(element, PayloadJson);
+
     public async Task<Outcome<(SendAccepted Accepted, bool Replayed)>> SendAsync(string workspaceId, SendDraft draft, string? idempotencyKey, ReadOnlyMemory<byte> rawBody, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(draft);
+
+        // Bounded in stored size before anything is written, the key's claim included.
+        if (PayloadTooLarge(workspaceId, draft) is { } tooLarge)
+        {
+            return tooLarge;
+        }
+
         if (idempotencyKey is null)
         {
-            var once = await AcceptAsync(workspaceId, draft, MessageKeys.NewId(clock.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            var once = await AcceptAsync(workspaceId, draft, MessageKeys.NewId(clock.GetUtcNow()), new StrongBox<bool>(), cancellationToken).ConfigureAwait(false);
             return once.Succeeded ? (once.Value!, false) : once.Error!;
         }
 
@@ -63,15 +84,8 @@ public sealed class MessageService(
                     continue;
                 }
 
-                var accepted = await AcceptAsync(workspaceId, draft, claim.GetString("MessageId"), cancellationToken).ConfigureAwait(false);
-                if (!accepted.Succeeded)
-                {
-                    // Only accepted sends are remembered: a refused one may be tried again with the same key.
-                    await DeleteQuietlyAsync(idempotency, claim, cancellationToken).ConfigureAwait(false);
-                    return accepted.Error!;
-                }
-
-                return (accepted.Value!, false);
+                var accepted = await AcceptClaimedAsync(idempotency, claim, workspaceId, draft, cancellationToken).ConfigureAwait(false);
+                return accepted.Succeeded ? (accepted.Value!, false) : accepted.Error!;
             }
 
             if (!string.Equals(row!.GetString("BodyHash"), bodyHash, StringComparison.Ordinal))
@@ -98,8 +112,11 @@ public sealed class MessageService(
                 continue;
             }
 
-            // The first request never stored its message (it died, or is stuck): finish it here, under the same id.
-            var finished = await AcceptAsync(workspaceId, draft, messageId, cancellationToken).ConfigureAwait(false);
+            // The first request never stored its message (it died, or is stuck): finish it here, under the same id. If
+            // this ends without the message, the key is given back as for the first request (a dead claim would
+            // otherwise hold it for 24 hours); a first request merely stuck for longer than ReplayWait would then
+            // still store its message, but the same id cannot be stored twice.
+            var finished = await AcceptClaimedAsync(idempotency, row, workspaceId, draft, cancellationToken).ConfigureAwait(false);
             if (finished.Succeeded)
             {
                 return (finished.Value!, false);
@@ -248,8 +265,43 @@ public sealed class MessageService(
         await queue.SendMessageAsync(work.ToJson(), visibilityTimeout: delay is { } d && d > TimeSpan.Zero ? Min(d, TimeSpan.FromDays(6)) : null, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The checks, then the message row (an atomic insert under <paramref name="messageId"/>), then the queue.</summary>
-    private async Task<Outcome<SendAccepted>> AcceptAsync(string workspaceId, SendDraft draft, string messageId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Accepts a send under its claimed Idempotency-Key (<paramref name="claim"/>, with the ETag it was claimed or read
+    /// with), and gives the key back on every ending that did not store the message: a refusal, a 4xx/5xx, an exception.
+    /// Only an accepted send is remembered, so the caller's corrected retry is not a 409 for 24 hours.
+    /// </summary>
+    private async Task<Outcome<SendAccepted>> AcceptClaimedAsync(TableClient idempotency, TableEntity claim, string workspaceId, SendDraft draft, CancellationToken cancellationToken)
+    {
+        // The claim is kept whenever the message row may exist: deleting it then would let another body take the key
+        // while this message is (or may be) on its way, and a retry of this body could no longer find and answer it.
+        // AcceptAsync says when that point is passed (see there); before it, nothing of the send was written.
+        var mayBeStored = new StrongBox<bool>();
+        Outcome<SendAccepted> accepted;
+        try
+        {
+            accepted = await AcceptAsync(workspaceId, draft, claim.GetString("MessageId"), mayBeStored, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!mayBeStored.Value)
+        {
+            await ReleaseAsync(idempotency, claim).ConfigureAwait(false);
+            throw;
+        }
+
+        if (!accepted.Succeeded && !mayBeStored.Value)
+        {
+            await ReleaseAsync(idempotency, claim).ConfigureAwait(false);
+        }
+
+        return accepted;
+    }
+
+    /// <summary>
+    /// The checks, then the message row (an atomic insert under <paramref name="messageId"/>), then the queue.
+    /// <paramref name="mayBeStored"/> turns true as soon as the message row may exist: once its transaction has been
+    /// sent and not definitely refused. From then on the send counts as accepted for its Idempotency-Key, even if
+    /// enqueueing then fails (the stored message is found and re-enqueued by the retry, see <see cref="SendAsync"/>).
+    /// </summary>
+    private async Task<Outcome<SendAccepted>> AcceptAsync(string workspaceId, SendDraft draft, string messageId, StrongBox<bool> mayBeStored, CancellationToken cancellationToken)
     {
         var account = await accounts.ResolveAsync(workspaceId, draft.AccountId, cancellationToken).ConfigureAwait(false);
         if (!account.Succeeded)
@@ -266,7 +318,11 @@ public sealed class MessageService(
         var contact = await contacts.FindByPhoneAsync(workspaceId, draft.To, cancellationToken).ConfigureAwait(false);
         if (draft.IsTemplate)
         {
-            var template = await templates.FindAsync(workspaceId, account.Value.RowKey, draft.Template!.Name, draft.Template.Language, cancellationToken).ConfigureAwait(false);
+            // A name too long for a template's row key (a 512-character name, escaped) was never stored by a sync, and
+            // Azure may answer a read with an over-long key with a 400 rather than "not found": don't ask.
+            var template = TemplateEntity.KeyOf(account.Value.RowKey, draft.Template!.Name, draft.Template.Language).Length > StoredSize.MaxKeyChars
+                ? null
+                : await templates.FindAsync(workspaceId, account.Value.RowKey, draft.Template.Name, draft.Template.Language, cancellationToken).ConfigureAwait(false);
             if (template is not { IsApproved: true })
             {
                 return new ApiError(422, "template_not_approved", "Template not approved");
@@ -320,12 +376,15 @@ public sealed class MessageService(
             try
             {
                 await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact), new(TableTransactionActionType.Add, byStatus), shard], cancellationToken).ConfigureAwait(false);
+                mayBeStored.Value = true;
                 break;
             }
             catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && attempt < 50)
             {
                 if (ex.Status == 409 && await FindAsync(workspaceId, messageId, cancellationToken).ConfigureAwait(false) is not null)
                 {
+                    // Stored by an earlier request under this id: that one was accepted.
+                    mayBeStored.Value = true;
                     return ApiError.Conflict("message_exists", "This message was already accepted.");
                 }
 
@@ -334,10 +393,35 @@ public sealed class MessageService(
                     await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10)), cancellationToken).ConfigureAwait(false);
                 }
             }
+            catch (Exception ex) when (!IsDefinitelyNotApplied(ex))
+            {
+                // No answer (a timeout, a lost connection, a cancellation) or a server error: the transaction may have
+                // been applied without our hearing of it, so the message may exist.
+                mayBeStored.Value = true;
+                throw;
+            }
         }
 
         await EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, cancellationToken).ConfigureAwait(false);
         return new SendAccepted(messageId, MessageStatus.Queued, draft.To, account.Value.RowKey);
+    }
+
+    /// <summary>
+    /// Did this exception from submitting a transaction come with the certainty that nothing was written? Checked before
+    /// sending (our own size and partition rules), or refused by storage with a 4xx (a transaction is all or nothing).
+    /// </summary>
+    private static bool IsDefinitelyNotApplied(Exception exception) =>
+        exception is StoredSizeExceededException or ArgumentException or RequestFailedException { Status: >= 400 and < 500 };
+
+    /// <summary>The 400 naming the field whose stored payload would not fit one Table Storage property, if any.</summary>
+    private static ApiError? PayloadTooLarge(string workspaceId, SendDraft draft)
+    {
+        if (Payload(workspaceId, MessageKeys.NewId(DateTimeOffset.UnixEpoch), draft).Length <= StoredSize.MaxStringChars)
+        {
+            return null;
+        }
+
+        return ApiError.Validation(draft.IsTemplate ? "template.components" : draft.Type, "Too large to store with the rest of the message. See the limits in the README.");
     }
 
     /// <summary>The body for Meta's <c>/messages</c>; <c>biz_opaque_callback_data</c> brings our ids back on every status.</summary>
@@ -384,7 +468,7 @@ public sealed class MessageService(
                 break;
         }
 
-        return body.ToJsonString();
+        return body.ToJsonString(PayloadJson);
     }
 
     /// <summary>The action that adds one to a count shard: an update guarded by its ETag, or its first insert.</summary>
@@ -403,15 +487,18 @@ public sealed class MessageService(
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
-    private static async Task DeleteQuietlyAsync(TableClient table, TableEntity row, CancellationToken cancellationToken)
+    /// <summary>Gives an Idempotency-Key back: deletes the claim if it is still the one we hold (its ETag).</summary>
+    private static async Task ReleaseAsync(TableClient idempotency, TableEntity claim)
     {
         try
         {
-            await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, row.ETag, CancellationToken.None).ConfigureAwait(false);
+            // Not the caller's token: a cancelled request still frees its key.
+            await idempotency.DeleteEntityAsync(claim.PartitionKey, claim.RowKey, claim.ETag, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (RequestFailedException)
+        catch (Exception ex) when (ex is RequestFailedException || StorageFailures.IsUnavailable(ex))
         {
-            // Gone or replaced already; it expires anyway.
+            // Gone or taken again already; or storage is away, and the claim ends with its 24 hours. The retry of
+            // the same body still finishes it (SendAsync), only another body waits.
         }
     }
 

@@ -43,6 +43,10 @@ public sealed record ApiError(int Status, string Code, string Message)
 
     public static ApiError Conflict(string code, string message) => new(409, code, message);
 
+    /// <summary>Storage refused a value for its size or content; the request's field limits should have caught it.</summary>
+    public static ApiError NotStorable() =>
+        new(400, ErrorCodes.ValueNotStorable, "A value in this request is too large to store, or holds characters storage refuses; nothing of the refused write was saved. See the limits in the README.");
+
     public static ApiError StorageUnavailable() =>
         new(503, ErrorCodes.StorageUnavailable, "Storage is unreachable. Try again shortly.") { RetryAfter = TimeSpan.FromSeconds(5) };
 }

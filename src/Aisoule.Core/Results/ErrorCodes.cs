@@ -11,6 +11,7 @@ public static class ErrorCodes
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string InternalError = "internal_error";
     public const string StorageUnavailable = "storage_unavailable";
+    public const string ValueNotStorable = "value_not_storable";
     public const string Unauthenticated = "unauthenticated";
     public const string InvalidCredentials = "invalid_credentials";
     public const string InvalidApiKey = "invalid_api_key";

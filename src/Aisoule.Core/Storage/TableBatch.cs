@@ -4,8 +4,9 @@ using Azure.Data.Tables;
 namespace Aisoule.Core.Storage;
 
 /// <summary>
-/// Entity group transactions with Azure's rules enforced here: one partition, at most 100 actions.
-/// Azurite accepts batches that span partitions; real Azure rejects them, so we refuse them first.
+/// Entity group transactions with Azure's rules enforced here: one partition, at most 100 actions, and every
+/// entity within Table Storage's size limits (<see cref="StoredSize"/>). Azurite accepts batches that span
+/// partitions; real Azure rejects them, so we refuse them first.
 /// </summary>
 public static class TableBatch
 {
@@ -43,5 +44,7 @@ public static class TableBatch
         {
             throw new ArgumentException("A table transaction must stay within one partition.", nameof(actions));
         }
+
+        StoredSize.EnsureFits(actions);
     }
 }

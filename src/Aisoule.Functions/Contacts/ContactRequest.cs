@@ -1,21 +1,22 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using Aisoule.Core.Contacts;
 using Aisoule.Functions.Http;
 
 namespace Aisoule.Functions.Contacts;
 
-/// <summary>The contact fields a caller may send on create, update and in bulk (spec §4).</summary>
+/// <summary>
+/// The contact fields a caller may send on create, update and in bulk (spec §4), with the limits of
+/// <see cref="ContactLimits"/>: lengths in UTF-16 code units (an emoji counts 2), as the README's limits table says.
+/// </summary>
 public sealed record ContactRequest : IValidatableObject
 {
-    public const int MaxTags = 20;
-    public const int MaxTagLength = 50;
-    public const int MaxCustomFields = 50;
-    public const int MaxCustomFieldsBytes = 16 * 1024;
+    public const int MaxTagLength = ContactLimits.MaxTagLength;
 
     [StringLength(40, ErrorMessage = "Invalid phone number")]
     public string? PhoneNumber { get; init; }
 
-    [StringLength(200, ErrorMessage = "At most 200 characters.")]
+    [StringLength(ContactLimits.MaxName, ErrorMessage = "At most 200 characters (an emoji counts as 2).")]
     public string? Name { get; init; }
 
     [Email]
@@ -23,7 +24,7 @@ public sealed record ContactRequest : IValidatableObject
 
     public IReadOnlyList<string>? Tags { get; init; }
 
-    [StringLength(50, ErrorMessage = "At most 50 characters.")]
+    [StringLength(ContactLimits.MaxStage, ErrorMessage = "At most 50 characters (an emoji counts as 2).")]
     public string? Stage { get; init; }
 
     public JsonElement? CustomFields { get; init; }
@@ -32,24 +33,47 @@ public sealed record ContactRequest : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (Tags is { } tags && (tags.Count > MaxTags || tags.Any(t => t is null || t.Trim().Length is 0 or > MaxTagLength)))
+        if (Tags is { } tags && (tags.Count > ContactLimits.MaxTags || tags.Any(t => t is null || t.Trim().Length is 0 or > MaxTagLength)))
         {
-            yield return new ValidationResult($"At most {MaxTags} tags, each 1 to {MaxTagLength} characters.", [nameof(Tags)]);
+            yield return new ValidationResult($"At most {ContactLimits.MaxTags} tags, each 1 to {MaxTagLength} characters (an emoji counts as 2).", [nameof(Tags)]);
         }
 
         if (CustomFields is { } fields && fields.ValueKind != JsonValueKind.Null)
         {
             var ok = fields.ValueKind == JsonValueKind.Object
-                && fields.EnumerateObject().Count() <= MaxCustomFields
-                && fields.EnumerateObject().All(p => p.Name.Length is > 0 and <= 50
-                    && p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null)
-                && fields.GetRawText().Length <= MaxCustomFieldsBytes;
+                && fields.EnumerateObject().Count() <= ContactLimits.MaxCustomFields
+                && fields.EnumerateObject().All(p => p.Name.Length is > 0 and <= ContactLimits.MaxCustomFieldNameLength
+                    && p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null);
             if (!ok)
             {
                 yield return new ValidationResult(
-                    $"An object of at most {MaxCustomFields} fields (names 1 to 50 characters) whose values are strings, numbers, booleans or null; at most 16 KB.",
+                    $"An object of at most {ContactLimits.MaxCustomFields} fields (names 1 to {ContactLimits.MaxCustomFieldNameLength} characters) whose values are strings, numbers, booleans or null.",
                     [nameof(CustomFields)]);
             }
+            else if (StoredLength(fields) is not { } stored)
+            {
+                yield return new ValidationResult("Text must be valid Unicode (a \\uD800-\\uDFFF escape must be half of a pair).", [nameof(CustomFields)]);
+            }
+            else if (stored > ContactLimits.MaxCustomFieldsChars)
+            {
+                // Measured as stored, after escaping: 8,000 emoji are 16,000 characters sent but 96,000 stored.
+                yield return new ValidationResult(
+                    "At most 16,384 characters as stored: compact JSON in which an emoji takes 12 characters (two \\uXXXX escapes) and a quote, backslash or control character 2 to 6.",
+                    [nameof(CustomFields)]);
+            }
+        }
+    }
+
+    // Characters of custom_fields as stored; null when its text cannot be written back (a lone surrogate escape).
+    private static int? StoredLength(JsonElement fields)
+    {
+        try
+        {
+            return ContactLimits.StoredCustomFields(fields).Length;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            return null;
         }
     }
 }

@@ -9,7 +9,8 @@ namespace Aisoule.Functions.Pipeline;
 
 /// <summary>
 /// The request pipeline both hosts run around every HTTP function: request id, the body size limit,
-/// the auth gate (credentials, CSRF, scope), then the function, then errors mapped to the envelope.
+/// the auth gate (credentials, CSRF, scope), then the function, then errors mapped to the envelope (storage
+/// unreachable → 503, a value storage refuses → 400, anything else → 500).
 /// The Functions worker calls it from <see cref="ApiPipelineMiddleware"/>, the local host from its endpoint.
 /// </summary>
 public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> logger)
@@ -61,6 +62,12 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
             LogStorageUnavailable(logger, ex, function.Name, requestId);
             return ApiResult.Failure(ApiError.StorageUnavailable());
         }
+        catch (Exception ex) when (StorageFailures.IsValueRefused(ex))
+        {
+            // The last line of defence: field limits measured as stored should have refused this request first.
+            LogValueRefused(logger, ex, function.Name, requestId);
+            return ApiResult.Failure(ApiError.NotStorable());
+        }
         catch (Exception ex)
         {
             LogUnhandled(logger, ex, function.Name, requestId);
@@ -78,6 +85,9 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storage unreachable in {Function} for request {RequestId}")]
     private static partial void LogStorageUnavailable(ILogger logger, Exception exception, string function, string requestId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage refused a value in {Function} for request {RequestId}: a field limit is missing")]
+    private static partial void LogValueRefused(ILogger logger, Exception exception, string function, string requestId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Client closed the request to {Function} ({RequestId})")]
     private static partial void LogAborted(ILogger logger, string function, string requestId);

@@ -11,7 +11,8 @@ namespace Aisoule.Tests.Probes;
 
 /// <summary>
 /// Functions that exist only in the test assembly, served by the local host beside the app's own, to drive the
-/// shared pipeline through real HTTP and real queues: a JSON echo, a crash, a storage call, a queue consumer.
+/// shared pipeline through real HTTP and real queues: a JSON echo, a crash, a storage call, a write storage refuses,
+/// a queue consumer.
 /// </summary>
 public sealed class ProbeFunctions(StorageAccount storage)
 {
@@ -53,6 +54,28 @@ public sealed class ProbeFunctions(StorageAccount storage)
     {
         var table = await storage.GetTableAsync("probe", cancellationToken);
         return ApiResult.Ok(new { table = table.Name });
+    }
+
+    /// <summary>A write storage refuses for its size: straight to storage, or through <see cref="TableBatch"/>.</summary>
+    [Function(nameof(ProbeOversize))]
+    [Access(Credentials.None)]
+    public async Task<ApiResult> ProbeOversize(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "probe/oversize")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var table = await storage.GetTableAsync("probe", cancellationToken);
+        var entity = new Azure.Data.Tables.TableEntity("p", Guid.NewGuid().ToString("N")) { ["Text"] = new string('x', StoredSize.MaxStringChars + 1) };
+        if (request.Query["via"] == "batch")
+        {
+            await TableBatch.SubmitAsync(table, [new(Azure.Data.Tables.TableTransactionActionType.Add, entity)], cancellationToken);
+        }
+        else
+        {
+            await table.AddEntityAsync(entity, cancellationToken);
+        }
+
+        return ApiResult.Ok(new { written = true });
     }
 
     [Function(nameof(ProbeWrite))]
