@@ -69,6 +69,20 @@ public sealed class MalformedHttpTests : IAsyncLifetime
         Assert.Equal(before, await TotalAsync());
     }
 
+    [Theory]
+    [InlineData("messages/send", """{"to":"+12125550100","type":"interactive","interactive":{"type":"button","a\ud800":1}}""", "interactive")]
+    [InlineData("messages/send", """{"to":"+12125550100","type":"template","template":{"name":"hello_world","language":"en_US","components":[{"type":"body","parameters":[{"type":"text","text":"\ude00\ud83d"}]}]}}""", "template.components[0].parameters[0].text")]
+    [InlineData("contacts", """{"phone_number":"+12125550100","custom_fields":{"note":"a\udc00"}}""", "custom_fields.note")]
+    public async Task Text_that_cannot_be_text_anywhere_in_a_body_is_a_400_naming_where(string path, string json, string field)
+    {
+        var before = await TotalAsync();
+
+        var refused = await Envelope.ErrorAsync(await new KeyClient(_host.Client, _key).PostJsonAsync(path, json), System.Net.HttpStatusCode.BadRequest, "validation_failed");
+
+        Assert.True(refused.GetProperty("errors").TryGetProperty(field, out _), refused.ToString());
+        Assert.Equal(before, await TotalAsync());
+    }
+
     private async Task<long> TotalAsync() =>
         (await Envelope.SuccessAsync(await new KeyClient(_host.Client, _key).GetAsync("contacts"))).GetProperty("total").GetInt64();
 
