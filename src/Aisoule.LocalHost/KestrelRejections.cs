@@ -13,8 +13,9 @@ namespace Aisoule.LocalHost;
 /// line or headers too long) the error envelope and an <c>X-Request-Id</c>, like every other answer. Kestrel answers
 /// those itself, before any middleware, with an empty body, and offers no hook for it; so a connection middleware
 /// watches what Kestrel writes. The app's own answers always have a body, so a 4xx/5xx head with
-/// <c>Content-Length: 0</c> and nothing after it, at the start of what Kestrel flushed, is one of Kestrel's
-/// refusals (which then closes the connection), and only such a head is rewritten. Everything else passes as is.
+/// <c>Content-Length: 0</c> and <c>Connection: close</c> and nothing after it, at the start of what Kestrel flushed,
+/// is one of Kestrel's refusals, and only such a head is rewritten (see aspnet/KestrelHttpServer#2947: there is no
+/// supported way to give those a body). Everything else passes as is.
 /// </summary>
 internal static class KestrelRejections
 {
@@ -99,7 +100,8 @@ internal static class KestrelRejections
 
         var head = Encoding.ASCII.GetString(bytes, 0, bytes.Length - HeadEnd.Length);
         var lines = head.Split("\r\n");
-        if (!lines.Skip(1).Any(l => l.Equals("Content-Length: 0", StringComparison.OrdinalIgnoreCase)))
+        if (!lines.Skip(1).Any(l => l.Equals("Content-Length: 0", StringComparison.OrdinalIgnoreCase))
+            || !lines.Skip(1).Any(l => l.Equals("Connection: close", StringComparison.OrdinalIgnoreCase)))
         {
             return null;
         }

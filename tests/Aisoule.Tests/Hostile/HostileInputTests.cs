@@ -10,7 +10,8 @@ namespace Aisoule.Tests.Hostile;
 /// cannot change the workspace run in parallel between two snapshots; cases a correct API may accept on an endpoint
 /// that writes run one by one, each refusal checked against the snapshot before it.
 /// </summary>
-public sealed class HostileInputTests(HostileWorkspace workspace, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<HostileWorkspace>
+[Collection(HostileWorkspace.Collection)]
+public sealed class HostileInputTests(HostileWorkspace workspace, Xunit.Abstractions.ITestOutputHelper output)
 {
     internal static readonly FunctionCatalog AppCatalog = FunctionCatalog.Create(typeof(AisouleServiceCollectionExtensions).Assembly);
 

@@ -17,6 +17,9 @@ namespace Aisoule.Tests.Hostile;
 /// </summary>
 public sealed class HostileWorkspace : IAsyncLifetime
 {
+    /// <summary>The suite and its known failures share one workspace (and so run one after the other).</summary>
+    public const string Collection = "Hostile input";
+
     private const int KeyCount = 10;
     private int _next;
 
@@ -268,3 +271,7 @@ internal sealed record Answer(HostileCase Case, int Status, string? Problem)
         }
     }
 }
+
+/// <summary>One <see cref="HostileWorkspace"/> for every class of the hostile-input suite.</summary>
+[CollectionDefinition(HostileWorkspace.Collection)]
+public sealed class HostileSuiteDefinition : ICollectionFixture<HostileWorkspace>;

@@ -54,6 +54,25 @@ public sealed class MalformedHttpTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("HEAD /api/no-such-thing HTTP/1.1\r\nHost: h\r\n\r\nGET /api/health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")]
+    [InlineData("HEAD /api/health HTTP/1.1\r\nHost: h\r\n\r\nGET /api/health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")]
+    public async Task A_head_request_is_answered_without_a_body_and_the_connection_stays_in_step(string requests)
+    {
+        var address = _host.Client.BaseAddress!;
+        using var client = new TcpClient();
+        await client.ConnectAsync(address.Host, address.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(requests));
+        using var received = new MemoryStream();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await stream.CopyToAsync(received, timeout.Token);
+
+        var text = Encoding.UTF8.GetString(received.ToArray());
+        var second = text.IndexOf("HTTP/1.1 200", StringComparison.Ordinal);
+        Assert.True(second > 0 && text[..second].EndsWith("\r\n\r\n", StringComparison.Ordinal), text);
+    }
+
+    [Theory]
     [InlineData("bad chunk size", "zz\r\n{}\r\n0\r\n\r\n")]
     [InlineData("chunk longer than announced", "2\r\n{\"a\":1}\r\n0\r\n\r\n")]
     [InlineData("chunk size past 2^63", "92233720368547758080\r\n{}\r\n0\r\n\r\n")]
