@@ -24,6 +24,9 @@ internal sealed record EndpointSpec
 
     public IReadOnlyList<string> Query { get; init; } = [];
 
+    /// <summary>Request headers the endpoint reads (beyond credentials and X-Request-Id).</summary>
+    public IReadOnlyList<string> Headers { get; init; } = [];
+
     /// <summary>Whether an accepted request can change what the workspace snapshot shows.</summary>
     public bool Writes { get; init; } = true;
 
@@ -74,7 +77,7 @@ internal sealed record EndpointSpec
             Baseline = (_, _) => new JsonObject { ["phone_number"] = HostileWorkspace.NewPhone() },
             Wrap = item => new JsonObject { ["contacts"] = new JsonArray(item) },
         },
-        ["SendMessage"] = new() { Body = typeof(SendMessageRequest), Baseline = SendBaseline },
+        ["SendMessage"] = new() { Body = typeof(SendMessageRequest), Baseline = SendBaseline, Headers = ["Idempotency-Key"] },
         ["GetMessage"] = new() { Writes = false },
         ["ListMessages"] = new() { Writes = false, Query = ["page", "per_page", "contact_id", "status"] },
         ["ListTemplates"] = new() { Writes = false, Query = ["whatsapp_account_id", "status"] },

@@ -151,6 +151,19 @@ internal static partial class HostileCases
                 continue;
             }
 
+            foreach (var header in spec.Headers)
+            {
+                foreach (var (name, value) in new[]
+                {
+                    ("empty", ""), ("256 characters", new string('k', 256)), ("4,000 characters", new string('k', 4000)), ("emoji", "😀"), ("tab", "a\tb"),
+                    ("DEL", "a\u007fb"), ("lone surrogate", "a\ud800b"), ("key-escaping characters", "/\\#?~|"), ("%00", "%00"),
+                })
+                {
+                    var body = Encoding.UTF8.GetBytes((spec.Baseline?.Invoke("", workspace) ?? []).ToJsonString());
+                    cases.Add(new HostileCase(function.Name, $"{header} {name}", method, basePath, body, "application/json", auth, Expect.Any) { Headers = new Dictionary<string, string> { [header] = value } });
+                }
+            }
+
             // Body-level: whatever the fields, most of these bodies are not a request (a signed webhook takes any JSON).
             foreach (var (name, bytes, contentType, invalid) in BodyLevel())
             {
