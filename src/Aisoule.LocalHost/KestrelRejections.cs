@@ -71,9 +71,9 @@ internal static class KestrelRejections
                 }
             }
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
-            // The client went away (a reset included): nothing more to deliver.
+            // The client went away (a reset or an abort): nothing more to deliver.
         }
         finally
         {
