@@ -43,7 +43,7 @@ public static class LocalFunctionsHost
         }
 
         var port = builder.Configuration.GetValue("port", DefaultPort);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, KestrelRejections.UseEnvelope));
         builder.Services.AddSingleton(catalog);
         builder.Services.AddSingleton(hostJson);
         builder.Services.AddAisoule(builder.Configuration);

@@ -74,19 +74,23 @@ public sealed class ContactLister(StorageAccount storage)
     {
         var prefix = ContactKeys.ContactPrefix;
         var end = ContactKeys.After(prefix);
-        var filter = afterId is null
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {end}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey gt {prefix + afterId} and RowKey lt {end}");
-        var rows = new List<ContactEntity>(take);
-        var pageSize = (int)Math.Min(1000, skip + take);
-        await foreach (var row in table.QueryAsync<ContactEntity>(filter, maxPerPage: pageSize, cancellationToken: cancellationToken).ConfigureAwait(false))
+        var afterKey = afterId is null ? null : prefix + afterId;
+        if (skip > 0)
         {
-            if (skip > 0)
+            // A deep page pays for the keys it passes, not for their custom fields.
+            afterKey = await SkippedKeyAsync(table, workspaceId, prefix, skip, cancellationToken).ConfigureAwait(false);
+            if (afterKey is null)
             {
-                skip--;
-                continue;
+                return [];
             }
+        }
 
+        var filter = afterKey is null
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {end}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey gt {afterKey} and RowKey lt {end}");
+        var rows = new List<ContactEntity>(take);
+        await foreach (var row in table.QueryAsync<ContactEntity>(filter, maxPerPage: take, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
             rows.Add(row);
             if (rows.Count == take)
             {
@@ -95,6 +99,22 @@ public sealed class ContactLister(StorageAccount storage)
         }
 
         return rows;
+    }
+
+    /// <summary>The row key of the <paramref name="skip"/>th row of a range, read keys-only; null when the range is shorter.</summary>
+    private static async Task<string?> SkippedKeyAsync(TableClient table, string workspaceId, string prefix, long skip, CancellationToken cancellationToken)
+    {
+        var end = ContactKeys.After(prefix);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {end}");
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: (int)Math.Min(1000, skip), select: KeysOnly, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (--skip == 0)
+            {
+                return row.RowKey;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Ids (newest first) from one index's key range.</summary>

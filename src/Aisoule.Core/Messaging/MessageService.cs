@@ -180,17 +180,50 @@ public sealed class MessageService(
 
     /// <summary>
     /// Rows <paramref name="skip"/> to <paramref name="skip"/> + <paramref name="take"/> of the workspace's messages
-    /// by id (newest first): each partition is read in order, as far as the merge needs it.
+    /// by id (newest first): each partition is read in order, as far as the merge needs it. The first page reads
+    /// its rows in that merge; a deeper page merges keys only, then reads just its own rows, which lie in one
+    /// narrow key range per partition — so the skipped messages cost their keys, never their payloads.
     /// </summary>
     private static async Task<List<MessageEntity>> NewestAsync(TableClient table, string workspaceId, int skip, int take, CancellationToken cancellationToken)
     {
         // About twice a partition's even share of the rows before the page's end: one query each, usually.
         var pageSize = Math.Clamp((2 * (skip + take) / MessageKeys.Partitions) + 5, 1, 1000);
-        var cursors = MessageKeys.AllPartitions(workspaceId)
-            .Select(p => table.QueryAsync<MessageEntity>(Range(p, MessageKeys.MessagePrefix), maxPerPage: pageSize, cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken))
-            .ToList();
-        var heads = new PriorityQueue<IAsyncEnumerator<MessageEntity>, string>(StringComparer.Ordinal);
-        var taken = new List<MessageEntity>(take);
+        if (skip == 0)
+        {
+            return await MergeAsync(
+                MessageKeys.AllPartitions(workspaceId).Select(p => table.QueryAsync<MessageEntity>(Range(p, MessageKeys.MessagePrefix), maxPerPage: pageSize, cancellationToken: cancellationToken)),
+                skip, take, cancellationToken).ConfigureAwait(false);
+        }
+
+        var keys = await MergeAsync(
+            MessageKeys.AllPartitions(workspaceId).Select(p => table.QueryAsync<TableEntity>(Range(p, MessageKeys.MessagePrefix), maxPerPage: pageSize, select: ["RowKey"], cancellationToken: cancellationToken)),
+            skip, take, cancellationToken).ConfigureAwait(false);
+        var found = await Task.WhenAll(keys.Select(k => k.RowKey).GroupBy(key => MessageKeys.Partition(workspaceId, key)).Select(async run =>
+        {
+            var wanted = run.ToHashSet(StringComparer.Ordinal);
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {run.Key} and RowKey ge {run.First()} and RowKey le {run.Last()}");
+            var rows = new List<MessageEntity>(wanted.Count);
+            await foreach (var row in table.QueryAsync<MessageEntity>(filter, maxPerPage: wanted.Count, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (wanted.Contains(row.RowKey))
+                {
+                    rows.Add(row);
+                }
+            }
+
+            return rows;
+        })).ConfigureAwait(false);
+        var byKey = found.SelectMany(rows => rows).ToDictionary(row => row.RowKey, StringComparer.Ordinal);
+        return [.. keys.Select(k => byKey.GetValueOrDefault(k.RowKey)).OfType<MessageEntity>()];
+    }
+
+    /// <summary>Rows <paramref name="skip"/> to <paramref name="skip"/> + <paramref name="take"/> of sorted ranges merged by row key.</summary>
+    private static async Task<List<T>> MergeAsync<T>(IEnumerable<AsyncPageable<T>> ranges, int skip, int take, CancellationToken cancellationToken)
+        where T : class, ITableEntity
+    {
+        var cursors = ranges.Select(r => r.GetAsyncEnumerator(cancellationToken)).ToList();
+        var heads = new PriorityQueue<IAsyncEnumerator<T>, string>(StringComparer.Ordinal);
+        var taken = new List<T>(take);
         try
         {
             await Task.WhenAll(cursors.Select(async c =>

@@ -3,6 +3,7 @@ namespace Aisoule.Core.Results;
 /// <summary>The stable, documented <c>code</c> values of the error envelope.</summary>
 public static class ErrorCodes
 {
+    public const string BadRequest = "bad_request";
     public const string InvalidJson = "invalid_json";
     public const string ValidationFailed = "validation_failed";
     public const string NotFound = "not_found";

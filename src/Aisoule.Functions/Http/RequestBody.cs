@@ -91,6 +91,11 @@ public static class RequestBody
             return Fail<T>(ApiError.InvalidJson("Request body must be a JSON object."));
         }
 
+        if (UnreadableText(element, "") is { } field)
+        {
+            return Fail<T>(ApiError.Validation(field, "Not valid text: a lone surrogate (\\ud800) or bytes that are not UTF-8."));
+        }
+
         T? value;
         try
         {
@@ -110,6 +115,62 @@ public static class RequestBody
         return errors.Count == 0
             ? new RequestBody<T>(value, null) { Present = element.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal) }
             : Fail<T>(ApiError.Validation(errors));
+    }
+
+    /// <summary>
+    /// The path of the first string or property name that is not text: JSON allows a lone surrogate escape and the
+    /// parser passes raw bytes through unchecked, but neither can become a .NET string, a stored property or UTF-8 for
+    /// Meta. Checked once here, so no later step (even one reading a raw <see cref="JsonElement"/>) meets one.
+    /// </summary>
+    private static string? UnreadableText(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return Readable(() => element.GetString()) ? null : path;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    string name = "";
+                    if (!Readable(() => name = property.Name))
+                    {
+                        return path;
+                    }
+
+                    if (UnreadableText(property.Value, path.Length == 0 ? name : path + "." + name) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (UnreadableText(item, $"{path}[{index++}]") is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static bool Readable(Action read)
+    {
+        try
+        {
+            read();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A syntax error as the caller sees it: where it is, or that there was nothing to read.</summary>

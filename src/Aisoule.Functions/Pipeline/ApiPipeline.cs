@@ -52,6 +52,11 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
         {
             return ApiResult.Failure(ApiError.PayloadTooLarge(MaxBodyBytes));
         }
+        catch (Exception ex) when (BadRequestStatus(ex) is { } status)
+        {
+            // Kestrel found the body malformed while the function read it (bad chunked framing, a body cut short).
+            return ApiResult.Failure(new ApiError(status, ErrorCodes.BadRequest, "The request's body could not be read: its HTTP framing is malformed or it ended early."));
+        }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested || cancellationToken.IsCancellationRequested)
         {
             LogAborted(logger, function.Name, requestId);
@@ -79,6 +84,11 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
     private static bool IsBodyTooLarge(Exception exception) =>
         exception is RequestBodyTooLargeException or BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
         || (exception.InnerException is { } inner && IsBodyTooLarge(inner));
+
+    private static int? BadRequestStatus(Exception exception) =>
+        exception is BadHttpRequestException { StatusCode: >= 400 and < 500 } bad ? bad.StatusCode
+        : exception.InnerException is { } inner ? BadRequestStatus(inner)
+        : null;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error in {Function} for request {RequestId}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string function, string requestId);

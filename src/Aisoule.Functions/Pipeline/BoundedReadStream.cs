@@ -29,10 +29,29 @@ public sealed class BoundedReadStream(Stream inner, long limit) : Stream
         set => throw new NotSupportedException();
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        try
+        {
+            return Count(inner.Read(buffer, offset, count));
+        }
+        catch (IOException ex) when (IsMalformed(ex))
+        {
+            throw Malformed(ex);
+        }
+    }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        Count(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return Count(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
+        }
+        catch (IOException ex) when (IsMalformed(ex))
+        {
+            throw Malformed(ex);
+        }
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -46,6 +65,14 @@ public sealed class BoundedReadStream(Stream inner, long limit) : Stream
     public override void SetLength(long value) => throw new NotSupportedException();
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    // Kestrel reports most broken framing as BadHttpRequestException, but some (a chunk size that overflows) as a
+    // plain IOException; whichever it is, the caller's body is at fault, never the server.
+    private static bool IsMalformed(IOException exception) =>
+        exception is not (RequestBodyTooLargeException or Microsoft.AspNetCore.Http.BadHttpRequestException);
+
+    private static Microsoft.AspNetCore.Http.BadHttpRequestException Malformed(IOException exception) =>
+        new("The request body could not be read.", Microsoft.AspNetCore.Http.StatusCodes.Status400BadRequest, exception);
 
     private int Count(int read)
     {
