@@ -62,6 +62,6 @@ public sealed class WhatsAppWebhookFunctions(InboundChanges inbound, IOptionsMon
         }
 
         var queued = await inbound.EnqueueWebhookAsync(body, cancellationToken).ConfigureAwait(false);
-        return ApiResult.Ok(new { Received = queued });
+        return queued.Succeeded ? ApiResult.Ok(new { Received = queued.Value }) : ApiResult.Failure(queued.Error!);
     }
 }

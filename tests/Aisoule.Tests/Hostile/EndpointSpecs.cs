@@ -94,6 +94,7 @@ internal sealed record EndpointSpec
                 ["access_token"] = "EAAG-hostile-token",
             },
         },
+        ["UpdateAccount"] = new() { Body = typeof(UpdateAccountRequest), Baseline = (_, _) => new JsonObject { ["name"] = "Hostile" }, RealId = true },
         ["RemoveAccount"] = new(),
         ["VerifyWhatsAppWebhook"] = new() { Writes = false, Query = ["hub.mode", "hub.verify_token", "hub.challenge"] },
         ["ReceiveWhatsAppWebhook"] = new() { Writes = false, Signed = true },

@@ -64,6 +64,56 @@ public sealed class WhatsAppWebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_change_too_large_for_one_queue_message_is_queued_one_event_at_a_time_and_every_event_is_applied()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var texts = Enumerable.Range(0, 30).Select(_ => (Sender.NewPhone().TrimStart('+'), new string('x', 3_000))).DistinctBy(t => t.Item1).ToList();
+        var body = BatchBody(sender.PhoneNumberId, texts);
+        Assert.True(body.Length > InboundChanges.MaxChangeBytes);
+
+        var answer = await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, body));
+
+        Assert.Equal(texts.Count, answer.GetProperty("received").GetInt32());
+        await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts")),
+            c => c.GetProperty("total").GetInt32() == texts.Count, what: "every inbound message of the split change applied");
+    }
+
+    [Fact]
+    public async Task An_event_too_large_for_a_queue_message_even_alone_is_a_413_and_nothing_of_the_body_is_queued()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var body = BatchBody(sender.PhoneNumberId, [(Sender.NewPhone().TrimStart('+'), "hi"), (Sender.NewPhone().TrimStart('+'), new string('x', 50_000))]);
+
+        await Envelope.ErrorAsync(await MetaWebhook.PostAsync(_host.Client, body), HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
+
+        // A later message is applied; the refused body's small message never was.
+        await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, MetaWebhook.Inbound(sender.PhoneNumberId, Sender.NewPhone().TrimStart('+'), "wamid.AFTER" + Guid.NewGuid().ToString("N"), "hi")));
+        var contacts = await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts")),
+            c => c.GetProperty("total").GetInt32() >= 1, what: "the later message applied");
+        Assert.Equal(1, contacts.GetProperty("total").GetInt32());
+    }
+
+    /// <summary>One webhook change holding an inbound text message from each (phone, text), as Meta batches them.</summary>
+    private static string BatchBody(string phoneNumberId, IReadOnlyList<(string Phone, string Text)> messages)
+    {
+        var value = new
+        {
+            messaging_product = "whatsapp",
+            metadata = new { display_phone_number = "15550100999", phone_number_id = phoneNumberId },
+            contacts = messages.Select(m => new { profile = new { name = "Batch" }, wa_id = m.Phone }).ToArray(),
+            messages = messages.Select(m => new
+            {
+                from = m.Phone,
+                id = "wamid.BATCH" + Guid.NewGuid().ToString("N"),
+                timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                type = "text",
+                text = new { body = m.Text },
+            }).ToArray(),
+        };
+        return JsonSerializer.Serialize(new { @object = "whatsapp_business_account", entry = new[] { new { id = "102290129340398", changes = new[] { new { field = "messages", value } } } } });
+    }
+
+    [Fact]
     public async Task Inbound_message_creates_the_contact_opens_its_window_and_is_applied_once_when_delivered_twice()
     {
         var sender = await Sender.SandboxAsync(_host);
