@@ -50,30 +50,13 @@ public sealed record ContactRequest : IValidatableObject
                     $"An object of at most {ContactLimits.MaxCustomFields} fields (names 1 to {ContactLimits.MaxCustomFieldNameLength} characters) whose values are strings, numbers, booleans or null.",
                     [nameof(CustomFields)]);
             }
-            else if (StoredLength(fields) is not { } stored)
-            {
-                yield return new ValidationResult("Text must be valid Unicode (a \\uD800-\\uDFFF escape must be half of a pair).", [nameof(CustomFields)]);
-            }
-            else if (stored > ContactLimits.MaxCustomFieldsChars)
+            else if (ContactLimits.StoredCustomFields(fields).Length > ContactLimits.MaxCustomFieldsChars)
             {
                 // Measured as stored, after escaping: 8,000 emoji are 16,000 characters sent but 96,000 stored.
                 yield return new ValidationResult(
                     "At most 16,384 characters as stored: compact JSON in which an emoji takes 12 characters (two \\uXXXX escapes) and a quote, backslash or control character 2 to 6.",
                     [nameof(CustomFields)]);
             }
-        }
-    }
-
-    // Characters of custom_fields as stored; null when its text cannot be written back (a lone surrogate escape).
-    private static int? StoredLength(JsonElement fields)
-    {
-        try
-        {
-            return ContactLimits.StoredCustomFields(fields).Length;
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
-        {
-            return null;
         }
     }
 }

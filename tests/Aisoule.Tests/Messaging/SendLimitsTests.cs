@@ -78,7 +78,7 @@ public sealed class SendLimitsTests : IAsyncLifetime
         var response = await sender.Api.PostJsonAsync("messages/send", """{"to":"TO","type":"template","template":{"name":"hello_world","language":"en_US","components":[{"type":"body","parameters":[{"type":"text","text":"\ud800"}]}]}}""".Replace("TO", Sender.NewPhone(), StringComparison.Ordinal));
 
         var error = await Envelope.ErrorAsync(response, HttpStatusCode.BadRequest, "validation_failed");
-        Assert.Contains("Unicode", error.GetProperty("errors").GetProperty("template.components")[0].GetString());
+        Assert.Contains("Not valid text", error.GetProperty("errors").GetProperty("template.components[0].parameters[0].text")[0].GetString());
         Assert.Equal(0, await TotalAsync(sender));
     }
 
