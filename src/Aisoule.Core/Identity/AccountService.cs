@@ -55,8 +55,9 @@ public sealed class AccountService(
     }
 
     /// <summary>
-    /// Checks a password, throttled per client address and per email. Only failures count: the attempt is reserved
-    /// before the check (so parallel guesses count as they arrive) and a success gives it back.
+    /// Checks a password, throttled per client address and per email. Only failures count: the attempt holds a place
+    /// while its password is checked (so parallel guesses never exceed the limit), then a failure is counted and a
+    /// success gives its place back. Parallel logins beyond the places left wait their turn instead of being refused.
     /// </summary>
     public async Task<Outcome<SignedIn>> LoginAsync(string email, string password, string clientAddress, CancellationToken cancellationToken = default)
     {
@@ -66,22 +67,24 @@ public sealed class AccountService(
         // The address first: an attempt its address refuses does not count against the email it names.
         AttemptCounter address = new(IdentityTables.LoginFailures, "addr_" + Secrets.Hash(clientAddress), options.Value.LoginFailureLimit, options.Value.LoginFailureWindow);
         AttemptCounter account = new(IdentityTables.LoginFailures, "email_" + Secrets.Hash(normalised), options.Value.LoginFailureLimit, options.Value.LoginFailureWindow);
-        var reservation = await throttle.ReserveAsync([address, account], cancellationToken).ConfigureAwait(false);
+        var reservation = await throttle.BeginAsync([address, account], cancellationToken).ConfigureAwait(false);
         if (reservation.RetryAfter is { } wait)
         {
-            return TooManyAttempts("Too many failed logins", wait);
+            return TooManyAttempts(reservation.Busy ? "Too many logins at once" : "Too many failed logins", wait);
         }
 
         var logins = await storage.GetTableAsync(IdentityTables.Logins, cancellationToken).ConfigureAwait(false);
         var found = await logins.GetEntityIfExistsAsync<LoginEntity>(Secrets.Hash(normalised), LoginEntity.Row, cancellationToken: cancellationToken).ConfigureAwait(false);
         var login = found.HasValue ? found.Value : null;
 
-        // The hash is checked whether or not the email exists, so both failures cost the same time. A failure keeps
-        // its reservations; a success clears the email's count and gives the address's back (the address's other
+        // The hash is checked whether or not the email exists, so both failures cost the same time. A failure is
+        // counted on both; a success clears the email's count and gives the address's place back (the address's other
         // failures stand: a success with one account does not wipe guesses at others).
         _passwordHashes.Add(1, new KeyValuePair<string, object?>("purpose", "login"));
         if (!PasswordHasher.Verify(password, login?.PasswordHash, options.Value.PasswordIterations) || login is null)
         {
+            // Not the caller's token: a guess whose caller hung up still counts.
+            await Task.WhenAll(throttle.FailAsync(address, reservation, CancellationToken.None), throttle.FailAsync(account, reservation, CancellationToken.None)).ConfigureAwait(false);
             return ApiError.Unauthorized(ErrorCodes.InvalidCredentials, "Email or password is incorrect.");
         }
 

@@ -183,6 +183,18 @@ public sealed class SessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Twelve_parallel_successful_logins_to_one_account_from_one_address_all_answer_200()
+    {
+        var account = await Infrastructure.Identity.SignUpAsync(_host);
+
+        // More at once than the failure limit: those beyond it wait for the ones being checked, none is refused.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => LoginFromAsync(account.Email, account.Password, "10.7.0.1")));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        await Envelope.SuccessAsync(await LoginFromAsync(account.Email, account.Password, "10.7.0.1"));
+    }
+
+    [Fact]
     public async Task Successful_login_between_failures_from_one_address_is_let_in_and_does_not_count_as_a_failure()
     {
         var account = await Infrastructure.Identity.SignUpAsync(_host);
