@@ -1,0 +1,122 @@
+using System.Net;
+using Aisoule.Core.Messaging;
+using Aisoule.Core.Storage;
+using Aisoule.Tests.Infrastructure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Aisoule.Tests.Messaging;
+
+/// <summary>
+/// The queue service down while tables stay up (Azurite's table and queue services as separate processes): an
+/// accepted send is one whose row is stored, and the sweeper gets it out once the queue is back.
+/// </summary>
+public sealed class QueueOutageTests : IAsyncLifetime
+{
+    private FakeGraphApi _graph = null!;
+    private SplitAzurite _azurite = null!;
+    private TestHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _graph = await FakeGraphApi.StartAsync();
+        _azurite = SplitAzurite.Start();
+        _host = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings())
+        {
+            // Every second a sweep; a send is the sweeper's one second after it was accepted.
+            ["WhatsApp:SweepAfter"] = "00:00:01",
+            [MessagingNames.SendSweepScheduleSetting] = "* * * * * *",
+        }, connectionString: _azurite.ConnectionString);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _azurite.StartQueue();
+        await _host.DisposeAsync();
+        await _graph.DisposeAsync();
+        _azurite.Dispose();
+    }
+
+    [Fact]
+    public async Task Sends_accepted_while_the_queue_is_down_are_202_and_all_go_out_once_when_it_returns()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        var before = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+        await sender.MessageWhenAsync(before, Sender.StatusIs("sent"), "sent before the outage");
+
+        _azurite.StopQueue();
+        var answers = new List<HttpResponseMessage>();
+        for (var i = 0; i < 4; i++)
+        {
+            answers.Add(await sender.SendTemplateAsync(Sender.NewPhone()));
+            answers.Add(await sender.SendTemplateAsync(Sender.NewPhone(), idempotencyKey: "outage-" + i));
+        }
+
+        // Every one was stored, so every one is accepted — none is a 503 the caller would retry into a duplicate.
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Accepted, a.StatusCode));
+        var ids = new List<string>();
+        foreach (var answer in answers)
+        {
+            ids.Add(await Sender.AcceptedIdAsync(answer));
+        }
+
+        Assert.All(await Task.WhenAll(ids.Select(sender.MessageAsync)), m => Assert.Equal("queued", m.GetProperty("status").GetString()));
+        Assert.DoesNotContain(ids, _graph.DeliveredPerMessage.ContainsKey);
+
+        _azurite.StartQueue();
+        foreach (var id in ids)
+        {
+            await sender.MessageWhenAsync(id, Sender.StatusIs("sent", "failed"), "sent after the queue came back");
+        }
+
+        Assert.All(await Task.WhenAll(ids.Select(sender.MessageAsync)), m => Assert.Equal("sent", m.GetProperty("status").GetString()));
+        Assert.All(ids, id => Assert.Equal(1, _graph.DeliveredPerMessage[id]));
+        Assert.Equal(ids.Count + 1, _graph.Sends.Count(s => s.Wamid is not null));
+        Assert.Contains(_host.Logs.Entries, e => e.ToString().Contains("enqueued again by the sweeper", StringComparison.Ordinal));
+
+        // Nothing is left for the sweeper.
+        var storage = _host.Services.GetRequiredService<StorageAccount>();
+        var markers = await storage.GetTableAsync(PendingSends.Table);
+        await Eventually.WaitAsync(async () => (await markers.QueryAsync<TableEntity>().ToListAsync()).Count, n => n == 0, what: "no markers left");
+    }
+
+    [Fact]
+    public async Task A_send_replayed_while_the_queue_is_down_answers_its_first_202_and_goes_out_once()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        _azurite.StopQueue();
+        var phone = Sender.NewPhone();
+        var first = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(phone, idempotencyKey: "replay-1"));
+        var again = await sender.SendTemplateAsync(phone, idempotencyKey: "replay-1");
+        Assert.Equal(first, await Sender.AcceptedIdAsync(again));
+        Assert.Equal("true", again.Headers.GetValues("Idempotent-Replayed").Single());
+
+        _azurite.StartQueue();
+        await sender.MessageWhenAsync(first, Sender.StatusIs("sent", "failed"), "sent after the queue came back");
+        Assert.Equal("sent", (await sender.MessageAsync(first)).GetProperty("status").GetString());
+        Assert.Equal(1, _graph.DeliveredPerMessage[first]);
+    }
+
+    [Fact]
+    public async Task A_send_left_sending_after_its_claim_expired_is_settled_by_the_sweeper_as_delivery_unknown_and_not_sent_again()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        _azurite.StopQueue();
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+
+        // As if a dispatcher had claimed it and died, with no queue message left to bring it back.
+        var (result, _) = await _host.Services.GetRequiredService<MessageStore>().ChangeAsync(sender.Owner.WorkspaceId, id, m =>
+        {
+            m.Status = MessageStatus.Sending;
+            m.Attempts = 1;
+            m.ClaimedAt = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(10);
+            return true;
+        }, null, null, default);
+        Assert.Equal(MessageStore.Result.Changed, result);
+
+        var failed = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "settled by the sweeper");
+        Assert.Equal("delivery_unknown", failed.GetProperty("error").GetProperty("code").GetString());
+        Assert.False(_graph.DeliveredPerMessage.ContainsKey(id));
+    }
+}
