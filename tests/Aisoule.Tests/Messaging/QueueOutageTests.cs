@@ -119,4 +119,38 @@ public sealed class QueueOutageTests : IAsyncLifetime
         Assert.Equal("delivery_unknown", failed.GetProperty("error").GetProperty("code").GetString());
         Assert.False(_graph.DeliveredPerMessage.ContainsKey(id));
     }
+
+    [Fact]
+    public async Task A_send_enqueued_again_by_the_sweeper_while_its_queue_message_still_exists_is_sent_once()
+    {
+        // One instance accepts and sweeps, by hand; another dispatches, once both queue messages are there.
+        await using var front = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings())
+        {
+            ["AzureWebJobs.DispatchSend.Disabled"] = "true",
+            ["AzureWebJobs.SweepSends.Disabled"] = "true",
+            ["WhatsApp:SweepAfter"] = "00:00:00",
+        }, connectionString: _azurite.ConnectionString);
+        var sender = await Sender.CloudAsync(front);
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            ids.Add(await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone())));
+        }
+
+        // As if each request's marker delete had failed after its queue message was written.
+        var pending = front.Services.GetRequiredService<PendingSends>();
+        foreach (var id in ids)
+        {
+            await pending.MarkAsync(sender.Owner.WorkspaceId, id);
+        }
+
+        Assert.Equal(ids.Count, await front.Services.GetRequiredService<SendSweeper>().SweepAsync());
+        var queue = await front.Services.GetRequiredService<StorageAccount>().GetQueueAsync(MessagingNames.SendsQueue);
+        Assert.Equal(2 * ids.Count, (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+
+        await using var worker = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings()) { ["WhatsApp:ClaimTimeout"] = "00:00:03" }, connectionString: _azurite.ConnectionString, prefix: front.Prefix);
+        await Eventually.WaitAsync(async () => (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount, n => n == 0, TimeSpan.FromSeconds(30), "every queue message done");
+        Assert.All(await Task.WhenAll(ids.Select(sender.MessageAsync)), m => Assert.Equal("sent", m.GetProperty("status").GetString()));
+        Assert.All(ids, id => Assert.Equal(1, _graph.DeliveredPerMessage[id]));
+    }
 }
