@@ -153,4 +153,65 @@ public sealed class QueueOutageTests : IAsyncLifetime
         Assert.All(await Task.WhenAll(ids.Select(sender.MessageAsync)), m => Assert.Equal("sent", m.GetProperty("status").GetString()));
         Assert.All(ids, id => Assert.Equal(1, _graph.DeliveredPerMessage[id]));
     }
+
+    [Fact]
+    public async Task A_caller_who_leaves_just_after_the_message_is_stored_still_has_it_accepted_and_sent_once()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        var services = _host.Services;
+
+        // Storage as the request sees it, except that the caller goes away the moment the message's transaction is answered.
+        using var leaving = new CancellationTokenSource();
+        var options = new TableClientOptions();
+        options.AddPolicy(new LeaveAfterBatch(leaving), Azure.Core.HttpPipelinePosition.PerCall);
+        var storage = new StorageAccount(
+            new TableServiceClient(_azurite.ConnectionString, options),
+            services.GetRequiredService<Azure.Storage.Queues.QueueServiceClient>(),
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<StorageOptions>>());
+        var messages = new MessageService(
+            storage,
+            services.GetRequiredService<Aisoule.Core.Contacts.ContactService>(),
+            services.GetRequiredService<WhatsAppAccountService>(),
+            services.GetRequiredService<TemplateService>(),
+            TimeProvider.System,
+            services.GetRequiredService<PendingSends>(),
+            services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<MessageService>>());
+        var draft = new SendDraft { To = Sender.NewPhone(), Type = "template", Template = new TemplateRef("hello_world", "en_US", null) };
+
+        var outcome = await messages.SendAsync(sender.Owner.WorkspaceId, draft, null, System.Text.Encoding.UTF8.GetBytes("{}"), leaving.Token);
+
+        Assert.True(leaving.IsCancellationRequested);
+        Assert.True(outcome.Succeeded);
+        var id = outcome.Value.Accepted.MessageId;
+        await sender.MessageWhenAsync(id, Sender.StatusIs("sent", "failed"), "sent");
+        Assert.Equal("sent", (await sender.MessageAsync(id)).GetProperty("status").GetString());
+        Assert.Equal(1, _graph.DeliveredPerMessage[id]);
+
+        // Enqueued by the request itself, whose queue write is not bound to the caller: not left to the sweeper.
+        Assert.DoesNotContain(_host.Logs.Entries, e => e.ToString().Contains(id, StringComparison.Ordinal) && e.ToString().Contains("the sweeper", StringComparison.Ordinal));
+    }
+
+    /// <summary>Cancels the caller's token as soon as a transaction ($batch) has been answered.</summary>
+    private sealed class LeaveAfterBatch(CancellationTokenSource leaving) : Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        public override void Process(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            ProcessNext(message, pipeline);
+            Leave(message);
+        }
+
+        public override async ValueTask ProcessAsync(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            await ProcessNextAsync(message, pipeline);
+            Leave(message);
+        }
+
+        private void Leave(Azure.Core.HttpMessage message)
+        {
+            if (message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal))
+            {
+                leaving.Cancel();
+            }
+        }
+    }
 }
