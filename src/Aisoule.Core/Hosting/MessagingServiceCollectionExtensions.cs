@@ -71,6 +71,8 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<ThroughputGate>();
         services.AddSingleton<MessageService>();
         services.AddSingleton<SendDispatcher>();
+        services.AddSingleton<PendingSends>();
+        services.AddSingleton<SendSweeper>();
         services.AddSingleton<InboundProcessor>();
         return services;
     }

@@ -19,7 +19,9 @@ public sealed class MessageService(
     ContactService contacts,
     WhatsAppAccountService accounts,
     TemplateService templates,
-    TimeProvider clock)
+    TimeProvider clock,
+    PendingSends? pending = null,
+    Microsoft.Extensions.Logging.ILogger<MessageService>? logger = null)
 {
     public static readonly TimeSpan ServiceWindow = TimeSpan.FromHours(24);
     public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
@@ -100,7 +102,18 @@ public sealed class MessageService(
                 if (message.Status == MessageStatus.Queued && message.Attempts == 0 && now - message.CreatedAt > TimeSpan.FromSeconds(30))
                 {
                     // The first request may have died between storing and enqueueing; the dispatcher ignores a duplicate.
-                    await EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, cancellationToken).ConfigureAwait(false);
+                    // If the queue is away, the sweeper does it later: the send stays accepted.
+                    try
+                    {
+                        await EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (pending is not null)
+                    {
+                        if (logger is not null)
+                        {
+                            SweeperLog.EnqueueLeftToSweeper(logger, ex, messageId);
+                        }
+                    }
                 }
 
                 return (new SendAccepted(message.Id, MessageStatus.Queued, message.To, message.AccountId), true);
@@ -401,6 +414,10 @@ public sealed class MessageService(
         var byStatus = new TableEntity(partition, MessageKeys.ByStatus(MessageStatus.Queued, messageId));
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
 
+        // Before the message can exist, its marker for the sweeper: if the queue write below never happens (the
+        // queue is down, this process dies), the sweeper enqueues the message once the marker is due.
+        var mark = pending is null ? null : await pending.MarkAsync(workspaceId, messageId, cancellationToken).ConfigureAwait(false);
+
         // The message, its index rows and one of its partition's count rows: one transaction, so the count is
         // exact. A count row someone else just moved fails the ETag; try again on another.
         for (var attempt = 0; ; attempt++)
@@ -429,14 +446,61 @@ public sealed class MessageService(
             catch (Exception ex) when (!IsDefinitelyNotApplied(ex))
             {
                 // No answer (a timeout, a lost connection, a cancellation) or a server error: the transaction may have
-                // been applied without our hearing of it, so the message may exist.
+                // been applied without our hearing of it, so the message may exist. Read it back: stored means
+                // accepted (a 202, and it is sent); not stored means the error is answered and the marker goes, so
+                // nothing is sent later. Only if that read fails too does the marker stay, for the caller's retry.
                 mayBeStored.Value = true;
-                throw;
+                if (await StoredAfterAllAsync(workspaceId, messageId).ConfigureAwait(false) is not { } stored)
+                {
+                    throw;
+                }
+
+                if (!stored)
+                {
+                    if (mark is not null)
+                    {
+                        await pending!.ClearAsync(mark).ConfigureAwait(false);
+                    }
+
+                    throw;
+                }
+
+                break;
             }
         }
 
-        await EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, cancellationToken).ConfigureAwait(false);
+        // Stored: the send is accepted, whatever happens to the queue write. Not the caller's token (a caller who
+        // leaves now still has a stored send), and a failure is left to the sweeper rather than answered as an error.
+        try
+        {
+            await EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, CancellationToken.None).ConfigureAwait(false);
+            if (mark is not null)
+            {
+                await pending!.ClearAsync(mark).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (mark is not null)
+        {
+            if (logger is not null)
+            {
+                SweeperLog.EnqueueLeftToSweeper(logger, ex, messageId);
+            }
+        }
+
         return new SendAccepted(messageId, MessageStatus.Queued, draft.To, account.Value.RowKey);
+    }
+
+    /// <summary>After a write with no clear answer: does the message exist? Null when storage cannot tell either.</summary>
+    private async Task<bool?> StoredAfterAllAsync(string workspaceId, string messageId)
+    {
+        try
+        {
+            return await FindAsync(workspaceId, messageId, CancellationToken.None).ConfigureAwait(false) is not null;
+        }
+        catch (Exception ex) when (ex is RequestFailedException || StorageFailures.IsUnavailable(ex))
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -31,6 +31,11 @@ public static class MessagingNames
 
     public const string DefaultAccountRecheckSchedule = "0 */15 * * * *";
 
+    /// <summary>The NCRONTAB schedule of the timer that enqueues accepted sends whose queue write failed.</summary>
+    public const string SendSweepScheduleSetting = "SendSweepSchedule";
+
+    public const string DefaultSendSweepSchedule = "0 * * * * *";
+
     /// <summary>The settings the queue triggers read, for a storage prefix: the physical queue names.</summary>
     public static IReadOnlyDictionary<string, string> QueueSettings(string prefix) => new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -44,5 +49,6 @@ public static class MessagingNames
         {
             [TemplateSyncScheduleSetting] = DefaultTemplateSyncSchedule,
             [AccountRecheckScheduleSetting] = DefaultAccountRecheckSchedule,
+            [SendSweepScheduleSetting] = DefaultSendSweepSchedule,
         };
 }

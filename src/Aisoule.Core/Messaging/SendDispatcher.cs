@@ -30,6 +30,8 @@ public sealed class SendDispatcher(
     private const string GaveUpTitle = "The message could not be sent after repeated errors.";
     private const string AccountDisconnectedCode = "account_disconnected";
     private const string AccountDisconnectedTitle = "Account disconnected";
+    private const string DeliveryUnknownCode = "delivery_unknown";
+    private const string DeliveryUnknownTitle = "The sending instance stopped before WhatsApp's answer was recorded; not resent to avoid a duplicate.";
 
     public async Task DispatchAsync(SendWork work, CancellationToken cancellationToken)
     {
@@ -138,7 +140,9 @@ public sealed class SendDispatcher(
 
         if (!admitted)
         {
-            await RequeueAsync(claimed, TimeSpan.FromSeconds(1), countsAsFailure: false, null, cancellationToken).ConfigureAwait(false);
+            // Not the stopping token: a stop that comes just now must not leave the claim "sending" (it would end as
+            // delivery_unknown for a send that never reached Meta).
+            await RequeueAsync(claimed, TimeSpan.FromSeconds(1), countsAsFailure: false, null, CancellationToken.None).ConfigureAwait(false);
             return;
         }
 
@@ -178,7 +182,26 @@ public sealed class SendDispatcher(
         }
 
         logger.Poisoned(message.Id);
+        if (message.Status == MessageStatus.Sending)
+        {
+            // Claimed, so Meta may have been called: not "gave up" but "unknown", which Meta's later status revives.
+            await FailWhenAsync(message, m => m.Status == MessageStatus.Sending, DeliveryUnknownCode, DeliveryUnknownTitle, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         await FailAsync(message, GaveUpCode, GaveUpTitle, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The sweeper's way in: a message still <c>sending</c> at this claim after <c>ClaimTimeout</c> is failed as
+    /// <c>delivery_unknown</c>, as when its queue message comes back (never sent again). True if it was.
+    /// </summary>
+    internal async Task<bool> SettleExpiredClaimAsync(MessageEntity message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        logger.DeliveryUnknown(message.Id, clock.GetUtcNow() - (message.ClaimedAt ?? message.CreatedAt));
+        var (result, _) = await FailWhenAsync(message, m => m.Status == MessageStatus.Sending && m.Attempts == message.Attempts && m.ClaimedAt == message.ClaimedAt, DeliveryUnknownCode, DeliveryUnknownTitle, cancellationToken).ConfigureAwait(false);
+        return result == MessageStore.Result.Changed;
     }
 
     /// <summary>
@@ -279,7 +302,7 @@ public sealed class SendDispatcher(
         // twice, so the message is failed as "unknown"; if Meta did accept it, its status webhook (which carries
         // our ids in biz_opaque_callback_data) moves it on to sent/delivered/read.
         logger.DeliveryUnknown(message.Id, age);
-        await FailAsync(message, "delivery_unknown", "The sending instance stopped before WhatsApp's answer was recorded; not resent to avoid a duplicate.", cancellationToken).ConfigureAwait(false);
+        await FailAsync(message, DeliveryUnknownCode, DeliveryUnknownTitle, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -324,10 +347,10 @@ public sealed class SendDispatcher(
         FailWhenAsync(message, _ => true, code, title, cancellationToken);
 
     /// <summary>Fails the message with <paramref name="code"/> if it is not finished and <paramref name="may"/> agrees.</summary>
-    private async Task FailWhenAsync(MessageEntity message, Func<MessageEntity, bool> may, string code, string title, CancellationToken cancellationToken)
+    private async Task<(MessageStore.Result Result, MessageEntity? Message)> FailWhenAsync(MessageEntity message, Func<MessageEntity, bool> may, string code, string title, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        await store.ChangeAsync(message.WorkspaceId, message.Id, m =>
+        return await store.ChangeAsync(message.WorkspaceId, message.Id, m =>
         {
             if (!may(m) || m.Status == MessageStatus.Failed || MessageStatus.Rank(m.Status) >= MessageStatus.Rank(MessageStatus.Delivered))
             {

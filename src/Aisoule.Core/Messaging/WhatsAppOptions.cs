@@ -52,6 +52,13 @@ public sealed class WhatsAppOptions
     /// <summary>A send claimed longer ago than this, and not finished, belongs to an instance that died.</summary>
     public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How long after a send was accepted the sweeper takes over if its queue message may never have been written
+    /// (at most this plus one <c>SendSweepSchedule</c> interval late).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "WhatsApp:SweepAfter must be between 0 and 1 day.")]
+    public TimeSpan SweepAfter { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Per provider call.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
