@@ -83,7 +83,8 @@ public sealed class InboundChanges(StorageAccount storage)
     /// </summary>
     private static List<string>? Split(JsonElement value)
     {
-        var whole = value.GetRawText();
+        // Meta escapes an emoji as two \uXXXX (12 bytes); written back as itself (4 bytes), a 4,096-emoji text fits.
+        var whole = MetaJson.UnescapedPairs(value.GetRawText());
         if (Fits(whole))
         {
             return [whole];
@@ -110,7 +111,7 @@ public sealed class InboundChanges(StorageAccount storage)
         {
             var piece = (JsonObject)context.DeepClone();
             piece[array] = new JsonArray(item);
-            var json = piece.ToJsonString(PieceJson);
+            var json = MetaJson.UnescapedPairs(piece.ToJsonString(PieceJson));
             if (!Fits(json))
             {
                 return null;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Json;
 using Aisoule.Core.Storage;
@@ -76,7 +77,7 @@ public sealed class InboundProcessor(
     {
         var wamid = MetaJson.Text(message, "id");
         var from = MetaJson.Text(message, "from");
-        if (wamid.Length == 0 || E164.Normalise("+" + from) is not { } phone)
+        if (wamid.Length == 0 || MessageKeys.StatusEvent(wamid, "incoming").Length > StoredSize.MaxKeyChars || E164.Normalise("+" + from) is not { } phone)
         {
             logger.InboundIgnored("a message without a usable id or sender");
             return;
@@ -84,13 +85,51 @@ public sealed class InboundProcessor(
 
         var at = Timestamp(message);
         names.TryGetValue(from, out var profileName);
+        profileName = ContactLimits.CutName(profileName);
         var contact = await contacts.EnsureAsync(owner.WorkspaceId, phone, profileName, cancellationToken).ConfigureAwait(false);
         if (!contact.Succeeded)
         {
             throw new InvalidOperationException($"Contact for an inbound message could not be saved: {contact.Error!.Message}");
         }
 
-        await contacts.ChangeAsync(owner.WorkspaceId, contact.Value!.Id, c =>
+        // Every field is cut to what storage holds, so the insert below cannot fail for size: whatever Meta sends is
+        // stored (a longer text cut at a whole character and flagged), and the window opens only after it is.
+        var type = Cut(MetaJson.Text(message, "type"), MaxTypeChars);
+        var text = type == "text" && message.TryGetProperty("text", out var t) ? MetaJson.Text(t, "body") : null;
+        var storedText = text is null ? null : Cut(text, StoredSize.MaxStringChars);
+        var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
+        var row = new TableEntity(owner.WorkspaceId, MessageKeys.Inbound(wamid))
+        {
+            ["Wamid"] = wamid,
+            ["From"] = phone,
+            ["ContactId"] = contact.Value!.Id,
+            ["Type"] = type,
+            ["Text"] = storedText,
+            ["AccountId"] = owner.AccountId,
+            ["ReceivedAt"] = at,
+        };
+        if (storedText is not null && storedText.Length < text!.Length)
+        {
+            row["TextTruncated"] = true;
+        }
+
+        var evt = new TableEntity(owner.WorkspaceId, MessageKeys.StatusEvent(wamid, "incoming"))
+        {
+            ["Event"] = "message.incoming",
+            ["Data"] = EventData(new IncomingEvent(wamid, phone, profileName ?? contact.Value.Name, type, text, owner.AccountId)),
+            ["CreatedAt"] = clock.GetUtcNow(),
+        };
+        try
+        {
+            await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, row), new(TableTransactionActionType.Add, evt)], cancellationToken).ConfigureAwait(false);
+        }
+        catch (TableTransactionFailedException ex) when (ex.Status == 409)
+        {
+            // Stored by an earlier delivery, which may have stopped before the window moved: move it now (idempotent).
+            logger.InboundDuplicate(wamid);
+        }
+
+        await contacts.ChangeAsync(owner.WorkspaceId, contact.Value.Id, c =>
         {
             if (c.LastInboundAt is { } last && last >= at)
             {
@@ -100,35 +139,52 @@ public sealed class InboundProcessor(
             c.LastInboundAt = at;
             return true;
         }, cancellationToken).ConfigureAwait(false);
+    }
 
-        var type = MetaJson.Text(message, "type");
-        var text = type == "text" && message.TryGetProperty("text", out var t) ? MetaJson.Text(t, "body") : null;
-        var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
-        var row = new TableEntity(owner.WorkspaceId, MessageKeys.Inbound(wamid))
+    /// <summary>
+    /// The event's JSON, at most one string property. The serialiser writes an emoji (a surrogate pair) as two
+    /// <c>\uXXXX</c> escapes, 12 characters, so 4,096 emoji — a text Meta can send — would take 49,152; the pairs are
+    /// written back as the characters themselves (valid JSON, the same value), 2 characters each, so any text of
+    /// 4,096 code points fits whole. Only a longer text (not one Meta sends) is cut, at a whole character, to the
+    /// longest that fits, with <c>text_truncated: true</c>.
+    /// </summary>
+    private static string EventData(IncomingEvent data)
+    {
+        var json = Serialize(data);
+        if (json.Length <= StoredSize.MaxStringChars || data.Text is not { } text)
         {
-            ["Wamid"] = wamid,
-            ["From"] = phone,
-            ["ContactId"] = contact.Value.Id,
-            ["Type"] = type,
-            ["Text"] = text,
-            ["AccountId"] = owner.AccountId,
-            ["ReceivedAt"] = at,
-        };
-        var data = new IncomingEvent(wamid, phone, profileName ?? contact.Value.Name, type, text, owner.AccountId);
-        var evt = new TableEntity(owner.WorkspaceId, MessageKeys.StatusEvent(wamid, "incoming"))
-        {
-            ["Event"] = "message.incoming",
-            ["Data"] = JsonSerializer.Serialize(data, AisouleJson.Options),
-            ["CreatedAt"] = clock.GetUtcNow(),
-        };
-        try
-        {
-            await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, row), new(TableTransactionActionType.Add, evt)], cancellationToken).ConfigureAwait(false);
+            return json;
         }
-        catch (TableTransactionFailedException ex) when (ex.Status == 409)
+
+        var (fits, low, high) = (Serialize(data with { Text = "", TextTruncated = true }), 0, text.Length);
+        while (low < high)
         {
-            logger.InboundDuplicate(wamid);
+            var middle = low + ((high - low + 1) / 2);
+            var candidate = Serialize(data with { Text = Cut(text, middle), TextTruncated = true });
+            if (candidate.Length <= StoredSize.MaxStringChars)
+            {
+                (fits, low) = (candidate, middle);
+            }
+            else
+            {
+                high = middle - 1;
+            }
         }
+
+        return fits;
+    }
+
+    private static string Serialize(IncomingEvent data) => MetaJson.UnescapedPairs(JsonSerializer.Serialize(data, AisouleJson.Options));
+
+    /// <summary>The first <paramref name="max"/> UTF-16 code units of <paramref name="text"/>, one fewer rather than half an emoji.</summary>
+    private static string Cut(string text, int max)
+    {
+        if (text.Length <= max)
+        {
+            return text;
+        }
+
+        return text[..(max > 0 && char.IsHighSurrogate(text[max - 1]) ? max - 1 : max)];
     }
 
     private async Task StatusAsync(PhoneNumberEntity owner, JsonElement status, CancellationToken cancellationToken)
@@ -216,5 +272,15 @@ public sealed class InboundProcessor(
             : clock.GetUtcNow();
 
 
-    private sealed record IncomingEvent(string MessageId, string From, string? ContactName, string Type, string? Text, string WhatsappAccountId);
+    // Meta's message types are short words ("text", "image", "interactive", …); anything longer is cut.
+    private const int MaxTypeChars = 64;
+
+    private sealed record IncomingEvent(
+        string MessageId,
+        string From,
+        string? ContactName,
+        string Type,
+        string? Text,
+        string WhatsappAccountId,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool TextTruncated = false);
 }
