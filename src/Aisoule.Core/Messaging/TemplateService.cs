@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
 using Azure;
@@ -8,18 +9,25 @@ namespace Aisoule.Core.Messaging;
 
 /// <summary>
 /// A workspace's message templates, copied from the provider (Meta's <c>message_templates</c>, or the sandbox's
-/// list) into the workspace's partition: on demand, on a timer, and the first time a workspace asks.
+/// list) into the workspace's partition: on demand, on a timer, the first time a workspace asks, when an account
+/// is added or gets a new token, and when a send names a template not yet known for its account (at most once a
+/// minute per account). A removed account's templates are deleted with it, and never listed.
 /// </summary>
 public sealed class TemplateService(StorageAccount storage, WhatsAppAccountService accounts, IWhatsAppProvider provider, TimeProvider clock, ILogger<TemplateService> logger)
 {
+    /// <summary>How often a send naming an unknown template may pull its account's templates (per instance).</summary>
+    public static readonly TimeSpan OnDemandSyncInterval = TimeSpan.FromMinutes(1);
+
+    private readonly ConcurrentDictionary<(string, string), (Lazy<Task> Pull, DateTimeOffset At)> _onDemandSyncs = new();
+
     public async Task<IReadOnlyList<TemplateEntity>> ListAsync(string workspaceId, string? accountId, string? status, CancellationToken cancellationToken)
     {
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await ReadAsync(table, workspaceId, cancellationToken).ConfigureAwait(false);
+        var rows = await LiveAsync(table, workspaceId, cancellationToken).ConfigureAwait(false);
         if (rows.Count == 0)
         {
             await SyncAsync(workspaceId, null, cancellationToken).ConfigureAwait(false);
-            rows = await ReadAsync(table, workspaceId, cancellationToken).ConfigureAwait(false);
+            rows = await LiveAsync(table, workspaceId, cancellationToken).ConfigureAwait(false);
         }
 
         return [.. rows.Where(t => (accountId is null || t.AccountId == accountId) && (status is null || string.Equals(t.Status, status, StringComparison.OrdinalIgnoreCase)))
@@ -34,13 +42,20 @@ public sealed class TemplateService(StorageAccount storage, WhatsAppAccountServi
         var row = await table.GetEntityIfExistsAsync<TemplateEntity>(workspaceId, key, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!row.HasValue)
         {
-            if ((await ReadAsync(table, workspaceId, cancellationToken).ConfigureAwait(false)).Count == 0)
+            // Not known for this account (never pulled, added since, or a pull on adding failed): pull its
+            // templates now, at most once a minute per account, so unknown names cannot hammer Meta.
+            var now = clock.GetUtcNow();
+            var fresh = (Pull: new Lazy<Task>(() => SyncAsync(workspaceId, accountId, CancellationToken.None)), At: now);
+            if (_onDemandSyncs.Count >= 10_000)
             {
-                // A workspace that never listed its templates: pull them once now.
-                await SyncAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false);
+                _onDemandSyncs.Clear();
             }
 
-            // Read again either way: a concurrent request may have just finished that first pull.
+            // Concurrent sends share one pull (and wait for it); a later one within the interval reuses its result.
+            var pull = _onDemandSyncs.AddOrUpdate((workspaceId, accountId), fresh, (_, seen) => now - seen.At >= OnDemandSyncInterval || (seen.Pull.IsValueCreated && seen.Pull.Value.IsFaulted) ? fresh : seen);
+            await pull.Pull.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+            // Read again: this pull, or a concurrent or recent one, may have brought it.
             row = await table.GetEntityIfExistsAsync<TemplateEntity>(workspaceId, key, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
@@ -103,6 +118,34 @@ public sealed class TemplateService(StorageAccount storage, WhatsAppAccountServi
     }
 
     /// <summary>
+    /// An account was added or given a new token: its templates are pulled at once, best-effort. A failure is
+    /// logged (by <see cref="SyncAsync"/>) and changes nothing; the first send naming a template pulls again.
+    /// </summary>
+    public Task PullForAccountAsync(string workspaceId, string accountId, CancellationToken cancellationToken) =>
+        SyncAsync(workspaceId, accountId, cancellationToken);
+
+    /// <summary>A removed account's templates are deleted: they can no longer be listed or sent.</summary>
+    public async Task ForgetAccountAsync(string workspaceId, string accountId, CancellationToken cancellationToken)
+    {
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        var gone = (await ReadAsync(table, workspaceId, cancellationToken).ConfigureAwait(false)).Where(t => t.AccountId == accountId)
+            .Select(t => new TableTransactionAction(TableTransactionActionType.Delete, t, ETag.All));
+        foreach (var chunk in gone.Chunk(TableBatch.MaxActions))
+        {
+            try
+            {
+                await TableBatch.SubmitAsync(table, chunk, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                // A concurrent removal deleted some first; whatever is left is never listed (LiveAsync).
+            }
+        }
+
+        _onDemandSyncs.TryRemove((workspaceId, accountId), out _);
+    }
+
+    /// <summary>
     /// The scheduled sync: every Cloud API number of every workspace (the sandbox's templates never change).
     /// One workspace's failure is logged and does not stop the others.
     /// </summary>
@@ -131,6 +174,16 @@ public sealed class TemplateService(StorageAccount storage, WhatsAppAccountServi
         }
 
         return synced;
+    }
+
+    /// <summary>
+    /// The workspace's templates of accounts that are not removed: one removed while its templates were being
+    /// pulled, or whose removal stopped before deleting them, is never listed.
+    /// </summary>
+    private async Task<List<TemplateEntity>> LiveAsync(TableClient table, string workspaceId, CancellationToken cancellationToken)
+    {
+        var live = (await accounts.ListAsync(workspaceId, cancellationToken).ConfigureAwait(false)).Select(a => a.RowKey).ToHashSet(StringComparer.Ordinal);
+        return [.. (await ReadAsync(table, workspaceId, cancellationToken).ConfigureAwait(false)).Where(t => live.Contains(t.AccountId))];
     }
 
     private static async Task<List<TemplateEntity>> ReadAsync(TableClient table, string workspaceId, CancellationToken cancellationToken)

@@ -294,7 +294,14 @@ public sealed partial class WhatsAppAccountService(
     /// </summary>
     public async Task<Outcome<WhatsAppAccountEntity>> RemoveAsync(string workspaceId, string accountId, CancellationToken cancellationToken)
     {
-        var removed = await SetStatusAsync(workspaceId, accountId, AccountStatus.Removed, "Removed by the workspace.", cancellationToken).ConfigureAwait(false);
+        // A removed account is nobody's default: removing the default leaves the workspace without one.
+        var (removed, _) = await ChangeAsync(workspaceId, accountId, a =>
+        {
+            a.Status = AccountStatus.Removed;
+            a.StatusReason = "Removed by the workspace.";
+            a.IsDefault = false;
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
         if ((removed ?? await GetAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false)) is { Status: AccountStatus.Removed } gone)
         {
             var pointers = await storage.GetTableAsync(MessagingNames.PhoneNumbers, cancellationToken).ConfigureAwait(false);

@@ -10,7 +10,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Aisoule.Functions.Messaging;
 
 /// <summary><c>/accounts</c>: a workspace's WhatsApp numbers; tokens go in, never out (spec §5).</summary>
-public sealed class AccountFunctions(WhatsAppAccountService accounts)
+public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateService templates)
 {
     [Function(nameof(ListAccounts))]
     [Access(Credentials.SessionOrKey, Scopes.AccountsRead)]
@@ -42,6 +42,11 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts)
 
         var b = body.Value!;
         var outcome = await accounts.AddAsync(caller.WorkspaceId, new NewAccount(b.Name!, b.PhoneNumberId!, b.WabaId!, b.AccessToken!, b.ThroughputMps, b.IsDefault), cancellationToken).ConfigureAwait(false);
+        if (outcome.Succeeded)
+        {
+            await templates.PullForAccountAsync(caller.WorkspaceId, outcome.Value!.RowKey, cancellationToken).ConfigureAwait(false);
+        }
+
         return outcome.Succeeded ? ApiResult.Created(AccountView.From(outcome.Value!)) : ApiResult.Failure(outcome.Error!);
     }
 
@@ -66,6 +71,11 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts)
 
         var b = body.Value!;
         var outcome = await accounts.UpdateAsync(caller.WorkspaceId, id, new AccountChange(b.Name, b.AccessToken, b.ThroughputMps, b.IsDefault), cancellationToken).ConfigureAwait(false);
+        if (outcome.Succeeded && b.AccessToken is not null)
+        {
+            await templates.PullForAccountAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
+        }
+
         return outcome.Succeeded ? ApiResult.Ok(AccountView.From(outcome.Value!)) : ApiResult.Failure(outcome.Error!);
     }
 
@@ -83,6 +93,11 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts)
         }
 
         var outcome = await accounts.RemoveAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
+        if (outcome.Succeeded)
+        {
+            await templates.ForgetAccountAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
+        }
+
         return outcome.Succeeded ? ApiResult.Ok(AccountView.From(outcome.Value!)) : ApiResult.Failure(outcome.Error!);
     }
 }

@@ -202,6 +202,88 @@ public sealed class AccountLifecycleTests : IAsyncLifetime
         Assert.True((await Envelope.SuccessAsync(added, HttpStatusCode.Created)).GetProperty("is_default").GetBoolean());
     }
 
+    [Fact]
+    public async Task Removing_an_account_stops_listing_its_templates_and_its_removed_view_is_not_the_default()
+    {
+        var sender = await SyncedSenderAsync(_host);
+
+        var removed = await Envelope.SuccessAsync(await sender.Owner.SendAsync(HttpMethod.Delete, "accounts/" + sender.AccountId));
+
+        Assert.Equal("removed", removed.GetProperty("status").GetString());
+        Assert.False(removed.GetProperty("is_default").GetBoolean());
+        var templates = await Envelope.SuccessAsync(await sender.Api.GetAsync("templates"));
+        Assert.Equal(0, templates.GetProperty("templates").GetArrayLength());
+        var named = await Envelope.SuccessAsync(await sender.Api.GetAsync("templates?whatsapp_account_id=" + sender.AccountId));
+        Assert.Equal(0, named.GetProperty("templates").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task An_account_added_after_the_default_was_removed_has_its_templates_pulled_at_once_and_sends_with_them()
+    {
+        var first = await SyncedSenderAsync(_host);
+        await Envelope.SuccessAsync(await first.Owner.SendAsync(HttpMethod.Delete, "accounts/" + first.AccountId));
+        var before = _graph.TemplateListRequests.Count;
+
+        var added = await Envelope.SuccessAsync(await first.Owner.SendAsync(HttpMethod.Post, "accounts", new
+        {
+            name = "Second",
+            phone_number_id = Random.Shared.NextInt64(100_000_000_000, 999_999_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            waba_id = "102290129340398",
+            access_token = FakeGraphApi.Token,
+        }), HttpStatusCode.Created);
+
+        var secondId = added.GetProperty("id").GetString()!;
+        Assert.True(added.GetProperty("is_default").GetBoolean());
+        Assert.True(_graph.TemplateListRequests.Count > before, "the new account's templates were pulled when it was added");
+        var templates = (await Envelope.SuccessAsync(await first.Api.GetAsync("templates"))).GetProperty("templates").EnumerateArray().ToList();
+        Assert.Equal(3, templates.Count);
+        Assert.All(templates, t => Assert.Equal(secondId, t.GetProperty("whatsapp_account_id").GetString()));
+        var accepted = await Envelope.SuccessAsync(await first.SendTemplateAsync(Sender.NewPhone()), HttpStatusCode.Accepted);
+        Assert.Equal(secondId, accepted.GetProperty("whatsapp_account_id").GetString());
+    }
+
+    [Fact]
+    public async Task A_new_token_pulls_the_accounts_templates_at_once()
+    {
+        var sender = await SyncedSenderAsync(_host);
+        _graph.Templates.Add(new { id = "1004", name = "autumn_sale", language = "en_US", category = "MARKETING", status = "APPROVED", components = Array.Empty<object>() });
+        _graph.AcceptedTokens[NewToken] = true;
+
+        await Envelope.SuccessAsync(await sender.Owner.SendAsync(HttpMethod.Put, "accounts/" + sender.AccountId, new { access_token = NewToken }));
+
+        var templates = (await Envelope.SuccessAsync(await sender.Api.GetAsync("templates"))).GetProperty("templates").EnumerateArray();
+        Assert.Contains(templates, t => t.GetProperty("name").GetString() == "autumn_sale");
+    }
+
+    [Fact]
+    public async Task A_send_naming_a_template_not_yet_known_for_its_account_pulls_once_and_unknown_names_cannot_hammer_meta()
+    {
+        var sender = await SyncedSenderAsync(_host);
+        _graph.Templates.Add(new { id = "1004", name = "autumn_sale", language = "en_US", category = "MARKETING", status = "APPROVED", components = Array.Empty<object>() });
+
+        await Envelope.SuccessAsync(await sender.SendTemplateAsync(Sender.NewPhone(), "autumn_sale"), HttpStatusCode.Accepted);
+
+        var before = _graph.TemplateListRequests.Count;
+        for (var i = 0; i < 3; i++)
+        {
+            await Envelope.ErrorAsync(await sender.SendTemplateAsync(Sender.NewPhone(), "no_such_template"), HttpStatusCode.UnprocessableEntity, "template_not_approved");
+        }
+
+        Assert.Equal(before, _graph.TemplateListRequests.Count);
+    }
+
+    [Fact]
+    public async Task An_account_whose_template_pull_fails_is_still_added_and_its_first_send_pulls_them()
+    {
+        _graph.EndlessPaging = true;
+        var sender = await Sender.CloudAsync(_host);
+        _graph.EndlessPaging = false;
+
+        var accepted = await Envelope.SuccessAsync(await sender.SendTemplateAsync(Sender.NewPhone()), HttpStatusCode.Accepted);
+
+        Assert.Equal(sender.AccountId, accepted.GetProperty("whatsapp_account_id").GetString());
+    }
+
     /// <summary>A Cloud API sender whose templates were read while Meta still honoured its token.</summary>
     private static async Task<Sender> SyncedSenderAsync(TestHost host)
     {
