@@ -66,10 +66,15 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<InboundChanges>();
         services.AddSingleton<WhatsAppAccountService>();
         services.AddSingleton<TemplateService>();
-        services.AddSingleton<IdempotencyPurge>();
+        services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<MessageStore>();
+        services.AddSingleton<SendEnqueuer>();
+        services.AddSingleton<MessageLifecycle>();
+        services.AddSingleton<DeliveryPolicy>();
         services.AddSingleton<ThroughputGate>();
+        services.AddSingleton<SendRules>();
         services.AddSingleton<MessageService>();
+        services.AddSingleton<MessageLister>();
         services.AddSingleton<SendDispatcher>();
         services.AddSingleton<InboundProcessor>();
         return services;

@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Aisoule.Core.Contacts;
-using Aisoule.Core.Json;
 using Aisoule.Core.Storage;
-using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 
 namespace Aisoule.Core.Messaging;
@@ -11,18 +9,19 @@ namespace Aisoule.Core.Messaging;
 /// <summary>
 /// Applies one webhook change from the inbound queue. Inbound messages upsert the contact, open its 24-hour window
 /// and are stored once (an atomic insert keyed on their wamid). Statuses move a message forward only, each
-/// (wamid, status) applied once (an atomic insert of its event row in the same transaction as the change).
+/// (wamid, status) applied once (an atomic insert of its event row in the same transaction as the change). The
+/// writes are <see cref="MessageLifecycle"/> transitions; a <c>failed</c> status goes to <see cref="DeliveryPolicy"/>.
 /// </summary>
 public sealed class InboundProcessor(
     StorageAccount storage,
     WhatsAppAccountService accounts,
     ContactService contacts,
-    MessageStore store,
-    SendDispatcher dispatcher,
+    MessageLifecycle lifecycle,
+    DeliveryPolicy policy,
     TimeProvider clock,
     ILogger<InboundProcessor> logger)
 {
-    public async Task ProcessAsync(string changeJson, CancellationToken cancellationToken)
+    public async Task ProcessAsync(string changeJson, CancellationToken cancellationToken = default)
     {
         JsonElement value;
         try
@@ -103,29 +102,8 @@ public sealed class InboundProcessor(
 
         var type = MetaJson.Text(message, "type");
         var text = type == "text" && message.TryGetProperty("text", out var t) ? MetaJson.Text(t, "body") : null;
-        var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
-        var row = new TableEntity(owner.WorkspaceId, MessageKeys.Inbound(wamid))
-        {
-            ["Wamid"] = wamid,
-            ["From"] = phone,
-            ["ContactId"] = contact.Value.Id,
-            ["Type"] = type,
-            ["Text"] = text,
-            ["AccountId"] = owner.AccountId,
-            ["ReceivedAt"] = at,
-        };
-        var data = new IncomingEvent(wamid, phone, profileName ?? contact.Value.Name, type, text, owner.AccountId);
-        var evt = new TableEntity(owner.WorkspaceId, MessageKeys.StatusEvent(wamid, "incoming"))
-        {
-            ["Event"] = "message.incoming",
-            ["Data"] = JsonSerializer.Serialize(data, AisouleJson.Options),
-            ["CreatedAt"] = clock.GetUtcNow(),
-        };
-        try
-        {
-            await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, row), new(TableTransactionActionType.Add, evt)], cancellationToken).ConfigureAwait(false);
-        }
-        catch (TableTransactionFailedException ex) when (ex.Status == 409)
+        var inbound = new InboundMessage(owner.WorkspaceId, wamid, phone, profileName ?? contact.Value.Name, contact.Value.Id, type, text, owner.AccountId, at);
+        if (!await lifecycle.RecordInboundAsync(inbound, cancellationToken).ConfigureAwait(false))
         {
             logger.InboundDuplicate(wamid);
         }
@@ -153,54 +131,21 @@ public sealed class InboundProcessor(
             var error = status.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array && errors.GetArrayLength() > 0 ? errors[0] : default;
             var code = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c) && c.TryGetInt32(out var n) ? n : 0;
             var title = error.ValueKind == JsonValueKind.Object ? MetaJson.Text(error, "title") : "";
-            var (result, message) = await store.ChangeAsync(found.WorkspaceId, found.MessageId, m =>
+            if (await lifecycle.NoteWamidAsync(found.WorkspaceId, found.MessageId, wamid, cancellationToken).ConfigureAwait(false) is { } message)
             {
-                m.Wamid ??= wamid;
-                return true;
-            }, null, null, cancellationToken).ConfigureAwait(false);
-            if (message is not null && result != MessageStore.Result.Missing)
-            {
-                await dispatcher.ApplyErrorAsync(message, new ProviderError(code, title.Length > 0 ? title : "Failed", 200, null), fromWebhook: true, cancellationToken).ConfigureAwait(false);
+                await policy.ApplyAsync(message, new ProviderError(code, title.Length > 0 ? title : "Failed", 200, null), ErrorSource.Webhook, cancellationToken).ConfigureAwait(false);
             }
 
             return;
         }
 
-        await store.ChangeAsync(found.WorkspaceId, found.MessageId, m =>
-        {
-            m.Wamid ??= wamid;
-            var unknown = m.Status == MessageStatus.Failed && m.ErrorCode == "delivery_unknown";
-            if (m.Status == MessageStatus.Failed && !unknown)
-            {
-                return false;
-            }
-
-            m.SentAt ??= at;
-            if (name == MessageStatus.Delivered || name == MessageStatus.Read)
-            {
-                m.DeliveredAt ??= at;
-            }
-
-            if (name == MessageStatus.Read)
-            {
-                m.ReadAt ??= at;
-            }
-
-            if (unknown || MessageStatus.Rank(name) > MessageStatus.Rank(m.Status))
-            {
-                m.Status = name;
-                m.ClaimedAt = null;
-                (m.ErrorCode, m.ErrorTitle, m.FailedAt) = unknown ? (null, null, null) : (m.ErrorCode, m.ErrorTitle, m.FailedAt);
-            }
-
-            return true;
-        }, MessageKeys.StatusEvent(wamid, name), "message." + name, cancellationToken).ConfigureAwait(false);
+        await lifecycle.ApplyStatusAsync(found.WorkspaceId, found.MessageId, wamid, name, at, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<(string WorkspaceId, string MessageId)?> FindMessageAsync(PhoneNumberEntity owner, string wamid, string callback, CancellationToken cancellationToken)
     {
         // Our own ids come back in biz_opaque_callback_data, even before we have recorded the wamid.
-        if (MessageService.ParseCallback(callback) is { } ours && ours.WorkspaceId == owner.WorkspaceId)
+        if (MetaPayload.ParseCallback(callback) is { } ours && ours.WorkspaceId == owner.WorkspaceId)
         {
             return ours;
         }
@@ -214,7 +159,4 @@ public sealed class InboundProcessor(
         long.TryParse(MetaJson.Text(element, "timestamp"), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and < 100_000_000_000
             ? DateTimeOffset.FromUnixTimeSeconds(seconds)
             : clock.GetUtcNow();
-
-
-    private sealed record IncomingEvent(string MessageId, string From, string? ContactName, string Type, string? Text, string WhatsappAccountId);
 }

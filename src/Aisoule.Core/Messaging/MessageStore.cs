@@ -7,9 +7,10 @@ using Azure.Data.Tables;
 namespace Aisoule.Core.Messaging;
 
 /// <summary>
-/// Every change of a message's state: read, change, write back guarded by the ETag, with its outbox event in the
-/// same transaction. The event's row key is derived from what caused it (a wamid and a status), so a cause seen
-/// twice is refused by the insert and changes nothing the second time.
+/// Reads a message row, and the one primitive by which <see cref="MessageLifecycle"/> (the only writer of message
+/// rows) changes one: read, change, write back guarded by the ETag, with its outbox event in the same transaction.
+/// The event's row key is derived from what caused it (a wamid and a status), so a cause seen twice is refused by the
+/// insert and changes nothing the second time.
 /// </summary>
 public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
 {
@@ -22,19 +23,32 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
         Missing,
     }
 
+    /// <summary>The message with this id, or null (also for anything that is not a message id).</summary>
+    public async Task<MessageEntity?> FindAsync(string workspaceId, string id, CancellationToken cancellationToken = default)
+    {
+        if (!MessageKeys.IsId(id))
+        {
+            return null;
+        }
+
+        var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
+        var row = await table.GetEntityIfExistsAsync<MessageEntity>(MessageKeys.Partition(workspaceId, id), MessageKeys.Message(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? row.Value : null;
+    }
+
     /// <summary>
     /// Applies <paramref name="mutate"/> (false: nothing to change) until it lands on the current row. With
     /// <paramref name="eventKey"/>, the event row is inserted in the same transaction; if it exists already the
     /// change was applied before and nothing is written.
     /// </summary>
-    public async Task<(Result Result, MessageEntity? Message)> ChangeAsync(
+    internal async Task<(Result Result, MessageEntity? Message)> ChangeAsync(
         string workspaceId,
         string messageId,
         Func<MessageEntity, bool> mutate,
         string? eventKey,
         string? eventName,
-        CancellationToken cancellationToken,
-        MessageEntity? current = null)
+        MessageEntity? current = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(mutate);
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);

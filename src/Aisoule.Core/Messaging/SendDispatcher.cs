@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Aisoule.Core.Contacts;
-using Aisoule.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -12,30 +10,30 @@ namespace Aisoule.Core.Messaging;
 /// for the attempt the queue message names. Every outcome ends in a stored state: sent, failed, or queued again
 /// with a new queue message (back-off, pair limit, account held).
 /// </summary>
+/// <remarks>
+/// It decides when; every change of the message is a <see cref="MessageLifecycle"/> transition, and what Meta's
+/// refusal does is <see cref="DeliveryPolicy"/>'s.
+/// </remarks>
 public sealed class SendDispatcher(
-    StorageAccount storage,
     MessageStore store,
+    MessageLifecycle lifecycle,
+    DeliveryPolicy policy,
+    SendEnqueuer enqueuer,
     WhatsAppAccountService accounts,
-    ContactService contacts,
     ThroughputGate gate,
     IWhatsAppProvider provider,
-    MessageService messages,
     IOptionsMonitor<WhatsAppOptions> options,
     TimeProvider clock,
     ILogger<SendDispatcher> logger)
 {
-    public const string PoisonQueue = MessagingNames.SendsQueue + "-poison";
     private static readonly TimeSpan GateWait = TimeSpan.FromSeconds(20);
-    private const string GaveUpCode = "dispatch_failed";
-    private const string GaveUpTitle = "The message could not be sent after repeated errors.";
-    private const string AccountDisconnectedCode = "account_disconnected";
-    private const string AccountDisconnectedTitle = "Account disconnected";
+    private static readonly MessageError DeliveryUnknown = new(MessageLifecycle.DeliveryUnknownCode, "The sending instance stopped before WhatsApp's answer was recorded; not resent to avoid a duplicate.");
 
-    public async Task DispatchAsync(SendWork work, CancellationToken cancellationToken)
+    public async Task DispatchAsync(SendWork work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         var o = options.CurrentValue;
-        var message = await messages.FindAsync(work.WorkspaceId, work.MessageId, cancellationToken).ConfigureAwait(false);
+        var message = await store.FindAsync(work.WorkspaceId, work.MessageId, cancellationToken).ConfigureAwait(false);
         if (message is null)
         {
             logger.SendForUnknown(work.MessageId);
@@ -69,7 +67,7 @@ public sealed class SendDispatcher(
         bool StillQueued(MessageEntity m) => m.Status == MessageStatus.Queued && m.Attempts == work.Attempt;
         if (account is null || account.Status == AccountStatus.Removed)
         {
-            await FailWhenAsync(message, StillQueued, AccountDisconnectedCode, AccountDisconnectedTitle, cancellationToken).ConfigureAwait(false);
+            await lifecycle.FailAsync(message, DeliveryPolicy.AccountDisconnected, StillQueued, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -81,12 +79,12 @@ public sealed class SendDispatcher(
             if (held >= o.MaxDisconnectedHold)
             {
                 logger.HeldTooLong(message.Id, held);
-                await FailWhenAsync(message, StillQueued, AccountDisconnectedCode, AccountDisconnectedTitle, cancellationToken).ConfigureAwait(false);
+                await lifecycle.FailAsync(message, DeliveryPolicy.AccountDisconnected, StillQueued, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
             var left = o.MaxDisconnectedHold - held;
-            await messages.EnqueueAsync(work, left < o.DisconnectedHold ? left : o.DisconnectedHold, cancellationToken).ConfigureAwait(false);
+            await enqueuer.EnqueueAsync(work, left < o.DisconnectedHold ? left : o.DisconnectedHold, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -96,26 +94,14 @@ public sealed class SendDispatcher(
 
         // The claim: only the instance whose write lands calls the provider for this attempt. Not cut off by a
         // stop: a claim that lands after its caller gave up would stay "sending" with nobody to give it back.
-        var claimedAt = clock.GetUtcNow();
-        var (claim, claimed) = await store.ChangeAsync(work.WorkspaceId, message.Id, m =>
-        {
-            if (m.Status != MessageStatus.Queued || m.Attempts != work.Attempt)
-            {
-                return false;
-            }
-
-            m.Status = MessageStatus.Sending;
-            m.Attempts++;
-            m.ClaimedAt = claimedAt;
-            return true;
-        }, null, null, CancellationToken.None, message).ConfigureAwait(false);
-        if (claim != MessageStore.Result.Changed)
+        var claimed = await lifecycle.ClaimAsync(message, work.Attempt, CancellationToken.None).ConfigureAwait(false);
+        if (claimed is null)
         {
             return;
         }
 
         // Everything else first: between the slot and the call to Meta there should be nothing but the call.
-        using var payload = JsonDocument.Parse(claimed!.PayloadJson);
+        using var payload = JsonDocument.Parse(claimed.PayloadJson);
         bool admitted;
         try
         {
@@ -124,7 +110,7 @@ public sealed class SendDispatcher(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutting down while waiting for a slot: Meta has not been called, so the claim is given back.
-            await RequeueAsync(claimed, TimeSpan.Zero, countsAsFailure: false, null, CancellationToken.None).ConfigureAwait(false);
+            await lifecycle.GiveBackAsync(claimed, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
         catch (Exception ex)
@@ -132,13 +118,13 @@ public sealed class SendDispatcher(
             // The pacing row could not be reached: Meta has not been called, so the claim is given back. This
             // counts as a failed attempt with back-off (a busy schedule does not), so a lasting fault ends in "failed".
             logger.GateUnavailable(ex, claimed.Id);
-            await RetryOrGiveUpAsync(claimed, Backoff(o, claimed.Failures), GaveUpCode, GaveUpTitle, CancellationToken.None).ConfigureAwait(false);
+            await policy.RetryOrGiveUpAsync(claimed, policy.Backoff(claimed.Failures), DeliveryPolicy.GaveUp, CancellationToken.None).ConfigureAwait(false);
             return;
         }
 
         if (!admitted)
         {
-            await RequeueAsync(claimed, TimeSpan.FromSeconds(1), countsAsFailure: false, null, cancellationToken).ConfigureAwait(false);
+            await lifecycle.GiveBackAsync(claimed, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -160,107 +146,25 @@ public sealed class SendDispatcher(
 
         if (result.Wamid is { } wamid)
         {
-            await RecordSentAsync(claimed, wamid, CancellationToken.None).ConfigureAwait(false);
+            await lifecycle.MarkSentAsync(claimed, wamid, CancellationToken.None).ConfigureAwait(false);
             return;
         }
 
-        await ApplyErrorAsync(claimed, result.Error!, fromWebhook: false, CancellationToken.None).ConfigureAwait(false);
+        await policy.ApplyAsync(claimed, result.Error!, ErrorSource.SendCall, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>A queue message that ended in the poison queue: its message is failed if nothing else finished it.</summary>
-    public async Task HandlePoisonAsync(SendWork work, CancellationToken cancellationToken)
+    public async Task HandlePoisonAsync(SendWork work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var message = await messages.FindAsync(work.WorkspaceId, work.MessageId, cancellationToken).ConfigureAwait(false);
-        if (message is null || message.Status is MessageStatus.Failed || MessageStatus.Rank(message.Status) >= MessageStatus.Rank(MessageStatus.Sent))
+        var message = await store.FindAsync(work.WorkspaceId, work.MessageId, cancellationToken).ConfigureAwait(false);
+        if (message is null || MessageLifecycle.IsPastDispatch(message))
         {
             return;
         }
 
         logger.Poisoned(message.Id);
-        await FailAsync(message, GaveUpCode, GaveUpTitle, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Meta's error, mapped by its code (spec §5). Used for the dispatcher's own calls and for <c>failed</c>
-    /// statuses that arrive by webhook.
-    /// </summary>
-    internal async Task ApplyErrorAsync(MessageEntity message, ProviderError error, bool fromWebhook, CancellationToken cancellationToken)
-    {
-        var o = options.CurrentValue;
-        var code = error.Code == 0 ? (error.HttpStatus == 0 ? "timeout" : "http_" + error.HttpStatus) : error.Code.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var disposition = MetaErrors.Classify(error);
-        logger.ProviderRefused(message.Id, code, error.Title, disposition);
-        if (fromWebhook && disposition is ErrorDisposition.Retry or ErrorDisposition.PairLimit)
-        {
-            // Meta has already given up on this one; statuses never move back to queued. The caller may send again.
-            await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        switch (disposition)
-        {
-            case ErrorDisposition.Retry:
-            case ErrorDisposition.PairLimit:
-                var delay = disposition == ErrorDisposition.PairLimit ? o.PairLimitDelay * (message.Failures + 1) : Backoff(o, message.Failures);
-                if (error.RetryAfter is { } retryAfter && retryAfter > delay)
-                {
-                    delay = retryAfter;
-                }
-
-                await RetryOrGiveUpAsync(message, delay, code, error.Title, cancellationToken).ConfigureAwait(false);
-                return;
-            case ErrorDisposition.AccountLevel:
-                await accounts.SetStatusAsync(message.WorkspaceId, message.AccountId, AccountStatus.Disconnected, $"Meta {code}: {error.Title}", cancellationToken).ConfigureAwait(false);
-                if (fromWebhook)
-                {
-                    await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
-                    return;
-                }
-
-                await RequeueAsync(message, o.DisconnectedHold, countsAsFailure: false, (code, error.Title), cancellationToken).ConfigureAwait(false);
-                return;
-            case ErrorDisposition.OptedOut:
-                await contacts.ChangeAsync(message.WorkspaceId, message.ContactId, c =>
-                {
-                    var changed = c.OptedIn;
-                    c.OptedIn = false;
-                    return changed;
-                }, cancellationToken).ConfigureAwait(false);
-                await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
-                return;
-            default:
-                await FailAsync(message, code, error.Title, cancellationToken).ConfigureAwait(false);
-                return;
-        }
-    }
-
-    private async Task RecordSentAsync(MessageEntity claimed, string wamid, CancellationToken cancellationToken)
-    {
-        // The wamid pointer first: a status webhook that comes without our callback data still finds the message.
-        var wamids = await storage.GetTableAsync(MessagingNames.Wamids, cancellationToken).ConfigureAwait(false);
-        await wamids.UpsertEntityAsync(new WamidEntity { PartitionKey = ContactKeys.Encode(wamid), WorkspaceId = claimed.WorkspaceId, MessageId = claimed.Id }, Azure.Data.Tables.TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-        var now = clock.GetUtcNow();
-        var (result, _) = await store.ChangeAsync(claimed.WorkspaceId, claimed.Id, m => MarkSent(m, wamid, now), MessageKeys.StatusEvent(wamid, MessageStatus.Sent), "message.sent", cancellationToken, claimed).ConfigureAwait(false);
-        if (result == MessageStore.Result.AlreadyApplied)
-        {
-            // Meta's own "sent" status got here first and recorded the event: record the rest without it.
-            await store.ChangeAsync(claimed.WorkspaceId, claimed.Id, m => MarkSent(m, wamid, now), null, null, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static bool MarkSent(MessageEntity m, string wamid, DateTimeOffset now)
-    {
-        var changed = m.Wamid != wamid || m.Status == MessageStatus.Sending || m.SentAt is null;
-        m.Wamid = wamid;
-        m.SentAt ??= now;
-        m.ClaimedAt = null;
-        if (m.Status == MessageStatus.Sending)
-        {
-            m.Status = MessageStatus.Sent;
-        }
-
-        return changed;
+        await lifecycle.FailAsync(message, DeliveryPolicy.GaveUp, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A claim that is still <c>sending</c> when its queue message comes back.</summary>
@@ -271,7 +175,7 @@ public sealed class SendDispatcher(
         if (age < o.ClaimTimeout)
         {
             // Another invocation may still be calling the provider: look again once its claim could have expired.
-            await messages.EnqueueAsync(work, o.ClaimTimeout - age + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            await enqueuer.EnqueueAsync(work, o.ClaimTimeout - age + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -279,74 +183,6 @@ public sealed class SendDispatcher(
         // twice, so the message is failed as "unknown"; if Meta did accept it, its status webhook (which carries
         // our ids in biz_opaque_callback_data) moves it on to sent/delivered/read.
         logger.DeliveryUnknown(message.Id, age);
-        await FailAsync(message, "delivery_unknown", "The sending instance stopped before WhatsApp's answer was recorded; not resent to avoid a duplicate.", cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// A failed attempt: back to <c>queued</c> after <paramref name="delay"/>, or, when it was the last one, failed
-    /// with <paramref name="code"/> and a copy on the poison queue.
-    /// </summary>
-    private async Task RetryOrGiveUpAsync(MessageEntity message, TimeSpan delay, string code, string title, CancellationToken cancellationToken)
-    {
-        if (message.Failures + 1 < options.CurrentValue.MaxAttempts)
-        {
-            await RequeueAsync(message, delay, countsAsFailure: true, (code, title), cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        await FailAsync(message, code, title, cancellationToken).ConfigureAwait(false);
-        var poison = await storage.GetQueueAsync(PoisonQueue, cancellationToken).ConfigureAwait(false);
-        await poison.SendMessageAsync(new SendWork(message.WorkspaceId, message.Id, message.Attempts).ToJson(), cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task RequeueAsync(MessageEntity claimed, TimeSpan delay, bool countsAsFailure, (string Code, string Title)? error, CancellationToken cancellationToken)
-    {
-        var (result, requeued) = await store.ChangeAsync(claimed.WorkspaceId, claimed.Id, m =>
-        {
-            if (m.Status != MessageStatus.Sending || m.Attempts != claimed.Attempts)
-            {
-                return false;
-            }
-
-            m.Status = MessageStatus.Queued;
-            m.ClaimedAt = null;
-            m.Failures += countsAsFailure ? 1 : 0;
-            (m.ErrorCode, m.ErrorTitle) = error is { } e ? (e.Code, e.Title) : (m.ErrorCode, m.ErrorTitle);
-            return true;
-        }, null, null, cancellationToken).ConfigureAwait(false);
-        if (result == MessageStore.Result.Changed)
-        {
-            await messages.EnqueueAsync(new SendWork(requeued!.WorkspaceId, requeued.Id, requeued.Attempts), delay, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    internal Task FailAsync(MessageEntity message, string code, string title, CancellationToken cancellationToken) =>
-        FailWhenAsync(message, _ => true, code, title, cancellationToken);
-
-    /// <summary>Fails the message with <paramref name="code"/> if it is not finished and <paramref name="may"/> agrees.</summary>
-    private async Task FailWhenAsync(MessageEntity message, Func<MessageEntity, bool> may, string code, string title, CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow();
-        await store.ChangeAsync(message.WorkspaceId, message.Id, m =>
-        {
-            if (!may(m) || m.Status == MessageStatus.Failed || MessageStatus.Rank(m.Status) >= MessageStatus.Rank(MessageStatus.Delivered))
-            {
-                return false;
-            }
-
-            m.Status = MessageStatus.Failed;
-            m.ErrorCode = code;
-            m.ErrorTitle = title;
-            m.FailedAt = now;
-            m.ClaimedAt = null;
-            return true;
-        }, MessageKeys.StatusEvent(message.Wamid ?? message.Id, MessageStatus.Failed), "message.failed", cancellationToken).ConfigureAwait(false);
-    }
-
-    private static TimeSpan Backoff(WhatsAppOptions o, int failures)
-    {
-        var exponential = o.RetryDelay * Math.Pow(2, Math.Min(failures, 16));
-        var capped = exponential > o.MaxRetryDelay ? o.MaxRetryDelay : exponential;
-        return capped * (0.8 + (Random.Shared.NextDouble() * 0.4));
+        await lifecycle.FailAsync(message, DeliveryUnknown, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 }

@@ -9,7 +9,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Aisoule.Functions.Messaging;
 
 /// <summary><c>/messages</c>: send (202, through the queue), read one, list (spec §5).</summary>
-public sealed class MessageFunctions(MessageService messages)
+public sealed class MessageFunctions(MessageService messages, MessageLister lister)
 {
     public const int MaxIdempotencyKeyLength = 255;
 
@@ -57,7 +57,7 @@ public sealed class MessageFunctions(MessageService messages)
         string id,
         CancellationToken cancellationToken)
     {
-        var outcome = await messages.GetAsync(request.Caller().WorkspaceId, id, cancellationToken).ConfigureAwait(false);
+        var outcome = await lister.GetAsync(request.Caller().WorkspaceId, id, cancellationToken).ConfigureAwait(false);
         return outcome.Succeeded ? ApiResult.Ok(outcome.Value!) : ApiResult.Failure(outcome.Error!);
     }
 
@@ -81,7 +81,7 @@ public sealed class MessageFunctions(MessageService messages)
             return ApiResult.Failure(ApiError.Validation("status", $"One of: {string.Join(", ", MessageStatus.All)}."));
         }
 
-        var list = await messages.ListAsync(request.Caller().WorkspaceId, contactId.Value, status.Value, page.Value, perPage.Value, cancellationToken).ConfigureAwait(false);
+        var list = await lister.ListAsync(request.Caller().WorkspaceId, contactId.Value, status.Value, page.Value, perPage.Value, cancellationToken).ConfigureAwait(false);
         return ApiResult.Ok(list);
     }
 }

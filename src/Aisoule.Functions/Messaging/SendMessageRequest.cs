@@ -89,7 +89,7 @@ public sealed record SendMessageRequest : IValidatableObject
             case "interactive" when StoredChars(Interactive!.Value) is null:
                 yield return new ValidationResult(NotUnicode, [nameof(Interactive)]);
                 break;
-            case "interactive" when StoredChars(Interactive!.Value) > MessageService.MaxStructuredChars:
+            case "interactive" when StoredChars(Interactive!.Value) > MetaPayload.MaxStructuredChars:
                 yield return new ValidationResult(TooLargeAsStored, [nameof(Interactive)]);
                 break;
             case "image" or "video" or "document" or "audio":
@@ -116,7 +116,7 @@ public sealed record SendMessageRequest : IValidatableObject
     {
         try
         {
-            return MessageService.PayloadChars(value);
+            return MetaPayload.Chars(value);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
         {
@@ -175,7 +175,7 @@ public sealed record TemplateField
         else if (Components is { ValueKind: JsonValueKind.Array } components)
         {
             var stored = SendMessageRequest.StoredChars(components);
-            if (stored is null || stored > MessageService.MaxStructuredChars)
+            if (stored is null || stored > MetaPayload.MaxStructuredChars)
             {
                 yield return new ValidationResult(stored is null ? SendMessageRequest.NotUnicode : SendMessageRequest.TooLargeAsStored, ["Template.components"]);
             }

@@ -311,7 +311,7 @@ public sealed class CloudDispatchTests : IAsyncLifetime
         Assert.False(_graph.DeliveredPerMessage.ContainsKey(id));
         var givenBack = host.Logs.AllText().Split('\n').Count(l => l.Contains(id, StringComparison.Ordinal) && l.Contains("pacing could not be taken", StringComparison.Ordinal));
         Assert.Equal(3, givenBack);
-        var poison = await storage.GetQueueAsync(SendDispatcher.PoisonQueue);
+        var poison = await storage.GetQueueAsync(SendEnqueuer.PoisonQueue);
         await Eventually.WaitAsync(async () => (await poison.PeekMessagesAsync(32)).Value, m => m.Any(x => x.Body.ToString().Contains(id, StringComparison.Ordinal)), what: "a copy on the poison queue");
     }
 

@@ -62,7 +62,7 @@ public sealed class DeepPageCostTests : IAsyncLifetime
         var recorder = new TableRequestRecorder();
         var storage = recorder.Storage(_host);
         var services = _host.Services;
-        var messages = new MessageService(storage, services.GetRequiredService<ContactService>(), services.GetRequiredService<WhatsAppAccountService>(), services.GetRequiredService<TemplateService>(), TimeProvider.System);
+        var messages = new MessageLister(storage, new MessageStore(storage, TimeProvider.System));
 
         var page = await messages.ListAsync(sender.Owner.WorkspaceId, contactId: null, status: null, page: 3, perPage: 5, CancellationToken.None);
 
