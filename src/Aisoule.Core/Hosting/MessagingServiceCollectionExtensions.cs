@@ -1,5 +1,12 @@
 using System.Net;
+using Aisoule.Core.Accounts;
 using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Dispatch;
+using Aisoule.Core.Messaging.Inbound;
+using Aisoule.Core.Messaging.Messages;
+using Aisoule.Core.Messaging.Sending;
+using Aisoule.Core.Templates;
+using Aisoule.Core.WhatsApp;
 using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
 using Microsoft.Extensions.Configuration;

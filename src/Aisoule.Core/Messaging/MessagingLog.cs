@@ -1,3 +1,6 @@
+using Aisoule.Core.Messaging.Messages;
+using Aisoule.Core.Messaging.Sending;
+using Aisoule.Core.WhatsApp;
 using Microsoft.Extensions.Logging;
 
 namespace Aisoule.Core.Messaging;

@@ -1,3 +1,6 @@
+using Aisoule.Core.Messaging.Messages;
+using Aisoule.Core.Messaging.Sending;
+
 namespace Aisoule.Core.Messaging;
 
 /// <summary>Tables and queues of messaging (logical names; <see cref="Storage.StorageAccount"/> adds the prefix).</summary>

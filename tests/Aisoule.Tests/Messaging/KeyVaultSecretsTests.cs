@@ -1,5 +1,7 @@
 using System.Net;
 using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Messages;
+using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
 using Azure.Data.Tables;

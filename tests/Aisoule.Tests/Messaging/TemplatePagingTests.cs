@@ -1,5 +1,6 @@
 using System.Net;
-using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Sending;
+using Aisoule.Core.WhatsApp;
 using Aisoule.Tests.Infrastructure;
 using Xunit;
 
