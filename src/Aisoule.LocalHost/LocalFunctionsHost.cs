@@ -2,8 +2,6 @@ using System.Net;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using Aisoule.Core.Messaging;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Functions.Catalog;
 using Aisoule.Functions.Hosting;
 using Aisoule.Functions.Pipeline;

@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Aisoule.Core.Identity;
 using Aisoule.Core.Messaging;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
 using Aisoule.Core.WhatsApp;

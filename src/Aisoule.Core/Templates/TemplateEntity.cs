@@ -1,5 +1,3 @@
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Azure;
 using Azure.Data.Tables;
 

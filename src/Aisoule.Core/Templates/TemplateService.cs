@@ -1,7 +1,5 @@
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Messaging;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
 using Aisoule.Core.WhatsApp;

@@ -1,5 +1,3 @@
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 
 namespace Aisoule.Core.WhatsApp;
 

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 
 namespace Aisoule.Core.WhatsApp;
 

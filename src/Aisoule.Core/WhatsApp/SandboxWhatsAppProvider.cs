@@ -3,8 +3,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aisoule.Core.Messaging.Inbound;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Microsoft.Extensions.Options;
 
 namespace Aisoule.Core.WhatsApp;

@@ -1,6 +1,4 @@
 using Aisoule.Core.Messaging;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Storage;
 using Azure;
 using Azure.Data.Tables;

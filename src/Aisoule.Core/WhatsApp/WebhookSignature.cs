@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 
 namespace Aisoule.Core.WhatsApp;
 

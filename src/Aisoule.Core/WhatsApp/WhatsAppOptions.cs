@@ -1,6 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 
 namespace Aisoule.Core.WhatsApp;
 

@@ -1,8 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Identity;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Results;
 using Aisoule.Functions.Http;
 using Aisoule.Functions.Pipeline;

@@ -1,5 +1,4 @@
 using Aisoule.Core.Accounts;
-using Aisoule.Core.Messaging.Sending;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Aisoule.Functions.Accounts;

@@ -1,6 +1,4 @@
 using Aisoule.Core.Identity;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Templates;
 using Aisoule.Functions.Http;
 using Aisoule.Functions.Pipeline;

@@ -1,4 +1,3 @@
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Templates;
 using Microsoft.Azure.Functions.Worker;
 

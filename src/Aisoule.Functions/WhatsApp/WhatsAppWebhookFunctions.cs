@@ -2,8 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Aisoule.Core.Messaging.Inbound;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Results;
 using Aisoule.Core.WhatsApp;
 using Aisoule.Functions.Http;

@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Functions.Accounts;
 using Aisoule.Functions.Contacts;
 using Aisoule.Functions.Identity;

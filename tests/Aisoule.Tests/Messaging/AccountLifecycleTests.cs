@@ -3,8 +3,6 @@ using System.Text.Json;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Messaging;
 using Aisoule.Core.Messaging.Inbound;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;

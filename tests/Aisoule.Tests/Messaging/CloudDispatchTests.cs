@@ -3,7 +3,6 @@ using System.Text.Json;
 using Aisoule.Core.Messaging;
 using Aisoule.Core.Messaging.Dispatch;
 using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
 using Azure.Data.Tables;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Aisoule.Core.Messaging.Messages;
 using Aisoule.Core.Messaging.Sending;
 using Aisoule.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,7 +1,6 @@
 using System.Net;
 using Aisoule.Core.Messaging;
 using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

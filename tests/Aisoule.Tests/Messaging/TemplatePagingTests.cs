@@ -1,5 +1,4 @@
 using System.Net;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.WhatsApp;
 using Aisoule.Tests.Infrastructure;
 using Xunit;

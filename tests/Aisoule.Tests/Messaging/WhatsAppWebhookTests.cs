@@ -1,8 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Aisoule.Core.Messaging;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Storage;
 using Aisoule.Core.WhatsApp;
 using Aisoule.Tests.Infrastructure;

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
 using Aisoule.Tests.Messaging;

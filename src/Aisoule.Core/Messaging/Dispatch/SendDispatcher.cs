@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.WhatsApp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,7 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 
 namespace Aisoule.Core.Messaging.Dispatch;
 

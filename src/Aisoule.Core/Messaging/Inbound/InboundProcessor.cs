@@ -3,8 +3,6 @@ using System.Text.Json;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
-using Aisoule.Core.Storage;
 using Aisoule.Core.WhatsApp;
 using Microsoft.Extensions.Logging;
 
@@ -17,9 +15,9 @@ namespace Aisoule.Core.Messaging.Inbound;
 /// writes are <see cref="MessageLifecycle"/> transitions; a <c>failed</c> status goes to <see cref="DeliveryPolicy"/>.
 /// </summary>
 public sealed class InboundProcessor(
-    StorageAccount storage,
     WhatsAppAccountService accounts,
     ContactService contacts,
+    MessageStore store,
     MessageLifecycle lifecycle,
     DeliveryPolicy policy,
     TimeProvider clock,
@@ -154,9 +152,7 @@ public sealed class InboundProcessor(
             return ours;
         }
 
-        var wamids = await storage.GetTableAsync(MessagingNames.Wamids, cancellationToken).ConfigureAwait(false);
-        var row = await wamids.GetEntityIfExistsAsync<WamidEntity>(ContactKeys.Encode(wamid), "", cancellationToken: cancellationToken).ConfigureAwait(false);
-        return row.HasValue && row.Value!.WorkspaceId == owner.WorkspaceId ? (row.Value.WorkspaceId, row.Value.MessageId) : null;
+        return await store.FindByWamidAsync(wamid, cancellationToken).ConfigureAwait(false) is { } pointer && pointer.WorkspaceId == owner.WorkspaceId ? pointer : null;
     }
 
     private DateTimeOffset Timestamp(JsonElement element) =>

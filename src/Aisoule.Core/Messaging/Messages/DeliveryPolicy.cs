@@ -2,7 +2,6 @@ using System.Globalization;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Messaging.Dispatch;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.WhatsApp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,4 @@
 using System.Runtime.Serialization;
-using Aisoule.Core.Messaging.Sending;
 using Azure;
 using Azure.Data.Tables;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Aisoule.Core.Messaging.Sending;
 
 namespace Aisoule.Core.Messaging.Messages;
 
@@ -19,7 +18,7 @@ internal static class MessageKeys
     public const string MessagePrefix = "m_";
     public const string ContactPrefix = "k_";
     public const string InboundPrefix = "i_";
-    public const string OutboxPrefix = "o_";
+    public const string OutboxPrefix = Storage.OutboxRow.Prefix;
     public const string StatusPrefix = "s_";
     public const string CountPrefix = "n_total_";
 

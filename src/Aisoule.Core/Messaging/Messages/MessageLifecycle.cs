@@ -1,9 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Aisoule.Core.Contacts;
-using Aisoule.Core.Json;
 using Aisoule.Core.Messaging.Dispatch;
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Storage;
 using Azure;
 using Azure.Data.Tables;
@@ -304,12 +301,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
             ["ReceivedAt"] = inbound.ReceivedAt,
         };
         var data = new IncomingEvent(inbound.Wamid, inbound.From, inbound.ContactName, inbound.Type, inbound.Text, inbound.AccountId);
-        var evt = new TableEntity(inbound.WorkspaceId, MessageKeys.StatusEvent(inbound.Wamid, "incoming"))
-        {
-            ["Event"] = "message.incoming",
-            ["Data"] = JsonSerializer.Serialize(data, AisouleJson.Options),
-            ["CreatedAt"] = clock.GetUtcNow(),
-        };
+        var evt = OutboxRow.Create(inbound.WorkspaceId, MessageKeys.StatusEvent(inbound.Wamid, "incoming"), "message.incoming", data, clock.GetUtcNow());
         try
         {
             await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, row), new(TableTransactionActionType.Add, evt)], cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,3 @@
-using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
 using Azure;

@@ -1,6 +1,4 @@
-using System.Text.Json;
-using Aisoule.Core.Json;
-using Aisoule.Core.Messaging.Sending;
+using Aisoule.Core.Contacts;
 using Aisoule.Core.Storage;
 using Azure;
 using Azure.Data.Tables;
@@ -35,6 +33,14 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
         var row = await table.GetEntityIfExistsAsync<MessageEntity>(MessageKeys.Partition(workspaceId, id), MessageKeys.Message(id), cancellationToken: cancellationToken).ConfigureAwait(false);
         return row.HasValue ? row.Value : null;
+    }
+
+    /// <summary>Which workspace and message a WhatsApp message id belongs to (its pointer row), or null.</summary>
+    public async Task<(string WorkspaceId, string MessageId)?> FindByWamidAsync(string wamid, CancellationToken cancellationToken = default)
+    {
+        var wamids = await storage.GetTableAsync(MessagingNames.Wamids, cancellationToken).ConfigureAwait(false);
+        var row = await wamids.GetEntityIfExistsAsync<WamidEntity>(ContactKeys.Encode(wamid), "", cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? (row.Value!.WorkspaceId, row.Value.MessageId) : null;
     }
 
     /// <summary>
@@ -139,10 +145,6 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
         }
     }
 
-    private TableEntity Event(string partition, string key, string name, MessageEntity message) => new(partition, key)
-    {
-        ["Event"] = name,
-        ["Data"] = JsonSerializer.Serialize(MessageView.From(message), AisouleJson.Options),
-        ["CreatedAt"] = clock.GetUtcNow(),
-    };
+    private TableEntity Event(string partition, string key, string name, MessageEntity message) =>
+        OutboxRow.Create(partition, key, name, MessageView.From(message), clock.GetUtcNow());
 }

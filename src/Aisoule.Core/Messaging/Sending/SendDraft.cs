@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Aisoule.Core.Messaging.Messages;
 
 namespace Aisoule.Core.Messaging.Sending;
 

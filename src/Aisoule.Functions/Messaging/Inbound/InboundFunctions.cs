@@ -1,6 +1,4 @@
 using Aisoule.Core.Messaging.Inbound;
-using Aisoule.Core.Messaging.Messages;
-using Aisoule.Core.Messaging.Sending;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Aisoule.Functions.Messaging.Inbound;

@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Aisoule.Core.Contacts;
-using Aisoule.Core.Messaging.Messages;
 using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.WhatsApp;
 
