@@ -1,3 +1,4 @@
+using Aisoule.Core.Storage;
 using Azure;
 using Azure.Data.Tables;
 
@@ -37,7 +38,7 @@ public sealed class TemplateEntity : ITableEntity
     public bool IsMarketing => string.Equals(Category, "MARKETING", StringComparison.OrdinalIgnoreCase);
 
     public static string KeyOf(string accountId, string name, string language) =>
-        $"{accountId}|{Contacts.ContactKeys.Encode(name)}|{Contacts.ContactKeys.Encode(language)}";
+        $"{accountId}|{TableKeys.Encode(name)}|{TableKeys.Encode(language)}";
 }
 
 /// <summary>A template as the API shows it.</summary>

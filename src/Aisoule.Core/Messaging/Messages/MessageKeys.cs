@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Aisoule.Core.Storage;
 
 namespace Aisoule.Core.Messaging.Messages;
 
@@ -59,10 +60,8 @@ internal static class MessageKeys
 
     public static string CountShard(int shard) => CountPrefix + shard.ToString("d2", CultureInfo.InvariantCulture);
 
-    public static string Inbound(string wamid) => InboundPrefix + Contacts.ContactKeys.Encode(wamid);
+    public static string Inbound(string wamid) => InboundPrefix + TableKeys.Encode(wamid);
 
     /// <summary>The outbox row of one status of one wamid: inserting it is what makes an event count once.</summary>
-    public static string StatusEvent(string wamid, string status) => OutboxPrefix + Contacts.ContactKeys.Encode(wamid) + "_" + status;
-
-    public static string After(string prefix) => Contacts.ContactKeys.After(prefix);
+    public static string StatusEvent(string wamid, string status) => OutboxPrefix + TableKeys.Encode(wamid) + "_" + status;
 }

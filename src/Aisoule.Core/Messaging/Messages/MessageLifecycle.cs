@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Aisoule.Core.Contacts;
 using Aisoule.Core.Messaging.Dispatch;
 using Aisoule.Core.Storage;
 using Azure;
@@ -83,7 +82,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
             Status = MessageStatus.Queued,
             CreatedAt = clock.GetUtcNow(),
         };
-        var byContact = new TableEntity(partition, MessageKeys.ByContact(ContactKeys.Encode(draft.ContactId), draft.Id));
+        var byContact = new TableEntity(partition, MessageKeys.ByContact(TableKeys.Encode(draft.ContactId), draft.Id));
         var byStatus = new TableEntity(partition, MessageKeys.ByStatus(MessageStatus.Queued, draft.Id));
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
 
@@ -155,7 +154,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
 
         // The wamid pointer first: a status webhook that comes without our callback data still finds the message.
         var wamids = await storage.GetTableAsync(MessagingNames.Wamids, cancellationToken).ConfigureAwait(false);
-        await wamids.UpsertEntityAsync(new WamidEntity { PartitionKey = ContactKeys.Encode(wamid), WorkspaceId = claimed.WorkspaceId, MessageId = claimed.Id }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await wamids.UpsertEntityAsync(new WamidEntity { PartitionKey = TableKeys.Encode(wamid), WorkspaceId = claimed.WorkspaceId, MessageId = claimed.Id }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
         var (result, _) = await store.ChangeAsync(claimed.WorkspaceId, claimed.Id, m => Sent(m, wamid, now), MessageKeys.StatusEvent(wamid, MessageStatus.Sent), "message.sent", claimed, cancellationToken).ConfigureAwait(false);
         if (result == MessageStore.Result.AlreadyApplied)

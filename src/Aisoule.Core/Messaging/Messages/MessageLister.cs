@@ -41,7 +41,7 @@ public sealed class MessageLister(StorageAccount storage, MessageStore store)
         HashSet<string>? ids = null;
         if (contactId is not null)
         {
-            ids = await IdsAsync(table, workspaceId, MessageKeys.ContactRange(Contacts.ContactKeys.Encode(contactId)), cancellationToken).ConfigureAwait(false);
+            ids = await IdsAsync(table, workspaceId, MessageKeys.ContactRange(TableKeys.Encode(contactId)), cancellationToken).ConfigureAwait(false);
         }
 
         if (status is not null)
@@ -153,8 +153,7 @@ public sealed class MessageLister(StorageAccount storage, MessageStore store)
         return ids;
     }
 
-    private static string Range(string partition, string prefix) =>
-        TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {prefix} and RowKey lt {MessageKeys.After(prefix)}");
+    private static string Range(string partition, string prefix) => TableKeys.PrefixFilter(partition, prefix);
 }
 
 /// <summary>One page of messages.</summary>

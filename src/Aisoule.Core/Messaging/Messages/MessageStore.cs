@@ -1,4 +1,3 @@
-using Aisoule.Core.Contacts;
 using Aisoule.Core.Storage;
 using Azure;
 using Azure.Data.Tables;
@@ -39,7 +38,7 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
     public async Task<(string WorkspaceId, string MessageId)?> FindByWamidAsync(string wamid, CancellationToken cancellationToken = default)
     {
         var wamids = await storage.GetTableAsync(MessagingNames.Wamids, cancellationToken).ConfigureAwait(false);
-        var row = await wamids.GetEntityIfExistsAsync<WamidEntity>(ContactKeys.Encode(wamid), "", cancellationToken: cancellationToken).ConfigureAwait(false);
+        var row = await wamids.GetEntityIfExistsAsync<WamidEntity>(TableKeys.Encode(wamid), "", cancellationToken: cancellationToken).ConfigureAwait(false);
         return row.HasValue ? (row.Value!.WorkspaceId, row.Value.MessageId) : null;
     }
 
