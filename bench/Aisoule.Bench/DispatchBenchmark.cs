@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
+using Aisoule.Core.Accounts;
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Messages;
+using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
 using Azure.Data.Tables;

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Aisoule.Core.Json;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
 using Azure.Data.Tables;
@@ -142,10 +140,7 @@ internal sealed class ContactChange(string workspaceId)
 
     private void Event(string name, ContactEntity contact, DateTimeOffset now)
     {
-        var row = Row(contact.PartitionKey, ContactKeys.OutboxPrefix + now.UtcTicks.ToString("d19", System.Globalization.CultureInfo.InvariantCulture) + "_" + contact.Id);
-        row["Event"] = name;
-        row["Data"] = JsonSerializer.Serialize(ContactView.From(contact), AisouleJson.Options);
-        row["CreatedAt"] = now;
+        var row = OutboxRow.Create(contact.PartitionKey, ContactKeys.OutboxPrefix + now.UtcTicks.ToString("d19", System.Globalization.CultureInfo.InvariantCulture) + "_" + contact.Id, name, ContactView.From(contact), now);
         Actions.Add(new(TableTransactionActionType.Add, row));
     }
 

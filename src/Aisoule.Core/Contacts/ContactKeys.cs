@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Aisoule.Core.Storage;
 
 namespace Aisoule.Core.Contacts;
 
@@ -17,11 +18,11 @@ internal static class ContactKeys
     public const string TagPrefix = "t_";
     public const string StagePrefix = "s_";
     public const string CounterPrefix = "m_";
-    public const string OutboxPrefix = "o_";
+    public const string OutboxPrefix = Storage.OutboxRow.Prefix;
     public const string IdPrefix = "ct_";
 
     // Separates an index value from the contact id it points at; never produced by Encode.
-    private const char Separator = '|';
+    private const char Separator = TableKeys.Separator;
 
     /// <summary>Characters of a contact id (<c>ct_</c> + 24 hex digits).</summary>
     public const int IdLength = 27;
@@ -76,7 +77,7 @@ internal static class ContactKeys
     public static string IdOf(string indexRowKey) => indexRowKey[(indexRowKey.LastIndexOf(Separator) + 1)..];
 
     /// <summary>The smallest string greater than every string that starts with <paramref name="prefix"/>.</summary>
-    public static string After(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
+    public static string After(string prefix) => TableKeys.After(prefix);
 
     /// <summary>
     /// The lower-cased name, encoded, cut to the longest run of whole characters (a surrogate pair is one) whose
@@ -103,25 +104,6 @@ internal static class ContactKeys
         return builder.ToString();
     }
 
-    /// <summary>
-    /// Makes any text safe inside a row key and keeps prefixes as prefixes: the characters Table Storage forbids
-    /// in keys (and our own separator and escape) become <c>~xxxx</c>.
-    /// </summary>
-    public static string Encode(string text)
-    {
-        var builder = new StringBuilder(text.Length);
-        foreach (var c in text)
-        {
-            if (c is '/' or '\\' or '#' or '?' or '~' or Separator || char.IsControl(c))
-            {
-                builder.Append('~').Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-            }
-            else
-            {
-                builder.Append(c);
-            }
-        }
-
-        return builder.ToString();
-    }
+    /// <summary>Any text made safe inside a row key, prefixes kept as prefixes (<see cref="TableKeys.Encode"/>).</summary>
+    public static string Encode(string text) => TableKeys.Encode(text);
 }

@@ -1,3 +1,4 @@
+using Aisoule.Core.WhatsApp;
 using Microsoft.Extensions.Logging;
 
 namespace Aisoule.Core.Messaging;

@@ -1,3 +1,4 @@
+
 namespace Aisoule.Core.Messaging;
 
 /// <summary>Tables and queues of messaging (logical names; <see cref="Storage.StorageAccount"/> adds the prefix).</summary>

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
+using Aisoule.Functions.Accounts;
 using Aisoule.Functions.Contacts;
 using Aisoule.Functions.Identity;
-using Aisoule.Functions.Messaging;
+using Aisoule.Functions.Messaging.Sending;
 using Aisoule.Functions.Routing;
 
 namespace Aisoule.Tests.Hostile;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Aisoule.Core.Messaging;
+using Aisoule.Core.WhatsApp;
 
 namespace Aisoule.Tests.Infrastructure;
 

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Aisoule.Core.Accounts;
 using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Inbound;
 using Aisoule.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Dispatch;
+using Aisoule.Core.Messaging.Messages;
 using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
 using Azure.Data.Tables;
@@ -311,7 +313,7 @@ public sealed class CloudDispatchTests : IAsyncLifetime
         Assert.False(_graph.DeliveredPerMessage.ContainsKey(id));
         var givenBack = host.Logs.AllText().Split('\n').Count(l => l.Contains(id, StringComparison.Ordinal) && l.Contains("pacing could not be taken", StringComparison.Ordinal));
         Assert.Equal(3, givenBack);
-        var poison = await storage.GetQueueAsync(SendDispatcher.PoisonQueue);
+        var poison = await storage.GetQueueAsync(SendEnqueuer.PoisonQueue);
         await Eventually.WaitAsync(async () => (await poison.PeekMessagesAsync(32)).Value, m => m.Any(x => x.Body.ToString().Contains(id, StringComparison.Ordinal)), what: "a copy on the poison queue");
     }
 

@@ -1,8 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
+using Aisoule.Core.Accounts;
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Dispatch;
+using Aisoule.Core.Messaging.Messages;
 using Aisoule.Core.Storage;
+using Aisoule.Core.WhatsApp;
 using Aisoule.Tests.Infrastructure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,7 +50,7 @@ public sealed class DispatchSettlementTests : IAsyncLifetime
             return true;
         }, null, null, default);
         Assert.Equal(MessageStore.Result.Changed, result);
-        var poison = await _host.Services.GetRequiredService<StorageAccount>().GetQueueAsync(SendDispatcher.PoisonQueue);
+        var poison = await _host.Services.GetRequiredService<StorageAccount>().GetQueueAsync(SendEnqueuer.PoisonQueue);
         await poison.SendMessageAsync(new SendWork(sender.Owner.WorkspaceId, id, 0).ToJson());
 
         var failed = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed by the poison handler");
@@ -76,13 +80,13 @@ public sealed class DispatchSettlementTests : IAsyncLifetime
         var clock = new StopsInGate(stopping);
         var services = _host.Services;
         var dispatcher = new SendDispatcher(
-            storage,
             services.GetRequiredService<MessageStore>(),
+            services.GetRequiredService<MessageLifecycle>(),
+            services.GetRequiredService<DeliveryPolicy>(),
+            services.GetRequiredService<SendEnqueuer>(),
             services.GetRequiredService<WhatsAppAccountService>(),
-            services.GetRequiredService<ContactService>(),
             new ThroughputGate(storage, clock),
             services.GetRequiredService<IWhatsAppProvider>(),
-            services.GetRequiredService<MessageService>(),
             services.GetRequiredService<IOptionsMonitor<WhatsAppOptions>>(),
             clock,
             services.GetRequiredService<ILogger<SendDispatcher>>());

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Messages;
 using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
 using Azure.Data.Tables;

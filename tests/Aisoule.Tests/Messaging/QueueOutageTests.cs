@@ -1,5 +1,9 @@
 using System.Net;
+using Aisoule.Core.Accounts;
 using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Dispatch;
+using Aisoule.Core.Messaging.Messages;
+using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
 using Azure.Data.Tables;
@@ -168,11 +172,14 @@ public sealed class QueueOutageTests : IAsyncLifetime
             new TableServiceClient(_azurite.ConnectionString, options),
             services.GetRequiredService<Azure.Storage.Queues.QueueServiceClient>(),
             services.GetRequiredService<Microsoft.Extensions.Options.IOptions<StorageOptions>>());
+        var store = new MessageStore(storage, TimeProvider.System);
+        var enqueuer = new SendEnqueuer(storage);
         var messages = new MessageService(
-            storage,
-            services.GetRequiredService<Aisoule.Core.Contacts.ContactService>(),
-            services.GetRequiredService<WhatsAppAccountService>(),
-            services.GetRequiredService<TemplateService>(),
+            store,
+            new MessageLifecycle(storage, store, enqueuer, TimeProvider.System),
+            enqueuer,
+            services.GetRequiredService<IdempotencyStore>(),
+            services.GetRequiredService<SendRules>(),
             TimeProvider.System,
             services.GetRequiredService<PendingSends>(),
             services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<MessageService>>());

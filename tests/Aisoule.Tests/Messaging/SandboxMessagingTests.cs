@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Sending;
 using Aisoule.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
@@ -175,7 +175,7 @@ public sealed class SandboxMessagingTests : IAsyncLifetime
     public async Task Idempotency_records_are_purged_after_24_hours_and_not_before()
     {
         var sender = await Sender.SandboxAsync(_host);
-        var purge = _host.Services.GetRequiredService<IdempotencyPurge>();
+        var purge = _host.Services.GetRequiredService<IdempotencyStore>();
         await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone(), idempotencyKey: "order-purge"));
 
         Assert.Equal(0, await purge.PurgeAsync(DateTimeOffset.UtcNow + TimeSpan.FromHours(23), default));

@@ -1,5 +1,6 @@
 using System.Net;
 using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Messages;
 using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -52,7 +53,7 @@ public sealed class SendLimitsTests : IAsyncLifetime
         // Each "é" is stored as a 6-character \u00e9 escape; the components JSON around it is 60 characters.
         var id = await Sender.AcceptedIdAsync(await SendAsync(sender, TemplateWithParameter(Sender.NewPhone(), new string('é', (28_000 - 60) / 6))));
 
-        var stored = await _host.Services.GetRequiredService<MessageService>().FindAsync(sender.Owner.WorkspaceId, id, default);
+        var stored = await _host.Services.GetRequiredService<MessageStore>().FindAsync(sender.Owner.WorkspaceId, id, default);
         Assert.True(stored!.PayloadJson.Length <= StoredSize.MaxStringChars);
     }
 

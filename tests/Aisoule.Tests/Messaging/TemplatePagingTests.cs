@@ -1,5 +1,5 @@
 using System.Net;
-using Aisoule.Core.Messaging;
+using Aisoule.Core.WhatsApp;
 using Aisoule.Tests.Infrastructure;
 using Xunit;
 

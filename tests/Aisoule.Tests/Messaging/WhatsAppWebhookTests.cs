@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Inbound;
 using Aisoule.Core.Storage;
+using Aisoule.Core.WhatsApp;
 using Aisoule.Tests.Infrastructure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Aisoule.Core.Contacts;
-using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Messages;
 using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
 using Aisoule.Tests.Messaging;
@@ -62,7 +62,7 @@ public sealed class DeepPageCostTests : IAsyncLifetime
         var recorder = new TableRequestRecorder();
         var storage = recorder.Storage(_host);
         var services = _host.Services;
-        var messages = new MessageService(storage, services.GetRequiredService<ContactService>(), services.GetRequiredService<WhatsAppAccountService>(), services.GetRequiredService<TemplateService>(), TimeProvider.System);
+        var messages = new MessageLister(storage, new MessageStore(storage, TimeProvider.System));
 
         var page = await messages.ListAsync(sender.Owner.WorkspaceId, contactId: null, status: null, page: 3, perPage: 5, CancellationToken.None);
 

@@ -1,11 +1,13 @@
 using System.Globalization;
+using Aisoule.Core.Messaging.Messages;
 using Aisoule.Core.Storage;
+using Aisoule.Core.WhatsApp;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Aisoule.Core.Messaging;
+namespace Aisoule.Core.Messaging.Dispatch;
 
 /// <summary>
 /// Table <c>pendingsends</c>: one small marker per send whose queue message is not known to exist yet. The request
@@ -82,14 +84,15 @@ public sealed record PendingMark(string PartitionKey, string RowKey);
 /// Timer <c>SweepSends</c>: finishes what a request left half done. A marker still there after <c>WhatsApp:SweepAfter</c>
 /// means the queue message may never have been written: a <c>queued</c> message at attempt 0 is enqueued again (if its
 /// queue message does exist after all, the dispatcher's ETag-guarded claim lets only one of the two send), a
-/// <c>sending</c> one whose claim expired is settled as the dispatcher settles it (<c>failed</c>,
-/// <c>delivery_unknown</c>, never sent again), and anything else is past the dispatcher's door already, so the
+/// <c>sending</c> one whose claim expired is settled as the dispatcher settles it (a <see cref="MessageLifecycle"/>
+/// failure, <c>delivery_unknown</c>, never sent again), and anything else is past the dispatcher's door already, so the
 /// marker just goes. A message that has been through the dispatcher (attempt above 0) is carried by the
 /// dispatcher's own queue messages — its back-off delay included — and is never enqueued early from here.
 /// </summary>
 public sealed class SendSweeper(
     PendingSends pending,
-    MessageService messages,
+    MessageStore store,
+    SendEnqueuer enqueuer,
     SendDispatcher dispatcher,
     IOptionsMonitor<WhatsAppOptions> options,
     TimeProvider clock,
@@ -125,12 +128,12 @@ public sealed class SendSweeper(
 
     private async Task<bool> SweepOneAsync(PendingMark mark, string workspaceId, string messageId, CancellationToken cancellationToken)
     {
-        var message = await messages.FindAsync(workspaceId, messageId, cancellationToken).ConfigureAwait(false);
+        var message = await store.FindAsync(workspaceId, messageId, cancellationToken).ConfigureAwait(false);
         var acted = false;
         if (message is { Status: MessageStatus.Queued, Attempts: 0 })
         {
             logger.SweptQueued(messageId);
-            await messages.EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, cancellationToken).ConfigureAwait(false);
+            await enqueuer.EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, cancellationToken).ConfigureAwait(false);
             acted = true;
         }
         else if (message is { Status: MessageStatus.Sending })

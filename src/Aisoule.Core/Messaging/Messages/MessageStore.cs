@@ -1,0 +1,149 @@
+using Aisoule.Core.Storage;
+using Azure;
+using Azure.Data.Tables;
+
+namespace Aisoule.Core.Messaging.Messages;
+
+/// <summary>
+/// Reads a message row, and the one primitive by which <see cref="MessageLifecycle"/> (the only writer of message
+/// rows) changes one: read, change, write back guarded by the ETag, with its outbox event in the same transaction.
+/// The event's row key is derived from what caused it (a wamid and a status), so a cause seen twice is refused by the
+/// insert and changes nothing the second time.
+/// </summary>
+public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
+{
+    /// <summary>What <see cref="ChangeAsync"/> did.</summary>
+    public enum Result
+    {
+        Changed,
+        Unchanged,
+        AlreadyApplied,
+        Missing,
+    }
+
+    /// <summary>The message with this id, or null (also for anything that is not a message id).</summary>
+    public async Task<MessageEntity?> FindAsync(string workspaceId, string id, CancellationToken cancellationToken = default)
+    {
+        if (!MessageKeys.IsId(id))
+        {
+            return null;
+        }
+
+        var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
+        var row = await table.GetEntityIfExistsAsync<MessageEntity>(MessageKeys.Partition(workspaceId, id), MessageKeys.Message(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? row.Value : null;
+    }
+
+    /// <summary>Which workspace and message a WhatsApp message id belongs to (its pointer row), or null.</summary>
+    public async Task<(string WorkspaceId, string MessageId)?> FindByWamidAsync(string wamid, CancellationToken cancellationToken = default)
+    {
+        var wamids = await storage.GetTableAsync(MessagingNames.Wamids, cancellationToken).ConfigureAwait(false);
+        var row = await wamids.GetEntityIfExistsAsync<WamidEntity>(TableKeys.Encode(wamid), "", cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? (row.Value!.WorkspaceId, row.Value.MessageId) : null;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="mutate"/> (false: nothing to change) until it lands on the current row. With
+    /// <paramref name="eventKey"/>, the event row is inserted in the same transaction; if it exists already the
+    /// change was applied before and nothing is written.
+    /// </summary>
+    internal async Task<(Result Result, MessageEntity? Message)> ChangeAsync(
+        string workspaceId,
+        string messageId,
+        Func<MessageEntity, bool> mutate,
+        string? eventKey,
+        string? eventName,
+        MessageEntity? current = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(mutate);
+        var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
+        var partition = MessageKeys.Partition(workspaceId, messageId);
+        var oldIndexMissing = false;
+        for (var attempt = 0; ; attempt++)
+        {
+            // The caller's copy (with its ETag) saves a read; if it is stale the write fails and the row is read.
+            MessageEntity before;
+            if (attempt == 0 && current is not null && current.ETag != default)
+            {
+                before = current;
+            }
+            else
+            {
+                var found = await table.GetEntityIfExistsAsync<MessageEntity>(partition, MessageKeys.Message(messageId), cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (!found.HasValue)
+                {
+                    return (Result.Missing, null);
+                }
+
+                before = found.Value!;
+            }
+
+            var after = before.Clone();
+            if (!mutate(after))
+            {
+                return (Result.Unchanged, before);
+            }
+
+            var statusMoved = before.Status != after.Status;
+            if (eventKey is null && !statusMoved)
+            {
+                try
+                {
+                    var single = await table.UpdateEntityAsync(after, before.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                    after.ETag = single.Headers.ETag ?? default;
+                    return (Result.Changed, after);
+                }
+                catch (RequestFailedException ex) when (ex.Status is 412 or 404 && attempt < 50)
+                {
+                    continue;
+                }
+            }
+
+            var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, after, before.ETag) };
+            if (statusMoved)
+            {
+                // The status index moves in the same transaction, so "by status" lists and totals stay exact.
+                if (!oldIndexMissing)
+                {
+                    actions.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, MessageKeys.ByStatus(before.Status, messageId)), ETag.All));
+                }
+
+                actions.Add(new(TableTransactionActionType.UpsertReplace, new TableEntity(partition, MessageKeys.ByStatus(after.Status, messageId))));
+            }
+
+            if (eventKey is not null)
+            {
+                actions.Add(new(TableTransactionActionType.Add, Event(partition, eventKey, eventName!, after)));
+            }
+
+            try
+            {
+                var response = await TableBatch.SubmitAsync(table, actions, cancellationToken).ConfigureAwait(false);
+                // Without an ETag in the answer, the next change through this copy reads the row first.
+                after.ETag = response.Value[0].Headers.ETag ?? default;
+                return (Result.Changed, after);
+            }
+            // The event row is the batch's only insert, so a conflict means this cause was applied before.
+            catch (TableTransactionFailedException ex) when (ex.Status == 409 && eventKey is not null)
+            {
+                return (Result.AlreadyApplied, before);
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status is 412 or 404 && attempt < 50)
+            {
+                // The update is guarded by an ETag on a row just read, so a 404 is the old status index row
+                // missing (a row changed outside this store): go again without deleting it.
+                oldIndexMissing |= ex.Status == 404;
+
+                // Someone else moved the message first: decide again on what it is now.
+                if (attempt > 3)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 20)), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private TableEntity Event(string partition, string key, string name, MessageEntity message) =>
+        OutboxRow.Create(partition, key, name, MessageView.From(message), clock.GetUtcNow());
+}

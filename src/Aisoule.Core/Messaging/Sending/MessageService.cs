@@ -1,0 +1,237 @@
+using System.Runtime.CompilerServices;
+using Aisoule.Core.Messaging.Dispatch;
+using Aisoule.Core.Messaging.Messages;
+using Aisoule.Core.Results;
+using Aisoule.Core.Storage;
+using Aisoule.Core.WhatsApp;
+using Azure;
+using Microsoft.Extensions.Logging;
+
+namespace Aisoule.Core.Messaging.Sending;
+
+/// <summary>
+/// <c>POST /messages/send</c>: the Idempotency-Key (<see cref="IdempotencyStore"/>), the rules
+/// (<see cref="SendRules"/>), then the message stored as <c>queued</c> (<see cref="MessageLifecycle.CreateAsync"/>),
+/// put on the <c>sends</c> queue (<see cref="SendEnqueuer"/>), and answered 202. A <see cref="PendingSends"/> marker,
+/// written before the message can exist and cleared once its queue message is written, leaves a failed enqueue to the
+/// <see cref="SendSweeper"/>: a stored send is accepted, whatever happens to the queue write.
+/// </summary>
+public sealed class MessageService(
+    MessageStore store,
+    MessageLifecycle lifecycle,
+    SendEnqueuer enqueuer,
+    IdempotencyStore idempotency,
+    SendRules rules,
+    TimeProvider clock,
+    PendingSends? pending = null,
+    ILogger<MessageService>? logger = null)
+{
+    private static readonly TimeSpan ReplayWait = TimeSpan.FromSeconds(5);
+
+    public async Task<Outcome<(SendAccepted Accepted, bool Replayed)>> SendAsync(string workspaceId, SendDraft draft, string? idempotencyKey, ReadOnlyMemory<byte> rawBody, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+
+        // Bounded in stored size before anything is written, the key's claim included.
+        if (SendRules.PayloadTooLarge(workspaceId, draft) is { } tooLarge)
+        {
+            return tooLarge;
+        }
+
+        if (idempotencyKey is null)
+        {
+            var once = await AcceptAsync(workspaceId, draft, MessageKeys.NewId(clock.GetUtcNow()), new StrongBox<bool>(), cancellationToken).ConfigureAwait(false);
+            return once.Succeeded ? (once.Value!, false) : once.Error!;
+        }
+
+        var keyHash = IdempotencyStore.HashKey(idempotencyKey);
+        var bodyHash = IdempotencyStore.HashBody(rawBody.Span);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        for (var round = 0; ; round++)
+        {
+            var now = clock.GetUtcNow();
+            var (state, record) = await idempotency.LookupAsync(workspaceId, keyHash, bodyHash, now, cancellationToken).ConfigureAwait(false);
+            if (state == IdempotencyState.Free)
+            {
+                // Claim the key: an atomic insert (or a replace of an expired record, guarded by its ETag).
+                if (await idempotency.ClaimAsync(workspaceId, keyHash, bodyHash, record, now, cancellationToken).ConfigureAwait(false) is not { } claim)
+                {
+                    continue;
+                }
+
+                var accepted = await AcceptClaimedAsync(claim, workspaceId, draft, cancellationToken).ConfigureAwait(false);
+                return accepted.Succeeded ? (accepted.Value!, false) : accepted.Error!;
+            }
+
+            if (state == IdempotencyState.Reused)
+            {
+                return ApiError.Conflict("idempotency_key_reused", "This Idempotency-Key was already used with a different request body in the last 24 hours.");
+            }
+
+            // The same request again: answer what the first one was answered, once its message exists.
+            var messageId = record!.MessageId;
+            if (await store.FindAsync(workspaceId, messageId, cancellationToken).ConfigureAwait(false) is { } message)
+            {
+                if (message.Status == MessageStatus.Queued && message.Attempts == 0 && now - message.CreatedAt > TimeSpan.FromSeconds(30))
+                {
+                    // The first request may have died between storing and enqueueing; the dispatcher ignores a duplicate.
+                    // If the queue is away, the sweeper does it later: the send stays accepted.
+                    try
+                    {
+                        await enqueuer.EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (pending is not null)
+                    {
+                        if (logger is not null)
+                        {
+                            SweeperLog.EnqueueLeftToSweeper(logger, ex, messageId);
+                        }
+                    }
+                }
+
+                return (new SendAccepted(message.Id, MessageStatus.Queued, message.To, message.AccountId), true);
+            }
+
+            if (waited.Elapsed < ReplayWait)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * Math.Min(round + 1, 10)), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            // The first request never stored its message (it died, or is stuck): finish it here, under the same id. If
+            // this ends without the message, the key is given back as for the first request (a dead claim would
+            // otherwise hold it for 24 hours); a first request merely stuck for longer than ReplayWait would then
+            // still store its message, but the same id cannot be stored twice.
+            var finished = await AcceptClaimedAsync(record, workspaceId, draft, cancellationToken).ConfigureAwait(false);
+            if (finished.Succeeded)
+            {
+                return (finished.Value!, false);
+            }
+
+            if (finished.Error!.Code != "message_exists")
+            {
+                return finished.Error;
+            }
+
+            waited.Restart();
+        }
+    }
+
+    /// <summary>
+    /// Accepts a send under its claimed Idempotency-Key (<paramref name="claim"/>, with the ETag it was claimed or read
+    /// with), and gives the key back on every ending that did not store the message: a refusal, a 4xx/5xx, an exception.
+    /// Only an accepted send is remembered, so the caller's corrected retry is not a 409 for 24 hours.
+    /// </summary>
+    private async Task<Outcome<SendAccepted>> AcceptClaimedAsync(IdempotencyRecord claim, string workspaceId, SendDraft draft, CancellationToken cancellationToken)
+    {
+        // The claim is kept whenever the message row may exist: deleting it then would let another body take the key
+        // while this message is (or may be) on its way, and a retry of this body could no longer find and answer it.
+        // MessageLifecycle.CreateAsync says when that point is passed; before it, nothing of the send was written.
+        var mayBeStored = new StrongBox<bool>();
+        Outcome<SendAccepted> accepted;
+        try
+        {
+            accepted = await AcceptAsync(workspaceId, draft, claim.MessageId, mayBeStored, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!mayBeStored.Value)
+        {
+            await idempotency.ReleaseAsync(claim).ConfigureAwait(false);
+            throw;
+        }
+
+        if (!accepted.Succeeded && !mayBeStored.Value)
+        {
+            await idempotency.ReleaseAsync(claim).ConfigureAwait(false);
+        }
+
+        return accepted;
+    }
+
+    /// <summary>
+    /// The rules, then the message row (an atomic insert under <paramref name="messageId"/>), then the queue.
+    /// <paramref name="mayBeStored"/> turns true as soon as the message row may exist. From then on the send counts as
+    /// accepted for its Idempotency-Key, even if enqueueing then fails (the stored message is found and re-enqueued by
+    /// the retry, see <see cref="SendAsync"/>).
+    /// </summary>
+    private async Task<Outcome<SendAccepted>> AcceptAsync(string workspaceId, SendDraft draft, string messageId, StrongBox<bool> mayBeStored, CancellationToken cancellationToken)
+    {
+        var allowed = await rules.CheckAsync(workspaceId, draft, cancellationToken).ConfigureAwait(false);
+        if (!allowed.Succeeded)
+        {
+            return allowed.Error!;
+        }
+
+        var (account, contact) = allowed.Value!;
+        var stored = new NewMessage(workspaceId, messageId, contact.Id, draft.To, draft.Type, account.RowKey, account.PhoneNumberId, MetaPayload.Build(workspaceId, messageId, draft));
+
+        // Before the message can exist, its marker for the sweeper: if the queue write below never happens (the
+        // queue is down, this process dies), the sweeper enqueues the message once the marker is due.
+        var mark = pending is null ? null : await pending.MarkAsync(workspaceId, messageId, cancellationToken).ConfigureAwait(false);
+        bool created;
+        try
+        {
+            created = await lifecycle.CreateAsync(stored, mayBeStored, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (mayBeStored.Value)
+        {
+            // No clear answer: the transaction may have been applied without our hearing of it. Read it back: stored
+            // means accepted (a 202, and it is sent); not stored means the error is answered and the marker goes, so
+            // nothing is sent later. Only if that read fails too does the marker stay, for the caller's retry.
+            if (await StoredAfterAllAsync(workspaceId, messageId).ConfigureAwait(false) is not { } found)
+            {
+                throw;
+            }
+
+            if (!found)
+            {
+                if (mark is not null)
+                {
+                    await pending!.ClearAsync(mark).ConfigureAwait(false);
+                }
+
+                throw;
+            }
+
+            created = true;
+        }
+
+        if (!created)
+        {
+            // Stored by an earlier request under this id: that one was accepted.
+            return ApiError.Conflict("message_exists", "This message was already accepted.");
+        }
+
+        // Stored: the send is accepted, whatever happens to the queue write. Not the caller's token (a caller who
+        // leaves now still has a stored send), and a failure is left to the sweeper rather than answered as an error.
+        try
+        {
+            await enqueuer.EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, CancellationToken.None).ConfigureAwait(false);
+            if (mark is not null)
+            {
+                await pending!.ClearAsync(mark).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (mark is not null)
+        {
+            if (logger is not null)
+            {
+                SweeperLog.EnqueueLeftToSweeper(logger, ex, messageId);
+            }
+        }
+
+        return new SendAccepted(messageId, MessageStatus.Queued, draft.To, account.RowKey);
+    }
+
+    /// <summary>After a write with no clear answer: does the message exist? Null when storage cannot tell either.</summary>
+    private async Task<bool?> StoredAfterAllAsync(string workspaceId, string messageId)
+    {
+        try
+        {
+            return await store.FindAsync(workspaceId, messageId, CancellationToken.None).ConfigureAwait(false) is not null;
+        }
+        catch (Exception ex) when (ex is RequestFailedException || StorageFailures.IsUnavailable(ex))
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using Aisoule.Core.Accounts;
+using Aisoule.Core.Contacts;
+using Aisoule.Core.Messaging.Messages;
+using Aisoule.Core.Results;
+using Aisoule.Core.Storage;
+using Aisoule.Core.Templates;
+using Aisoule.Core.WhatsApp;
+
+namespace Aisoule.Core.Messaging.Sending;
+
+/// <summary>
+/// Whether a message may be sent, decided at request time (spec §5): the account must be connected, a template must
+/// be approved, a marketing template never goes to a contact who opted out, and free-form messages only go inside
+/// the contact's 24-hour customer-service window. A send and (later) each recipient of a campaign ask the same rules.
+/// </summary>
+public sealed class SendRules(ContactService contacts, WhatsAppAccountService accounts, TemplateService templates, TimeProvider clock)
+{
+    public static readonly TimeSpan ServiceWindow = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// The account and contact a send goes through, or the refusal. A template to a number with no contact yet creates
+    /// the contact (a template may open a conversation); nothing else is written.
+    /// </summary>
+    public async Task<Outcome<SendTarget>> CheckAsync(string workspaceId, SendDraft draft, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        var account = await accounts.ResolveAsync(workspaceId, draft.AccountId, cancellationToken).ConfigureAwait(false);
+        if (!account.Succeeded)
+        {
+            return account.Error!;
+        }
+
+        if (account.Value!.Status != AccountStatus.Connected)
+        {
+            return new ApiError(422, "account_disconnected", "Account disconnected");
+        }
+
+        var now = clock.GetUtcNow();
+        var contact = await contacts.FindByPhoneAsync(workspaceId, draft.To, cancellationToken).ConfigureAwait(false);
+        if (draft.IsTemplate)
+        {
+            // A name too long for a template's row key (a 512-character name, escaped) was never stored by a sync, and
+            // Azure may answer a read with an over-long key with a 400 rather than "not found": don't ask.
+            var template = TemplateEntity.KeyOf(account.Value.RowKey, draft.Template!.Name, draft.Template.Language).Length > StoredSize.MaxKeyChars
+                ? null
+                : await templates.FindAsync(workspaceId, account.Value.RowKey, draft.Template.Name, draft.Template.Language, cancellationToken).ConfigureAwait(false);
+            if (template is not { IsApproved: true })
+            {
+                return new ApiError(422, "template_not_approved", "Template not approved");
+            }
+
+            if (template.IsMarketing && contact is { OptedIn: false })
+            {
+                return new ApiError(422, "contact_opted_out", "This contact has opted out of marketing messages.");
+            }
+
+            if (contact is null)
+            {
+                var ensured = await contacts.EnsureAsync(workspaceId, draft.To, null, cancellationToken).ConfigureAwait(false);
+                if (!ensured.Succeeded)
+                {
+                    return ensured.Error!;
+                }
+
+                contact = ensured.Value!;
+            }
+        }
+        else if (contact?.LastInboundAt is not { } lastInbound || now - lastInbound > ServiceWindow)
+        {
+            return new ApiError(422, "outside_service_window", "Outside service window");
+        }
+
+        return new SendTarget(account.Value, contact);
+    }
+
+    /// <summary>The 400 naming the field whose stored payload would not fit one Table Storage property, if any.</summary>
+    public static ApiError? PayloadTooLarge(string workspaceId, SendDraft draft)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        if (MetaPayload.Build(workspaceId, MessageKeys.NewId(DateTimeOffset.UnixEpoch), draft).Length <= StoredSize.MaxStringChars)
+        {
+            return null;
+        }
+
+        return ApiError.Validation(draft.IsTemplate ? "template.components" : draft.Type, "Too large to store with the rest of the message. See the limits in the README.");
+    }
+}
+
+/// <summary>Who a send goes to and through which account, once <see cref="SendRules"/> allowed it.</summary>
+public sealed record SendTarget(WhatsAppAccountEntity Account, ContactEntity Contact);
