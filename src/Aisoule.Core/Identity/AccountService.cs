@@ -88,7 +88,7 @@ public sealed class AccountService(
             return ApiError.Unauthorized(ErrorCodes.InvalidCredentials, "Email or password is incorrect.");
         }
 
-        await throttle.ResetAsync(account, cancellationToken).ConfigureAwait(false);
+        await throttle.ClearFailuresAsync(account, reservation, cancellationToken).ConfigureAwait(false);
         await throttle.ReleaseAsync(address, reservation, cancellationToken).ConfigureAwait(false);
         await MaterialiseAsync(login, cancellationToken).ConfigureAwait(false);
         return await StartSessionAsync(login, cancellationToken).ConfigureAwait(false);

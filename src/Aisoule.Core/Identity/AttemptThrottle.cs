@@ -79,12 +79,15 @@ public sealed class AttemptThrottle(StorageAccount storage, TimeProvider clock)
         return ChangeAsync(counter, entries => entries.Remove(new Entry(reservation.Stamp, InFlight: true)) || entries.Remove(new Entry(reservation.Stamp, InFlight: false)), cancellationToken);
     }
 
-    /// <summary>Forgets every attempt on one counter.</summary>
-    public async Task ResetAsync(AttemptCounter counter, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The attempt succeeded: forgets the counter's failures and gives this attempt's place back. Other attempts still
+    /// in flight keep their places, so a success never lets more run at once than the limit.
+    /// </summary>
+    public Task ClearFailuresAsync(AttemptCounter counter, AttemptReservation reservation, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(counter);
-        var table = await storage.GetTableAsync(counter.Table, cancellationToken).ConfigureAwait(false);
-        await table.DeleteEntityAsync(counter.Key, AttemptsEntity.Row, ETag.All, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(reservation);
+        var mine = new Entry(reservation.Stamp, InFlight: true);
+        return ChangeAsync(counter, entries => entries.Remove(mine) | entries.RemoveAll(e => !e.InFlight) > 0, cancellationToken);
     }
 
     private async Task<AttemptReservation> ReserveAsync(IReadOnlyList<AttemptCounter> counters, bool inFlight, CancellationToken cancellationToken)
