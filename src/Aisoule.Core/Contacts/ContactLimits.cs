@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Aisoule.Core.Json;
+using Aisoule.Core.Storage;
 
 namespace Aisoule.Core.Contacts;
 
@@ -31,14 +32,5 @@ public static class ContactLimits
     public static string StoredCustomFields(JsonElement fields) => JsonSerializer.Serialize(fields, AisouleJson.Options);
 
     /// <summary>A name from outside the API (a WhatsApp profile) cut to <see cref="MaxName"/>, never inside a surrogate pair.</summary>
-    public static string? CutName(string? name)
-    {
-        if (name is null || name.Length <= MaxName)
-        {
-            return name;
-        }
-
-        var length = char.IsHighSurrogate(name[MaxName - 1]) ? MaxName - 1 : MaxName;
-        return name[..length];
-    }
+    public static string? CutName(string? name) => name is null ? null : StoredSize.Cut(name, MaxName);
 }

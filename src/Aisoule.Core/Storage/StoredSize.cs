@@ -28,6 +28,21 @@ public static class StoredSize
 
     private static readonly ConcurrentDictionary<Type, PropertyInfo[]> Properties = new();
 
+    /// <summary>
+    /// The first <paramref name="maxChars"/> UTF-16 code units of <paramref name="text"/> (what storage counts), one
+    /// fewer rather than half a surrogate pair.
+    /// </summary>
+    public static string Cut(string text, int maxChars)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length <= maxChars)
+        {
+            return text;
+        }
+
+        return text[..(maxChars > 0 && char.IsHighSurrogate(text[maxChars - 1]) ? maxChars - 1 : maxChars)];
+    }
+
     /// <summary>Characters of <paramref name="value"/> written as JSON with <paramref name="options"/>: what a JSON column stores.</summary>
     public static int JsonChars<T>(T value, JsonSerializerOptions options) => JsonSerializer.Serialize(value, options).Length;
 

@@ -95,7 +95,7 @@ public sealed class InboundProcessor(
 
         // Every field is cut to what storage holds, so the insert below cannot fail for size: whatever Meta sends is
         // stored (a longer text cut at a whole character and flagged), and the window opens only after it is.
-        var type = MessageLifecycle.Cut(MetaJson.Text(message, "type"), MaxTypeChars);
+        var type = StoredSize.Cut(MetaJson.Text(message, "type"), MaxTypeChars);
         var text = type == "text" && message.TryGetProperty("text", out var t) ? MetaJson.Text(t, "body") : null;
         var inbound = new InboundMessage(owner.WorkspaceId, wamid, phone, profileName ?? contact.Value!.Name, contact.Value!.Id, type, text, owner.AccountId, at);
         if (!await lifecycle.RecordInboundAsync(inbound, cancellationToken).ConfigureAwait(false))

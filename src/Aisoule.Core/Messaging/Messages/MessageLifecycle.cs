@@ -295,7 +295,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
     public async Task<bool> RecordInboundAsync(InboundMessage inbound, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inbound);
-        var storedText = inbound.Text is null ? null : Cut(inbound.Text, StoredSize.MaxStringChars);
+        var storedText = inbound.Text is null ? null : StoredSize.Cut(inbound.Text, StoredSize.MaxStringChars);
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
         var row = new TableEntity(inbound.WorkspaceId, MessageKeys.Inbound(inbound.Wamid))
         {
@@ -330,17 +330,6 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         }
     }
 
-    /// <summary>The first <paramref name="max"/> UTF-16 code units of <paramref name="text"/>, one fewer rather than half an emoji.</summary>
-    internal static string Cut(string text, int max)
-    {
-        if (text.Length <= max)
-        {
-            return text;
-        }
-
-        return text[..(max > 0 && char.IsHighSurrogate(text[max - 1]) ? max - 1 : max)];
-    }
-
     /// <summary>
     /// The event's JSON, at most one string property. The serialiser writes an emoji (a surrogate pair) as two
     /// <c>\uXXXX</c> escapes, 12 characters, so 4,096 emoji — a text Meta can send — would take 49,152; the pairs are
@@ -360,7 +349,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         while (low < high)
         {
             var middle = low + ((high - low + 1) / 2);
-            var candidate = Serialize(data with { Text = Cut(text, middle), TextTruncated = true });
+            var candidate = Serialize(data with { Text = StoredSize.Cut(text, middle), TextTruncated = true });
             if (candidate.Length <= StoredSize.MaxStringChars)
             {
                 (fits, low) = (candidate, middle);
