@@ -197,6 +197,10 @@ public sealed class CloudDispatchTests : IAsyncLifetime
     [Fact]
     public async Task Pair_rate_limit_131056_delays_only_that_recipient()
     {
+        // A pair delay longer than accepting a send takes, even on a starved machine: the other recipient's send is
+        // accepted after the delayed one's first attempt, and must still go out before the delay ends.
+        await _host.DisposeAsync();
+        _host = await TestHost.StartAsync(new Dictionary<string, string?>(_graph.Settings()) { ["WhatsApp:PairLimitDelay"] = "00:00:03" });
         var slow = Sender.NewPhone().TrimStart('+');
         var refused = 0;
         _graph.OnSend = (_, body) => body.GetProperty("to").GetString() == slow && Interlocked.Increment(ref refused) == 1
