@@ -66,6 +66,13 @@ public sealed class MessageEntity : ITableEntity
 
     public DateTimeOffset? FailedAt { get; set; }
 
+    /// <summary>
+    /// A random id of the write that last changed the row (<see cref="MessageKeys.NewWriteId"/>). A writer whose answer
+    /// was lost (the storage client retried a write that had landed, and the retry met it: 412 or 409) reads the row
+    /// back and knows its write landed when it finds its own id here.
+    /// </summary>
+    public string? WriteId { get; set; }
+
     public MessageEntity Clone() => (MessageEntity)MemberwiseClone();
 }
 

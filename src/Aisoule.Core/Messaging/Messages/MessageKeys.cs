@@ -30,6 +30,9 @@ internal static class MessageKeys
     /// <summary>Newest first, on the same scheme as contact ids (see <see cref="Contacts.ContactKeys.NewId"/>).</summary>
     public static string NewId(DateTimeOffset now) => IdPrefix + Contacts.ContactKeys.NewId(now)[Contacts.ContactKeys.IdPrefix.Length..];
 
+    /// <summary>A fresh <see cref="MessageEntity.WriteId"/>: 96 random bits, so no two writes share one.</summary>
+    public static string NewWriteId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+
     private static readonly System.Buffers.SearchValues<char> Hex = System.Buffers.SearchValues.Create("0123456789abcdef");
 
     public static bool IsId(string? id) =>

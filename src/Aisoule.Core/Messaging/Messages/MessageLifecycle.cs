@@ -63,7 +63,8 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
 
     /// <summary>
     /// Stores a new <c>queued</c> message with its index rows and one of its partition's count rows, in one transaction
-    /// (an atomic insert under its id). False: a message with this id was stored before (an earlier request).
+    /// (an atomic insert under its id). False: a message with this id was stored before by an earlier request (an
+    /// insert of this call that landed though its answer was lost is recognised by its <see cref="MessageEntity.WriteId"/>).
     /// <paramref name="mayBeStored"/> turns true as soon as the row may exist: once its transaction has been sent and
     /// not definitely refused.
     /// </summary>
@@ -85,6 +86,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
             PayloadJson = draft.PayloadJson,
             Status = MessageStatus.Queued,
             CreatedAt = clock.GetUtcNow(),
+            WriteId = MessageKeys.NewWriteId(),
         };
         var byContact = new TableEntity(partition, MessageKeys.ByContact(TableKeys.Encode(draft.ContactId), draft.Id));
         var byStatus = new TableEntity(partition, MessageKeys.ByStatus(MessageStatus.Queued, draft.Id));
@@ -103,11 +105,12 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
             }
             catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && attempt < 50)
             {
-                if (ex.Status == 409 && await store.FindAsync(draft.WorkspaceId, draft.Id, cancellationToken).ConfigureAwait(false) is not null)
+                if (ex.Status == 409 && await store.FindAsync(draft.WorkspaceId, draft.Id, cancellationToken).ConfigureAwait(false) is { } stored)
                 {
-                    // Stored by an earlier request under this id: that one was accepted.
+                    // Stored already: by this call, if the storage client retried an insert that had landed (its answer
+                    // lost), or else by an earlier request under this id, which was accepted.
                     mayBeStored.Value = true;
-                    return false;
+                    return stored.WriteId == message.WriteId;
                 }
 
                 if (attempt > 3)

@@ -47,6 +47,12 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
     /// <paramref name="eventKey"/>, the event row is inserted in the same transaction; if it exists already the
     /// change was applied before and nothing is written.
     /// </summary>
+    /// <remarks>
+    /// Every write carries this call's own <see cref="MessageEntity.WriteId"/>. When a write is refused as stale (412)
+    /// or its event as existing (409), it may be the storage client's retry of that very write, which landed while its
+    /// answer was lost; the row is read back, and finding this call's id there means the change is done (the row read
+    /// is returned as changed), so no transition is decided twice or given up as someone else's.
+    /// </remarks>
     internal async Task<(Result Result, MessageEntity? Message)> ChangeAsync(
         string workspaceId,
         string messageId,
@@ -60,6 +66,7 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
         var partition = MessageKeys.Partition(workspaceId, messageId);
         var oldIndexMissing = false;
+        var writeId = MessageKeys.NewWriteId();
         for (var attempt = 0; ; attempt++)
         {
             // The caller's copy (with its ETag) saves a read; if it is stale the write fails and the row is read.
@@ -77,6 +84,11 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
                 }
 
                 before = found.Value!;
+                if (before.WriteId == writeId)
+                {
+                    // An earlier try of this call landed; its answer was lost.
+                    return (Result.Changed, before);
+                }
             }
 
             var after = before.Clone();
@@ -84,6 +96,8 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
             {
                 return (Result.Unchanged, before);
             }
+
+            after.WriteId = writeId;
 
             var statusMoved = before.Status != after.Status;
             if (eventKey is null && !statusMoved)
@@ -127,7 +141,9 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
             // The event row is the batch's only insert, so a conflict means this cause was applied before.
             catch (TableTransactionFailedException ex) when (ex.Status == 409 && eventKey is not null)
             {
-                return (Result.AlreadyApplied, before);
+                // Unless it is this call's own event, written by a try whose answer was lost.
+                var now = await table.GetEntityIfExistsAsync<MessageEntity>(partition, MessageKeys.Message(messageId), cancellationToken: cancellationToken).ConfigureAwait(false);
+                return now.HasValue && now.Value!.WriteId == writeId ? (Result.Changed, now.Value) : (Result.AlreadyApplied, before);
             }
             catch (TableTransactionFailedException ex) when (ex.Status is 412 or 404 && attempt < 50)
             {

@@ -64,11 +64,48 @@ public sealed class IdempotencyStore(StorageAccount storage, TimeProvider clock)
         }
         catch (RequestFailedException ex) when (ex.Status is 409 or 412)
         {
-            return null;
+            // Someone else's claim, or this one's: the storage client retried an insert that had landed (its answer
+            // lost). The message id is new, so finding it in the record means the claim is ours.
+            var found = await table.GetEntityIfExistsAsync<TableEntity>(workspaceId, keyHash, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return found.HasValue && found.Value!.GetString("MessageId") == messageId ? Record(found.Value) : null;
         }
     }
 
-    /// <summary>Gives a key back: deletes the record if it is still the one held (its ETag).</summary>
+    /// <summary>
+    /// Takes over the claim of a request that seems gone, to finish its send under the same message id: the record is
+    /// rewritten as it is, guarded by <paramref name="record"/>'s ETag, so its ETag changes and the first request's
+    /// <see cref="ReleaseAsync"/> (guarded by the ETag it claimed with) no longer deletes it. Null: the record changed or
+    /// went meanwhile (look again). A takeover is never given back.
+    /// </summary>
+    public async Task<IdempotencyRecord?> TakeOverAsync(IdempotencyRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        var takeOver = NewId();
+        var row = new TableEntity(record.WorkspaceId, record.KeyHash)
+        {
+            ["BodyHash"] = record.BodyHash,
+            ["MessageId"] = record.MessageId,
+            ["CreatedAt"] = record.CreatedAt,
+            ["TakenOver"] = takeOver,
+        };
+        try
+        {
+            var response = await table.UpdateEntityAsync(row, record.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            return record with { ETag = response.Headers.ETag ?? ETag.All };
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            // Changed or gone, unless by this very write (a retry of it, its answer lost).
+            var now = await table.GetEntityIfExistsAsync<TableEntity>(record.WorkspaceId, record.KeyHash, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return now.HasValue && now.Value!.GetString("TakenOver") == takeOver ? Record(now.Value) : null;
+        }
+    }
+
+    /// <summary>
+    /// Gives a key back: deletes the record if it is still the one held (its ETag), so never after a
+    /// <see cref="TakeOverAsync"/>: the message id may be in use by the request that took it over.
+    /// </summary>
     public async Task ReleaseAsync(IdempotencyRecord claim)
     {
         ArgumentNullException.ThrowIfNull(claim);
@@ -109,6 +146,8 @@ public sealed class IdempotencyStore(StorageAccount storage, TimeProvider clock)
         }).ConfigureAwait(false);
         return deleted;
     }
+
+    private static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
     private static IdempotencyRecord Record(TableEntity row) =>
         new(row.PartitionKey, row.RowKey, row.GetString("BodyHash") ?? "", row.GetString("MessageId") ?? "", row.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue, row.ETag);

@@ -40,8 +40,7 @@ public sealed class MessageService(
 
         if (idempotencyKey is null)
         {
-            var once = await AcceptAsync(workspaceId, draft, MessageKeys.NewId(clock.GetUtcNow()), new StrongBox<bool>(), cancellationToken).ConfigureAwait(false);
-            return once.Succeeded ? (once.Value!, false) : once.Error!;
+            return await AcceptAsync(workspaceId, draft, MessageKeys.NewId(clock.GetUtcNow()), new StrongBox<bool>(), cancellationToken).ConfigureAwait(false);
         }
 
         var keyHash = IdempotencyStore.HashKey(idempotencyKey);
@@ -59,8 +58,7 @@ public sealed class MessageService(
                     continue;
                 }
 
-                var accepted = await AcceptClaimedAsync(claim, workspaceId, draft, cancellationToken).ConfigureAwait(false);
-                return accepted.Succeeded ? (accepted.Value!, false) : accepted.Error!;
+                return await AcceptClaimedAsync(claim, workspaceId, draft, cancellationToken).ConfigureAwait(false);
             }
 
             if (state == IdempotencyState.Reused)
@@ -98,37 +96,35 @@ public sealed class MessageService(
                 continue;
             }
 
-            // The first request never stored its message (it died, or is stuck): finish it here, under the same id. If
-            // this ends without the message, the key is given back as for the first request (a dead claim would
-            // otherwise hold it for 24 hours); a first request merely stuck for longer than ReplayWait would then
-            // still store its message, but the same id cannot be stored twice.
-            var finished = await AcceptClaimedAsync(record, workspaceId, draft, cancellationToken).ConfigureAwait(false);
-            if (finished.Succeeded)
+            // The first request never stored its message (it died, or is stuck): this one finishes it, under the same id.
+            // First it takes the claim over (the record rewritten under its ETag): the first request gives its key back
+            // only under the ETag it claimed with, so from now on it cannot delete the record while this message may
+            // exist. Whichever of the two stores the message, the other finds it stored and answers it (a replay).
+            if (await idempotency.TakeOverAsync(record, cancellationToken).ConfigureAwait(false) is null)
             {
-                return (finished.Value!, false);
+                continue;
             }
 
-            if (finished.Error!.Code != "message_exists")
-            {
-                return finished.Error;
-            }
-
-            waited.Restart();
+            // Never given back, even if this ends without the message: the first request may still be storing it (if it
+            // is only slow), and a key freed now would let a retry store a second message. The same body keeps finishing
+            // it; another body is refused until the record's 24 hours are over.
+            return await AcceptAsync(workspaceId, draft, messageId, new StrongBox<bool>(), cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>
-    /// Accepts a send under its claimed Idempotency-Key (<paramref name="claim"/>, with the ETag it was claimed or read
-    /// with), and gives the key back on every ending that did not store the message: a refusal, a 4xx/5xx, an exception.
+    /// Accepts a send under its claimed Idempotency-Key (<paramref name="claim"/>, with the ETag it was claimed with),
+    /// and gives the key back on every ending that did not store the message: a refusal, a 4xx/5xx, an exception — under
+    /// that ETag, so not once a later request has taken the claim over (<see cref="IdempotencyStore.TakeOverAsync"/>).
     /// Only an accepted send is remembered, so the caller's corrected retry is not a 409 for 24 hours.
     /// </summary>
-    private async Task<Outcome<SendAccepted>> AcceptClaimedAsync(IdempotencyRecord claim, string workspaceId, SendDraft draft, CancellationToken cancellationToken)
+    private async Task<Outcome<(SendAccepted Accepted, bool Replayed)>> AcceptClaimedAsync(IdempotencyRecord claim, string workspaceId, SendDraft draft, CancellationToken cancellationToken)
     {
         // The claim is kept whenever the message row may exist: deleting it then would let another body take the key
         // while this message is (or may be) on its way, and a retry of this body could no longer find and answer it.
         // MessageLifecycle.CreateAsync says when that point is passed; before it, nothing of the send was written.
         var mayBeStored = new StrongBox<bool>();
-        Outcome<SendAccepted> accepted;
+        Outcome<(SendAccepted Accepted, bool Replayed)> accepted;
         try
         {
             accepted = await AcceptAsync(workspaceId, draft, claim.MessageId, mayBeStored, cancellationToken).ConfigureAwait(false);
@@ -151,9 +147,10 @@ public sealed class MessageService(
     /// The rules, then the message row (an atomic insert under <paramref name="messageId"/>), then the queue.
     /// <paramref name="mayBeStored"/> turns true as soon as the message row may exist. From then on the send counts as
     /// accepted for its Idempotency-Key, even if enqueueing then fails (the stored message is found and re-enqueued by
-    /// the retry, see <see cref="SendAsync"/>).
+    /// the retry, see <see cref="SendAsync"/>). If a concurrent duplicate (the same key and body) stored the message
+    /// under this id first, this request answers that message: a replay.
     /// </summary>
-    private async Task<Outcome<SendAccepted>> AcceptAsync(string workspaceId, SendDraft draft, string messageId, StrongBox<bool> mayBeStored, CancellationToken cancellationToken)
+    private async Task<Outcome<(SendAccepted Accepted, bool Replayed)>> AcceptAsync(string workspaceId, SendDraft draft, string messageId, StrongBox<bool> mayBeStored, CancellationToken cancellationToken)
     {
         var allowed = await rules.CheckAsync(workspaceId, draft, cancellationToken).ConfigureAwait(false);
         if (!allowed.Succeeded)
@@ -197,8 +194,14 @@ public sealed class MessageService(
 
         if (!created)
         {
-            // Stored by an earlier request under this id: that one was accepted.
-            return ApiError.Conflict("message_exists", "This message was already accepted.");
+            // Stored first by a concurrent duplicate under this id, which put it on the queue (or left its own marker
+            // to the sweeper): this request answers that message.
+            if (mark is not null)
+            {
+                await pending!.ClearAsync(mark).ConfigureAwait(false);
+            }
+
+            return (new SendAccepted(messageId, MessageStatus.Queued, draft.To, account.RowKey), true);
         }
 
         // Stored: the send is accepted, whatever happens to the queue write. Not the caller's token (a caller who
@@ -219,7 +222,7 @@ public sealed class MessageService(
             }
         }
 
-        return new SendAccepted(messageId, MessageStatus.Queued, draft.To, account.RowKey);
+        return (new SendAccepted(messageId, MessageStatus.Queued, draft.To, account.RowKey), false);
     }
 
     /// <summary>After a write with no clear answer: does the message exist? Null when storage cannot tell either.</summary>
