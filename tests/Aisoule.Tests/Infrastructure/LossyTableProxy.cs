@@ -34,6 +34,9 @@ internal sealed class LossyTableProxy : IAsyncDisposable
     /// <summary>The connection string the app under test uses: tables through this proxy, queues straight to Azurite.</summary>
     public string ConnectionString { get; private set; } = "";
 
+    /// <summary>Every request passed through (method, path, body), in order of arrival.</summary>
+    public ConcurrentQueue<(string Method, string Path, string Body)> Requests { get; } = new();
+
     /// <summary>How many answers were lost so far.</summary>
     public int Lost => _lost;
 
@@ -81,6 +84,7 @@ internal sealed class LossyTableProxy : IAsyncDisposable
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body);
         var bodyText = Encoding.UTF8.GetString(body.ToArray());
+        Requests.Enqueue((request.Method, request.Path.Value ?? "", bodyText));
         var clientRequestId = request.Headers["x-ms-client-request-id"].ToString();
         var rule = _rules.FirstOrDefault(r => r.Applies(request.Method, request.Path.Value ?? "", bodyText, clientRequestId));
         if (rule?.Delay is { } delay)

@@ -105,6 +105,36 @@ public sealed class DispatchSettlementTests : IAsyncLifetime
         Assert.False(_graph.DeliveredPerMessage.ContainsKey(id));
     }
 
+    [Fact]
+    public async Task A_queue_message_carrying_a_row_that_changed_since_is_decided_on_the_row_as_it_is_now()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+        var queue = await _host.Services.GetRequiredService<StorageAccount>().GetQueueAsync(MessagingNames.SendsQueue);
+        var received = (await queue.ReceiveMessageAsync()).Value;
+        var work = SendWork.Parse(received.MessageText)!;
+        Assert.Equal(id, work.MessageId);
+        Assert.Equal("queued", work.Row!.Status);
+
+        // Since the queue message was written, another instance claimed the message and died calling Meta.
+        var (result, _) = await _host.Services.GetRequiredService<MessageStore>().ChangeAsync(sender.Owner.WorkspaceId, id, m =>
+        {
+            m.Status = MessageStatus.Sending;
+            m.Attempts = 1;
+            m.ClaimedAt = DateTimeOffset.UtcNow.AddHours(-1);
+            return true;
+        }, null, null, default);
+        Assert.Equal(MessageStore.Result.Changed, result);
+
+        await _host.Services.GetRequiredService<SendDispatcher>().DispatchAsync(work);
+
+        // Not sent again on the strength of the old row: the dead claim is settled as the row now says.
+        var message = await sender.MessageAsync(id);
+        Assert.Equal("failed", message.GetProperty("status").GetString());
+        Assert.Equal("delivery_unknown", message.GetProperty("error").GetProperty("code").GetString());
+        Assert.False(_graph.DeliveredPerMessage.ContainsKey(id));
+    }
+
     /// <summary>The system clock, which cancels <paramref name="stopping"/> when the gate reads it while reserving slots.</summary>
     private sealed class StopsInGate(CancellationTokenSource stopping) : TimeProvider
     {

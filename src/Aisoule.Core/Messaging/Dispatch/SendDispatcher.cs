@@ -36,7 +36,11 @@ public sealed class SendDispatcher(
     {
         ArgumentNullException.ThrowIfNull(work);
         var o = options.CurrentValue;
-        var message = await store.FindAsync(work.WorkspaceId, work.MessageId, cancellationToken).ConfigureAwait(false);
+
+        // The row the queue message carries, if it is the one this attempt is for, saves the read: the claim is guarded
+        // by its ETag, and if it fails the row is read and everything decided again (below).
+        var carried = work.Row is { Status: MessageStatus.Queued } row && row.Attempts == work.Attempt ? row : null;
+        var message = carried ?? await store.FindAsync(work.WorkspaceId, work.MessageId, cancellationToken).ConfigureAwait(false);
         if (message is null)
         {
             logger.SendForUnknown(work.MessageId);
@@ -54,7 +58,7 @@ public sealed class SendDispatcher(
             // The previous attempt was put back, but its queue message may never have been written (storage failed
             // in between) or this one was released by a stopping host: it carries the message on as the new
             // attempt. If the new attempt's queue message exists too, the claim decides which one sends.
-            work = work with { Attempt = message.Attempts };
+            work = work with { Attempt = message.Attempts, Row = null };
         }
 
         if (message.Status != MessageStatus.Queued || message.Attempts != work.Attempt)
@@ -100,6 +104,13 @@ public sealed class SendDispatcher(
         var claimed = await lifecycle.ClaimAsync(message, work.Attempt, CancellationToken.None).ConfigureAwait(false);
         if (claimed is null)
         {
+            if (carried is not null)
+            {
+                // The carried row was no longer current: go again on the row as it is now (a claim still "sending" is
+                // checked, a message already sent or failed is left alone).
+                await DispatchAsync(work with { Row = null }, cancellationToken).ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -198,7 +209,7 @@ public sealed class SendDispatcher(
         if (age < o.ClaimTimeout)
         {
             // Another invocation may still be calling the provider: look again once its claim could have expired.
-            await enqueuer.EnqueueAsync(work, o.ClaimTimeout - age + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            await enqueuer.EnqueueAsync(work with { Row = null }, o.ClaimTimeout - age + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             return;
         }
 

@@ -15,12 +15,14 @@ public sealed class MessageEntity : ITableEntity
     public string PartitionKey { get; set; } = "";
 
     [IgnoreDataMember]
+    [System.Text.Json.Serialization.JsonIgnore]
     public string WorkspaceId => MessageKeys.WorkspaceOf(PartitionKey);
 
     public string RowKey { get; set; } = "";
 
     public DateTimeOffset? Timestamp { get; set; }
 
+    [System.Text.Json.Serialization.JsonConverter(typeof(Dispatch.ETagJsonConverter))]
     public ETag ETag { get; set; }
 
     public string Id { get; set; } = "";

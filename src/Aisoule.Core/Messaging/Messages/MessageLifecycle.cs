@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -23,6 +24,11 @@ namespace Aisoule.Core.Messaging.Messages;
 /// </summary>
 public sealed class MessageLifecycle(StorageAccount storage, MessageStore store, SendEnqueuer enqueuer, TimeProvider clock)
 {
+    /// <summary>At most this many count shards are remembered (a few bytes each); past it, shards are read.</summary>
+    private const int MaxKnownShards = 20_000;
+
+    private readonly ConcurrentDictionary<(string Partition, string RowKey), (long Count, ETag ETag)> _shards = new();
+
     /// <summary>The error of a message whose sending instance stopped before Meta's answer was recorded.</summary>
     public const string DeliveryUnknownCode = "delivery_unknown";
 
@@ -63,12 +69,13 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
 
     /// <summary>
     /// Stores a new <c>queued</c> message with its index rows and one of its partition's count rows, in one transaction
-    /// (an atomic insert under its id). False: a message with this id was stored before by an earlier request (an
-    /// insert of this call that landed though its answer was lost is recognised by its <see cref="MessageEntity.WriteId"/>).
+    /// (an atomic insert under its id). The row as stored, with its ETag when storage gave one (for the queue message,
+    /// <see cref="SendWork.Row"/>). Null: a message with this id was stored before by an earlier request (an insert of
+    /// this call that landed though its answer was lost is recognised by its <see cref="MessageEntity.WriteId"/>).
     /// <paramref name="mayBeStored"/> turns true as soon as the row may exist: once its transaction has been sent and
     /// not definitely refused.
     /// </summary>
-    public async Task<bool> CreateAsync(NewMessage draft, StrongBox<bool> mayBeStored, CancellationToken cancellationToken = default)
+    public async Task<MessageEntity?> CreateAsync(NewMessage draft, StrongBox<bool> mayBeStored, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(draft);
         ArgumentNullException.ThrowIfNull(mayBeStored);
@@ -96,12 +103,14 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         // exact. A count row someone else just moved fails the ETag; try again on another.
         for (var attempt = 0; ; attempt++)
         {
-            var shard = await CountShardAsync(table, partition, Random.Shared.Next(MessageKeys.CountShards), cancellationToken).ConfigureAwait(false);
+            var (shard, count) = await CountShardAsync(table, partition, Random.Shared.Next(MessageKeys.CountShards), cancellationToken).ConfigureAwait(false);
             try
             {
-                await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact), new(TableTransactionActionType.Add, byStatus), shard], cancellationToken).ConfigureAwait(false);
+                var response = await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact), new(TableTransactionActionType.Add, byStatus), shard], cancellationToken).ConfigureAwait(false);
                 mayBeStored.Value = true;
-                return true;
+                message.ETag = response.Value[0].Headers.ETag ?? default;
+                KeepCountShard(shard.Entity, count, response.Value[3].Headers.ETag);
+                return message;
             }
             catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && attempt < 50)
             {
@@ -110,7 +119,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
                     // Stored already: by this call, if the storage client retried an insert that had landed (its answer
                     // lost), or else by an earlier request under this id, which was accepted.
                     mayBeStored.Value = true;
-                    return stored.WriteId == message.WriteId;
+                    return stored.WriteId == message.WriteId ? stored : null;
                 }
 
                 if (attempt > 3)
@@ -208,7 +217,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         }, null, null, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (result == MessageStore.Result.Changed)
         {
-            await enqueuer.EnqueueAsync(new SendWork(requeued!.WorkspaceId, requeued.Id, requeued.Attempts), delay, cancellationToken).ConfigureAwait(false);
+            await enqueuer.EnqueueAsync(new SendWork(requeued!.WorkspaceId, requeued.Id, requeued.Attempts, requeued), delay, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -375,13 +384,34 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
     private static bool IsDefinitelyNotApplied(Exception exception) =>
         exception is StoredSizeExceededException or ArgumentException or RequestFailedException { Status: >= 400 and < 500 };
 
-    /// <summary>The action that adds one to a count shard: an update guarded by its ETag, or its first insert.</summary>
-    private static async Task<TableTransactionAction> CountShardAsync(TableClient table, string partition, int shard, CancellationToken cancellationToken)
+    /// <summary>
+    /// The action that adds one to a count shard, and the count it writes: an update guarded by its ETag, or its first
+    /// insert. The shard as this process last wrote it is taken from <see cref="_shards"/> when there (taken out, so two
+    /// of this process's own sends never race on one copy), which saves the read; if another instance moved the shard
+    /// since, the ETag fails the transaction and the next try reads it.
+    /// </summary>
+    private async Task<(TableTransactionAction Action, long Count)> CountShardAsync(TableClient table, string partition, int shard, CancellationToken cancellationToken)
     {
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(partition, MessageKeys.CountShard(shard), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var key = MessageKeys.CountShard(shard);
+        if (_shards.TryRemove((partition, key), out var known))
+        {
+            return (new(TableTransactionActionType.UpdateReplace, new TableEntity(partition, key) { ["Count"] = known.Count + 1 }, known.ETag), known.Count + 1);
+        }
+
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var count = row.HasValue ? (row.Value!.GetInt64("Count") ?? 0) + 1 : 1L;
         return row.HasValue
-            ? new(TableTransactionActionType.UpdateReplace, new TableEntity(partition, MessageKeys.CountShard(shard)) { ["Count"] = (row.Value!.GetInt64("Count") ?? 0) + 1 }, row.Value.ETag)
-            : new(TableTransactionActionType.Add, new TableEntity(partition, MessageKeys.CountShard(shard)) { ["Count"] = 1L });
+            ? (new(TableTransactionActionType.UpdateReplace, new TableEntity(partition, key) { ["Count"] = count }, row.Value!.ETag), count)
+            : (new(TableTransactionActionType.Add, new TableEntity(partition, key) { ["Count"] = count }), count);
+    }
+
+    /// <summary>Remembers a count shard as this process just wrote it, for the next send in its partition.</summary>
+    private void KeepCountShard(ITableEntity shard, long count, ETag? etag)
+    {
+        if (etag is { } e && e != default && _shards.Count < MaxKnownShards)
+        {
+            _shards[(shard.PartitionKey, shard.RowKey)] = (count, e);
+        }
     }
 
     private sealed record IncomingEvent(

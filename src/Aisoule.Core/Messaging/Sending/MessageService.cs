@@ -164,7 +164,7 @@ public sealed class MessageService(
         // Before the message can exist, its marker for the sweeper: if the queue write below never happens (the
         // queue is down, this process dies), the sweeper enqueues the message once the marker is due.
         var mark = pending is null ? null : await pending.MarkAsync(workspaceId, messageId, cancellationToken).ConfigureAwait(false);
-        bool created;
+        MessageEntity? created;
         try
         {
             created = await lifecycle.CreateAsync(stored, mayBeStored, cancellationToken).ConfigureAwait(false);
@@ -174,12 +174,13 @@ public sealed class MessageService(
             // No clear answer: the transaction may have been applied without our hearing of it. Read it back: stored
             // means accepted (a 202, and it is sent); not stored means the error is answered and the marker goes, so
             // nothing is sent later. Only if that read fails too does the marker stay, for the caller's retry.
-            if (await StoredAfterAllAsync(workspaceId, messageId).ConfigureAwait(false) is not { } found)
+            var (known, found) = await StoredAfterAllAsync(workspaceId, messageId).ConfigureAwait(false);
+            if (!known)
             {
                 throw;
             }
 
-            if (!found)
+            if (found is null)
             {
                 if (mark is not null)
                 {
@@ -189,10 +190,10 @@ public sealed class MessageService(
                 throw;
             }
 
-            created = true;
+            created = found;
         }
 
-        if (!created)
+        if (created is null)
         {
             // Stored first by a concurrent duplicate under this id, which put it on the queue (or left its own marker
             // to the sweeper): this request answers that message.
@@ -208,7 +209,7 @@ public sealed class MessageService(
         // leaves now still has a stored send), and a failure is left to the sweeper rather than answered as an error.
         try
         {
-            await enqueuer.EnqueueAsync(new SendWork(workspaceId, messageId, 0), null, CancellationToken.None).ConfigureAwait(false);
+            await enqueuer.EnqueueAsync(new SendWork(workspaceId, messageId, 0, created), null, CancellationToken.None).ConfigureAwait(false);
             if (mark is not null)
             {
                 await pending!.ClearAsync(mark).ConfigureAwait(false);
@@ -225,16 +226,16 @@ public sealed class MessageService(
         return (new SendAccepted(messageId, MessageStatus.Queued, draft.To, account.RowKey), false);
     }
 
-    /// <summary>After a write with no clear answer: does the message exist? Null when storage cannot tell either.</summary>
-    private async Task<bool?> StoredAfterAllAsync(string workspaceId, string messageId)
+    /// <summary>After a write with no clear answer: whether storage could tell, and the message if it exists.</summary>
+    private async Task<(bool Known, MessageEntity? Row)> StoredAfterAllAsync(string workspaceId, string messageId)
     {
         try
         {
-            return await store.FindAsync(workspaceId, messageId, CancellationToken.None).ConfigureAwait(false) is not null;
+            return (true, await store.FindAsync(workspaceId, messageId, CancellationToken.None).ConfigureAwait(false));
         }
         catch (Exception ex) when (ex is RequestFailedException || StorageFailures.IsUnavailable(ex))
         {
-            return null;
+            return (false, null);
         }
     }
 }
