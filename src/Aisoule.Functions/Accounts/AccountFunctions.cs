@@ -32,7 +32,7 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
         var caller = request.Caller();
         if (!Roles.IsManager(caller.Role))
         {
-            return ApiResult.Failure(ApiError.Forbidden(ErrorCodes.Forbidden, "Only owners and admins add WhatsApp accounts."));
+            return ApiResult.Failure(new ApiError(ErrorCodes.Forbidden, "Only owners and admins add WhatsApp accounts."));
         }
 
         var body = await RequestBody.ReadAsync<AddAccountRequest>(request, cancellationToken).ConfigureAwait(false);
@@ -61,7 +61,7 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
         var caller = request.Caller();
         if (!Roles.IsManager(caller.Role))
         {
-            return ApiResult.Failure(ApiError.Forbidden(ErrorCodes.Forbidden, "Only owners and admins change WhatsApp accounts."));
+            return ApiResult.Failure(new ApiError(ErrorCodes.Forbidden, "Only owners and admins change WhatsApp accounts."));
         }
 
         var body = await RequestBody.ReadAsync<UpdateAccountRequest>(request, cancellationToken).ConfigureAwait(false);
@@ -90,7 +90,7 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
         var caller = request.Caller();
         if (!Roles.IsManager(caller.Role))
         {
-            return ApiResult.Failure(ApiError.Forbidden(ErrorCodes.Forbidden, "Only owners and admins remove WhatsApp accounts."));
+            return ApiResult.Failure(new ApiError(ErrorCodes.Forbidden, "Only owners and admins remove WhatsApp accounts."));
         }
 
         var outcome = await accounts.RemoveAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);

@@ -65,7 +65,7 @@ public sealed class MessageService(
 
             if (state == IdempotencyState.Reused)
             {
-                return ApiError.Conflict("idempotency_key_reused", "This Idempotency-Key was already used with a different request body in the last 24 hours.");
+                return new ApiError(ErrorCodes.IdempotencyKeyReused, "This Idempotency-Key was already used with a different request body in the last 24 hours.");
             }
 
             // The same request again: answer what the first one was answered, once its message exists.
@@ -108,7 +108,7 @@ public sealed class MessageService(
                 return (finished.Value!, false);
             }
 
-            if (finished.Error!.Code != "message_exists")
+            if (!finished.Error!.Is(ErrorCodes.MessageExists))
             {
                 return finished.Error;
             }
@@ -198,7 +198,7 @@ public sealed class MessageService(
         if (!created)
         {
             // Stored by an earlier request under this id: that one was accepted.
-            return ApiError.Conflict("message_exists", "This message was already accepted.");
+            return new ApiError(ErrorCodes.MessageExists, "This message was already accepted.");
         }
 
         // Stored: the send is accepted, whatever happens to the queue write. Not the caller's token (a caller who
