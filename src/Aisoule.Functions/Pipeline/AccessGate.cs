@@ -8,7 +8,7 @@ namespace Aisoule.Functions.Pipeline;
 
 /// <summary>
 /// The auth gate: checks the credentials the function's <see cref="AccessAttribute"/> asks for, the caller's rate
-/// limit (admitted in the same step), CSRF for cookie-authenticated writes, and the scope; leaves the caller on
+/// limit (admitted in the same step), CSRF for cookie-authenticated writes, the scope and the role; leaves the caller on
 /// the request for the function.
 /// </summary>
 public sealed class AccessGate(Authenticator authenticator)
@@ -59,6 +59,11 @@ public sealed class AccessGate(Authenticator authenticator)
         if (access.Scope is { } scope && !caller.Has(scope))
         {
             return new ApiError(ErrorCodes.InsufficientScope, $"This request needs the '{scope}' scope.");
+        }
+
+        if (access.ManagersOnly && !Roles.IsManager(caller.Role))
+        {
+            return new ApiError(ErrorCodes.Forbidden, "Only owners and admins may do this.");
         }
 
         http.SetCaller(caller);
