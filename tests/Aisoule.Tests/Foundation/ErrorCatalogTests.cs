@@ -37,10 +37,7 @@ public sealed partial class ErrorCatalogTests
     public void No_source_file_outside_the_catalog_writes_an_error_code_as_text()
     {
         var literals = ErrorCodes.All.Select(c => "\"" + c + "\"").ToList();
-        var found = Directory.EnumerateFiles(Path.Combine(RepositoryRoot.Path, "src"), "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                && Path.GetFileName(f) != "ErrorCodes.cs")
+        var found = SourceFiles().Where(f => Path.GetFileName(f) != "ErrorCodes.cs")
             .SelectMany(f => File.ReadLines(f).Select((line, i) => (File: f, Line: i + 1, Text: line)))
             .Where(l => literals.Any(c => l.Text.Contains(c, StringComparison.Ordinal)))
             .Select(l => $"{Path.GetRelativePath(RepositoryRoot.Path, l.File)}:{l.Line}: {l.Text.Trim()}")
@@ -48,6 +45,23 @@ public sealed partial class ErrorCatalogTests
 
         Assert.True(found.Count == 0, "Error codes written as text (use ErrorCodes):\n" + string.Join("\n", found));
     }
+
+    [Fact]
+    public void Every_code_in_the_catalog_is_answered_somewhere_so_the_readme_documents_no_dead_code()
+    {
+        var sources = string.Join('\n', SourceFiles().Where(f => Path.GetFileName(f) is not ("ErrorCodes.cs" or "ErrorStatus.cs")).Select(File.ReadAllText));
+        var unused = typeof(ErrorCodes).GetFields().Where(f => f.IsLiteral)
+            .Where(f => !Regex.IsMatch(sources, $@"\bErrorCodes\.{f.Name}\b"))
+            .Select(f => $"{f.Name} ({f.GetRawConstantValue()})")
+            .ToList();
+
+        Assert.True(unused.Count == 0, "Codes nothing answers (remove them, their status and their README row): " + string.Join(", ", unused));
+    }
+
+    private static IEnumerable<string> SourceFiles() =>
+        Directory.EnumerateFiles(Path.Combine(RepositoryRoot.Path, "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
 
     /// <summary>Each code of the README's <c>| status | code | when |</c> table with the statuses its rows give it.</summary>
     private static Dictionary<string, List<int>> ReadmeErrorTable()
