@@ -88,7 +88,7 @@ public sealed partial class WhatsAppAccountService(
         var all = await ListAsync(workspaceId, cancellationToken).ConfigureAwait(false);
         return all.FirstOrDefault(a => a.IsDefault) is { } chosen
             ? chosen
-            : new ApiError(422, "no_default_account", all.Count == 0
+            : new ApiError(ErrorCodes.NoDefaultAccount, all.Count == 0
                 ? "This workspace has no WhatsApp account to send from. Add one with POST /api/accounts."
                 : "This workspace has no default WhatsApp account: name one in whatsapp_account_id, or choose the default with PUT /api/accounts/{id} and is_default.");
     }
@@ -118,7 +118,7 @@ public sealed partial class WhatsAppAccountService(
         var check = await provider.CheckAccountAsync(new ProviderAccount(workspaceId, id, draft.PhoneNumberId, draft.WabaId, draft.AccessToken), cancellationToken).ConfigureAwait(false);
         if (check.Error is { } error)
         {
-            return new ApiError(422, "account_check_failed", $"Meta refused this phone number and token: {error.Title}");
+            return new ApiError(ErrorCodes.AccountCheckFailed, $"Meta refused this phone number and token: {error.Title}");
         }
 
         var pointers = await storage.GetTableAsync(MessagingNames.PhoneNumbers, cancellationToken).ConfigureAwait(false);
@@ -132,7 +132,7 @@ public sealed partial class WhatsAppAccountService(
             var abandoned = account is null && owner.Timestamp is { } at && clock.GetUtcNow() - at > AbandonedPointerAge;
             if (!(account is { Status: AccountStatus.Removed } || abandoned))
             {
-                return ApiError.Conflict("account_exists", "This phone_number_id is already connected.");
+                return new ApiError(ErrorCodes.AccountExists, "This phone_number_id is already connected.");
             }
 
             await DeletePointerAsync(pointers, owner, cancellationToken).ConfigureAwait(false);
@@ -165,7 +165,7 @@ public sealed partial class WhatsAppAccountService(
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
-            return ApiError.Conflict("account_exists", "This phone_number_id is already connected.");
+            return new ApiError(ErrorCodes.AccountExists, "This phone_number_id is already connected.");
         }
 
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
@@ -202,7 +202,7 @@ public sealed partial class WhatsAppAccountService(
             var check = await provider.CheckAccountAsync(new ProviderAccount(workspaceId, accountId, current.PhoneNumberId, current.WabaId, token), cancellationToken).ConfigureAwait(false);
             if (check.Error is { } error)
             {
-                return new ApiError(422, "account_check_failed", $"Meta refused this token for the account's number: {error.Title}");
+                return new ApiError(ErrorCodes.AccountCheckFailed, $"Meta refused this token for the account's number: {error.Title}");
             }
 
             secretName = SecretName(accountId);

@@ -12,7 +12,7 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
     private const int MaxAttempts = 30;
 
     public static ApiError Exists(string id) =>
-        ApiError.Conflict("contact_exists", "A contact with this phone number already exists.") with { ExistingId = id };
+        new ApiError(ErrorCodes.ContactExists, "A contact with this phone number already exists.") with { ExistingId = id };
 
     public async Task<Outcome<ContactView>> GetAsync(string workspaceId, string id, CancellationToken cancellationToken = default)
     {
@@ -237,7 +237,7 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
             }
         }
 
-        return new ApiError(409, "conflict", "The contact kept changing while it was being saved; try again.");
+        return new ApiError(ErrorCodes.Conflict, "The contact kept changing while it was being saved; try again.");
     }
 
     /// <summary>
@@ -343,13 +343,13 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
                 return false;
             }
 
-            if (updated.Error!.Status != 404)
+            if (!updated.Error!.Is(ErrorCodes.NotFound))
             {
                 return updated.Error;
             }
         }
 
-        return new ApiError(409, "conflict", "The contact kept changing while it was being saved; try again.");
+        return new ApiError(ErrorCodes.Conflict, "The contact kept changing while it was being saved; try again.");
     }
 
     private static IEnumerable<List<(int Index, ContactDraft Draft, ContactChange Change)>> Chunk(List<(int Index, ContactDraft Draft, ContactChange Change)> items)
@@ -404,7 +404,7 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
 
     /// <summary>So many writers at once on one workspace that this one never got its turn: the caller may retry.</summary>
     private static ApiError Busy() =>
-        new(503, "busy", "Too many changes to this workspace's contacts at once; try again.") { RetryAfter = TimeSpan.FromSeconds(1) };
+        new(ErrorCodes.Busy, "Too many changes to this workspace's contacts at once; try again.") { RetryAfter = TimeSpan.FromSeconds(1) };
 
     private Task<TableClient> TableAsync(CancellationToken cancellationToken) => storage.GetTableAsync(Table, cancellationToken);
 }

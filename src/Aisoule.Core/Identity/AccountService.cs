@@ -48,7 +48,7 @@ public sealed class AccountService(
         var (login, created) = await CreateAccountAsync(email, password, name, workspaceName, Roles.Owner, cancellationToken).ConfigureAwait(false);
         if (!created)
         {
-            return ApiError.Conflict(ErrorCodes.EmailTaken, "An account with this email already exists.");
+            return new ApiError(ErrorCodes.EmailTaken, "An account with this email already exists.");
         }
 
         return await StartSessionAsync(login, cancellationToken).ConfigureAwait(false);
@@ -85,7 +85,7 @@ public sealed class AccountService(
         {
             // Not the caller's token: a guess whose caller hung up still counts.
             await Task.WhenAll(throttle.FailAsync(address, reservation, CancellationToken.None), throttle.FailAsync(account, reservation, CancellationToken.None)).ConfigureAwait(false);
-            return ApiError.Unauthorized(ErrorCodes.InvalidCredentials, "Email or password is incorrect.");
+            return new ApiError(ErrorCodes.InvalidCredentials, "Email or password is incorrect.");
         }
 
         await throttle.ClearFailuresAsync(account, reservation, cancellationToken).ConfigureAwait(false);
@@ -183,7 +183,7 @@ public sealed class AccountService(
     }
 
     private static ApiError TooManyAttempts(string what, TimeSpan wait) =>
-        new(429, ErrorCodes.TooManyAttempts, $"{what}. Try again in {(int)Math.Ceiling(wait.TotalSeconds)} seconds.") { RetryAfter = wait };
+        new(ErrorCodes.TooManyAttempts, $"{what}. Try again in {(int)Math.Ceiling(wait.TotalSeconds)} seconds.") { RetryAfter = wait };
 
     private async Task<SignedIn> StartSessionAsync(LoginEntity login, CancellationToken cancellationToken)
     {

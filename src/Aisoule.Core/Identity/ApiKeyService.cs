@@ -38,7 +38,7 @@ public sealed class ApiKeyService(StorageAccount storage, RateLimiter limiter, T
 
         if (scopes?.FirstOrDefault(s => !caller.Has(s)) is { } beyond)
         {
-            return ApiError.Forbidden(ErrorCodes.InsufficientScope, $"You cannot grant the '{beyond}' scope: your role does not have it.");
+            return new ApiError(ErrorCodes.InsufficientScope, $"You cannot grant the '{beyond}' scope: your role does not have it.");
         }
 
         var key = ApiKeyFormat.Generate();
@@ -117,7 +117,7 @@ public sealed class ApiKeyService(StorageAccount storage, RateLimiter limiter, T
                 // Usage was written at the same moment; read again and revoke that.
                 if (attempt >= 20)
                 {
-                    return new ApiError(503, ErrorCodes.StorageUnavailable, "The key is busy; try revoking it again.") { RetryAfter = TimeSpan.FromSeconds(1) };
+                    return new ApiError(ErrorCodes.StorageUnavailable, "The key is busy; try revoking it again.") { RetryAfter = TimeSpan.FromSeconds(1) };
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 25)), cancellationToken).ConfigureAwait(false);
@@ -132,7 +132,7 @@ public sealed class ApiKeyService(StorageAccount storage, RateLimiter limiter, T
     /// </summary>
     public async Task<Outcome<(Caller Caller, RateDecision Rate)>> AuthenticateAsync(string key, CancellationToken cancellationToken = default)
     {
-        var invalid = ApiError.Unauthorized(ErrorCodes.InvalidApiKey, "The API key is not valid.");
+        var invalid = new ApiError(ErrorCodes.InvalidApiKey, "The API key is not valid.");
         if (!ApiKeyFormat.IsWellFormed(key))
         {
             return invalid;
@@ -184,12 +184,12 @@ public sealed class ApiKeyService(StorageAccount storage, RateLimiter limiter, T
 
         if (entity.RevokedAt is not null)
         {
-            return ApiError.Unauthorized(ErrorCodes.KeyRevoked, "This API key has been revoked.");
+            return new ApiError(ErrorCodes.KeyRevoked, "This API key has been revoked.");
         }
 
         if (entity.ExpiresAt <= now)
         {
-            return ApiError.Unauthorized(ErrorCodes.KeyExpired, "This API key has expired.");
+            return new ApiError(ErrorCodes.KeyExpired, "This API key has expired.");
         }
 
         return (new Caller(entity.PartitionKey, entity.UserId, entity.Role, entity.ScopeList) { KeyId = entity.RowKey, KeyName = entity.Name }, decision);

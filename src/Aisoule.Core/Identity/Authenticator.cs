@@ -34,6 +34,6 @@ public sealed class Authenticator(ApiKeyService keys, SessionService sessions, R
             return new Authenticated(caller, csrfHash, rate);
         }
 
-        return ApiError.Unauthorized(ErrorCodes.Unauthenticated, "Authentication required: send an X-API-Key header or log in.");
+        return new ApiError(ErrorCodes.Unauthenticated, "Authentication required: send an X-API-Key header or log in.");
     }
 }

@@ -35,7 +35,7 @@ public sealed class SessionService(StorageAccount storage, IOptions<IdentityOpti
     /// <summary>The caller behind a session cookie, and the hash its CSRF token must match.</summary>
     public async Task<Outcome<(Caller Caller, string CsrfHash)>> AuthenticateAsync(string token, CancellationToken cancellationToken = default)
     {
-        var expired = ApiError.Unauthorized(ErrorCodes.SessionExpired, "Your session has ended. Log in again.");
+        var expired = new ApiError(ErrorCodes.SessionExpired, "Your session has ended. Log in again.");
         if (string.IsNullOrEmpty(token) || token.Length > 64 || token.AsSpan().ContainsAnyExcept(TokenCharacters))
         {
             return expired;

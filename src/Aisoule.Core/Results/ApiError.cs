@@ -1,7 +1,10 @@
 namespace Aisoule.Core.Results;
 
-/// <summary>An expected failure, carried as a value and rendered once as the error envelope.</summary>
-public sealed record ApiError(int Status, string Code, string Message)
+/// <summary>
+/// An expected failure, carried as a value: a domain refusal named by its <see cref="ErrorCodes">code</see>, with its
+/// message and details. It carries no HTTP status: the edge decides that from the code, and renders the envelope once.
+/// </summary>
+public sealed record ApiError(string Code, string Message)
 {
     /// <summary>Per-field problems for validation failures, keyed by the snake_case field path.</summary>
     public IReadOnlyDictionary<string, string[]>? Errors { get; init; }
@@ -15,38 +18,39 @@ public sealed record ApiError(int Status, string Code, string Message)
     /// <summary>Sent as <c>Retry-After</c> (whole seconds) when set.</summary>
     public TimeSpan? RetryAfter { get; init; }
 
-    public static ApiError InvalidJson(string message) => new(400, ErrorCodes.InvalidJson, message);
+    /// <summary>Whether this is the refusal named by <paramref name="code"/> (one of <see cref="ErrorCodes"/>).</summary>
+    public bool Is(string code) => string.Equals(Code, code, StringComparison.Ordinal);
+
+    public static ApiError InvalidJson(string message) => new(ErrorCodes.InvalidJson, message);
 
     public static ApiError Validation(IReadOnlyDictionary<string, string[]> errors) =>
-        new(400, ErrorCodes.ValidationFailed, "The request has invalid fields.") { Errors = errors };
+        new(ErrorCodes.ValidationFailed, "The request has invalid fields.") { Errors = errors };
 
     public static ApiError Validation(string field, string problem) =>
         Validation(new Dictionary<string, string[]> { [field] = [problem] });
 
-    public static ApiError NotFound(string message = "Not found.") => new(404, ErrorCodes.NotFound, message);
+    /// <summary>A phone number that is not one (E.164 or national with a leading +), named by its field.</summary>
+    public static ApiError InvalidPhoneNumber(string field) =>
+        new(ErrorCodes.InvalidPhoneNumber, "Invalid phone number") { Errors = new Dictionary<string, string[]> { [field] = ["Invalid phone number"] } };
+
+    public static ApiError NotFound(string message = "Not found.") => new(ErrorCodes.NotFound, message);
 
     public static ApiError MethodNotAllowed(string method) =>
-        new(405, ErrorCodes.MethodNotAllowed, $"Method {method} is not allowed on this endpoint.");
+        new(ErrorCodes.MethodNotAllowed, $"Method {method} is not allowed on this endpoint.");
 
     public static ApiError PayloadTooLarge(long maxBytes) =>
-        new(413, ErrorCodes.PayloadTooLarge, $"Request body is larger than {maxBytes / (1024 * 1024)} MB.");
+        new(ErrorCodes.PayloadTooLarge, $"Request body is larger than {maxBytes / (1024 * 1024)} MB.");
 
     public static ApiError UnsupportedMediaType() =>
-        new(415, ErrorCodes.UnsupportedMediaType, "Request body must be application/json (UTF-8).");
+        new(ErrorCodes.UnsupportedMediaType, "Request body must be application/json (UTF-8).");
 
     public static ApiError Internal(string requestId) =>
-        new(500, ErrorCodes.InternalError, $"Something went wrong on our side. Quote request id {requestId} if you contact support.");
-
-    public static ApiError Unauthorized(string code, string message) => new(401, code, message);
-
-    public static ApiError Forbidden(string code, string message) => new(403, code, message);
-
-    public static ApiError Conflict(string code, string message) => new(409, code, message);
+        new(ErrorCodes.InternalError, $"Something went wrong on our side. Quote request id {requestId} if you contact support.");
 
     /// <summary>Storage refused a value for its size or content; the request's field limits should have caught it.</summary>
     public static ApiError NotStorable() =>
-        new(400, ErrorCodes.ValueNotStorable, "A value in this request is too large to store, or holds characters storage refuses; nothing of the refused write was saved. See the limits in the README.");
+        new(ErrorCodes.ValueNotStorable, "A value in this request is too large to store, or holds characters storage refuses; nothing of the refused write was saved. See the limits in the README.");
 
     public static ApiError StorageUnavailable() =>
-        new(503, ErrorCodes.StorageUnavailable, "Storage is unreachable. Try again shortly.") { RetryAfter = TimeSpan.FromSeconds(5) };
+        new(ErrorCodes.StorageUnavailable, "Storage is unreachable. Try again shortly.") { RetryAfter = TimeSpan.FromSeconds(5) };
 }

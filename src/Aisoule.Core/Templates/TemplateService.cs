@@ -85,7 +85,7 @@ public sealed class TemplateService(StorageAccount storage, WhatsAppAccountServi
                 logger.TemplateSyncFailed(account.RowKey, error.Code, error.Title);
                 if (accountId is not null)
                 {
-                    return new ApiError(502, "provider_error", $"Meta did not list the templates: {error.Title}");
+                    return new ApiError(ErrorCodes.ProviderError, $"Meta did not list the templates: {error.Title}");
                 }
 
                 continue;

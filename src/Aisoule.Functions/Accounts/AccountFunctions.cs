@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Identity;
-using Aisoule.Core.Results;
 using Aisoule.Core.Templates;
 using Aisoule.Functions.Http;
 using Aisoule.Functions.Pipeline;
@@ -24,16 +23,12 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
     }
 
     [Function(nameof(AddAccount))]
-    [Access(Credentials.Session)]
+    [Access(Credentials.Session, ManagersOnly = true)]
     public async Task<ApiResult> AddAccount(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "accounts")] HttpRequest request,
         CancellationToken cancellationToken)
     {
         var caller = request.Caller();
-        if (!Roles.IsManager(caller.Role))
-        {
-            return ApiResult.Failure(ApiError.Forbidden(ErrorCodes.Forbidden, "Only owners and admins add WhatsApp accounts."));
-        }
 
         var body = await RequestBody.ReadAsync<AddAccountRequest>(request, cancellationToken).ConfigureAwait(false);
         if (!body.IsValid)
@@ -52,17 +47,13 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
     }
 
     [Function(nameof(UpdateAccount))]
-    [Access(Credentials.Session)]
+    [Access(Credentials.Session, ManagersOnly = true)]
     public async Task<ApiResult> UpdateAccount(
         [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "accounts/{id}")] HttpRequest request,
         string id,
         CancellationToken cancellationToken)
     {
         var caller = request.Caller();
-        if (!Roles.IsManager(caller.Role))
-        {
-            return ApiResult.Failure(ApiError.Forbidden(ErrorCodes.Forbidden, "Only owners and admins change WhatsApp accounts."));
-        }
 
         var body = await RequestBody.ReadAsync<UpdateAccountRequest>(request, cancellationToken).ConfigureAwait(false);
         if (!body.IsValid)
@@ -81,17 +72,13 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
     }
 
     [Function(nameof(RemoveAccount))]
-    [Access(Credentials.Session)]
+    [Access(Credentials.Session, ManagersOnly = true)]
     public async Task<ApiResult> RemoveAccount(
         [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "accounts/{id}")] HttpRequest request,
         string id,
         CancellationToken cancellationToken)
     {
         var caller = request.Caller();
-        if (!Roles.IsManager(caller.Role))
-        {
-            return ApiResult.Failure(ApiError.Forbidden(ErrorCodes.Forbidden, "Only owners and admins remove WhatsApp accounts."));
-        }
 
         var outcome = await accounts.RemoveAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
         if (outcome.Succeeded)

@@ -6,9 +6,6 @@ namespace Aisoule.Functions.Contacts;
 /// <summary>From a validated request to a draft with its phone number in E.164, or the 400 that says why not.</summary>
 internal static class ContactDrafts
 {
-    public static ApiError InvalidPhone() =>
-        new ApiError(400, "invalid_phone_number", "Invalid phone number") { Errors = new Dictionary<string, string[]> { ["phone_number"] = ["Invalid phone number"] } };
-
     public static Outcome<ContactDraft> From(ContactRequest request, IReadOnlySet<string> present, bool creating)
     {
         if ((creating || present.Contains("phone_number")) && request.PhoneNumber is null)
@@ -19,7 +16,7 @@ internal static class ContactDrafts
         string? e164 = null;
         if (request.PhoneNumber is not null && (e164 = E164.Normalise(request.PhoneNumber)) is null)
         {
-            return InvalidPhone();
+            return ApiError.InvalidPhoneNumber("phone_number");
         }
 
         return new ContactDraft

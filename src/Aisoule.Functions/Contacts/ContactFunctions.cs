@@ -116,7 +116,7 @@ public sealed class ContactFunctions(ContactService contacts, ContactLister list
     }
 
     private static string Describe(ApiError error) =>
-        error.Errors is { Count: > 0 } errors && error.Code != "invalid_phone_number"
+        error.Errors is { Count: > 0 } errors && !error.Is(ErrorCodes.InvalidPhoneNumber)
             ? string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"))
             : error.Message;
 

@@ -36,10 +36,21 @@ public sealed class ApiResult : IResult, IStatusCodeHttpResult
 
     public static ApiResult Accepted(object data) => new(StatusCodes.Status202Accepted, data, null);
 
+    /// <summary>The error envelope, with the status <see cref="ErrorStatus"/> gives the error's code.</summary>
     public static ApiResult Failure(ApiError error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        return new(error.Status, null, error);
+        return new(ErrorStatus.Of(error.Code), null, error);
+    }
+
+    /// <summary>
+    /// The error envelope with a status decided elsewhere: only for <c>bad_request</c> carrying Kestrel's own status
+    /// for a request it could not read (408, 414, 431, ...).
+    /// </summary>
+    internal static ApiResult Failure(ApiError error, int status)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return new(status, null, error);
     }
 
     public ApiResult WithHeader(string name, string value)

@@ -19,7 +19,7 @@ public sealed class AuthFunctions(AccountService accounts, SessionService sessio
     {
         if (options.Value.SignupEnabled != true)
         {
-            return ApiResult.Failure(ApiError.Forbidden(ErrorCodes.SignupDisabled, "Sign-up is turned off on this server."));
+            return ApiResult.Failure(new ApiError(ErrorCodes.SignupDisabled, "Sign-up is turned off on this server."));
         }
 
         var body = await RequestBody.ReadAsync<SignupRequest>(request, cancellationToken).ConfigureAwait(false);

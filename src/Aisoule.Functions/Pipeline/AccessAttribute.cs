@@ -24,4 +24,7 @@ public sealed class AccessAttribute(Credentials credentials, string? scope = nul
 
     /// <summary>The permission the caller must hold (spec §2 scopes), if any.</summary>
     public string? Scope { get; } = scope;
+
+    /// <summary>Only owners and admins (<see cref="Aisoule.Core.Identity.Roles.IsManager"/>); others are refused 403 <c>forbidden</c>.</summary>
+    public bool ManagersOnly { get; set; }
 }

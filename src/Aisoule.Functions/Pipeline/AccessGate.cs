@@ -8,7 +8,7 @@ namespace Aisoule.Functions.Pipeline;
 
 /// <summary>
 /// The auth gate: checks the credentials the function's <see cref="AccessAttribute"/> asks for, the caller's rate
-/// limit (admitted in the same step), CSRF for cookie-authenticated writes, and the scope; leaves the caller on
+/// limit (admitted in the same step), CSRF for cookie-authenticated writes, the scope and the role; leaves the caller on
 /// the request for the function.
 /// </summary>
 public sealed class AccessGate(Authenticator authenticator)
@@ -42,23 +42,28 @@ public sealed class AccessGate(Authenticator authenticator)
         if (!rate.Admitted)
         {
             var seconds = Math.Max(1, (int)Math.Ceiling(rate.RetryAfter.TotalSeconds));
-            return new ApiError(429, ErrorCodes.RateLimited, $"Rate limit exceeded. Try again in {seconds} seconds.") { RetryAfter = TimeSpan.FromSeconds(seconds) };
+            return new ApiError(ErrorCodes.RateLimited, $"Rate limit exceeded. Try again in {seconds} seconds.") { RetryAfter = TimeSpan.FromSeconds(seconds) };
         }
 
         if (access.Credentials == Credentials.Session && caller.ViaKey)
         {
-            return ApiError.Forbidden(ErrorCodes.SessionRequired, "This endpoint needs a logged-in session; an API key cannot use it.");
+            return new ApiError(ErrorCodes.SessionRequired, "This endpoint needs a logged-in session; an API key cannot use it.");
         }
 
         if (csrfHash is not null && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)
             && !HttpMethods.IsOptions(http.Request.Method) && !CsrfMatches(http.Request.Headers[CsrfHeader], csrfHash))
         {
-            return ApiError.Forbidden(ErrorCodes.CsrfFailed, "Missing or wrong X-CSRF-Token header: send the csrf_token you got at login.");
+            return new ApiError(ErrorCodes.CsrfFailed, "Missing or wrong X-CSRF-Token header: send the csrf_token you got at login.");
         }
 
         if (access.Scope is { } scope && !caller.Has(scope))
         {
-            return ApiError.Forbidden(ErrorCodes.InsufficientScope, $"This request needs the '{scope}' scope.");
+            return new ApiError(ErrorCodes.InsufficientScope, $"This request needs the '{scope}' scope.");
+        }
+
+        if (access.ManagersOnly && !Roles.IsManager(caller.Role))
+        {
+            return new ApiError(ErrorCodes.Forbidden, "Only owners and admins may do this.");
         }
 
         http.SetCaller(caller);

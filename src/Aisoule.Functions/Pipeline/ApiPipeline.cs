@@ -55,12 +55,12 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
         catch (Exception ex) when (BadRequestStatus(ex) is { } status)
         {
             // Kestrel found the body malformed while the function read it (bad chunked framing, a body cut short).
-            return ApiResult.Failure(new ApiError(status, ErrorCodes.BadRequest, "The request's body could not be read: its HTTP framing is malformed or it ended early."));
+            return ApiResult.Failure(new ApiError(ErrorCodes.BadRequest, "The request's body could not be read: its HTTP framing is malformed or it ended early."), status);
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested || cancellationToken.IsCancellationRequested)
         {
             LogAborted(logger, function.Name, requestId);
-            return ApiResult.Failure(new ApiError(499, "client_closed_request", "The client closed the request."));
+            return ApiResult.Failure(new ApiError(ErrorCodes.ClientClosedRequest, "The client closed the request."));
         }
         catch (Exception ex) when (StorageFailures.IsUnavailable(ex))
         {

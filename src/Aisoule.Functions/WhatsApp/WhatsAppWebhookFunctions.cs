@@ -31,7 +31,7 @@ public sealed class WhatsAppWebhookFunctions(InboundChanges inbound, IOptionsMon
         if (mode != "subscribe" || string.IsNullOrEmpty(expected)
             || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(expected)))
         {
-            return ApiResult.Failure(ApiError.Forbidden("verification_failed", "The verify token does not match."));
+            return ApiResult.Failure(new ApiError(ErrorCodes.VerificationFailed, "The verify token does not match."));
         }
 
         // Meta wants the challenge back as it sent it, not in an envelope.
@@ -48,7 +48,7 @@ public sealed class WhatsAppWebhookFunctions(InboundChanges inbound, IOptionsMon
         var raw = await RequestBody.ReadRawAsync(request, cancellationToken).ConfigureAwait(false);
         if (!WebhookSignature.IsValid(raw, request.Headers["X-Hub-Signature-256"].ToString(), options.CurrentValue.AppSecret))
         {
-            return ApiResult.Failure(ApiError.Unauthorized("invalid_signature", "X-Hub-Signature-256 is missing or does not match the body."));
+            return ApiResult.Failure(new ApiError(ErrorCodes.InvalidSignature, "X-Hub-Signature-256 is missing or does not match the body."));
         }
 
         JsonElement body;

@@ -1,9 +1,15 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Aisoule.Core.Identity;
+using Aisoule.Core.Identity.Entities;
+using Aisoule.Core.Storage;
 using Aisoule.Functions.Catalog;
 using Aisoule.Functions.Hosting;
 using Aisoule.Functions.Routing;
 using Aisoule.Tests.Infrastructure;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Aisoule.Tests.Identity;
@@ -55,6 +61,36 @@ public sealed partial class AccessDeclarationTests
         }
 
         Assert.True(checkedCount >= 5, $"only {checkedCount} protected endpoints found");
+    }
+
+    [Fact]
+    public void Only_the_account_writes_declare_that_they_are_for_owners_and_admins()
+    {
+        var managersOnly = AppCatalog.HttpFunctions.Where(f => f.Access?.ManagersOnly == true).Select(f => f.Name).Order();
+
+        Assert.Equal(["AddAccount", "RemoveAccount", "UpdateAccount"], managersOnly);
+    }
+
+    [Fact]
+    public async Task An_agent_is_refused_the_account_writes_with_403_forbidden_before_its_body_is_read_and_may_still_list_accounts()
+    {
+        await using var host = await TestHost.StartAsync();
+        var signedUp = await Infrastructure.Identity.SignUpAsync(host);
+        var users = await host.Services.GetRequiredService<StorageAccount>().GetTableAsync(IdentityTables.Workspaces);
+        await users.UpdateEntityAsync(new TableEntity(signedUp.WorkspaceId, UserEntity.RowFor(signedUp.UserId)) { ["Role"] = Roles.Agent }, ETag.All, TableUpdateMode.Merge);
+        var agent = await Infrastructure.Identity.LoginAsync(host, signedUp.Email, signedUp.Password);
+
+        foreach (var (method, path) in new[] { (HttpMethod.Post, "accounts"), (HttpMethod.Put, "accounts/acc_x"), (HttpMethod.Delete, "accounts/acc_x") })
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = new StringContent("not json", System.Text.Encoding.UTF8, "application/json") };
+            request.Headers.Add("Cookie", agent.Cookie);
+            request.Headers.Add("X-CSRF-Token", agent.CsrfToken);
+
+            var body = await Envelope.ErrorAsync(await host.Client.SendAsync(request), HttpStatusCode.Forbidden, "forbidden");
+            Assert.Contains("owners and admins", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        await Envelope.SuccessAsync(await agent.GetAsync("accounts"));
     }
 
     [GeneratedRegex(@"\{[^}]+\}")]

@@ -122,7 +122,24 @@ public sealed class SandboxMessagingTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("""{"to":"12","type":"template","template":{"name":"hello_world","language":"en_US"}}""", "to")]
+    [InlineData("12")]
+    [InlineData("++919876543210")]
+    [InlineData("+91 98765 43210 ext 5")]
+    [InlineData("")]
+    public async Task Send_to_an_invalid_phone_number_answers_400_invalid_phone_number_naming_to_as_contacts_do(string to)
+    {
+        var sender = await Sender.SandboxAsync(_host);
+
+        var response = await sender.Api.PostAsync("messages/send", new { to, type = "template", template = new { name = "hello_world", language = "en_US" } });
+
+        var error = await Envelope.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_phone_number");
+        Assert.Equal("Invalid phone number", error.GetProperty("message").GetString());
+        Assert.Equal(["Invalid phone number"], error.GetProperty("errors").GetProperty("to").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(0, (await Envelope.SuccessAsync(await sender.Api.GetAsync("messages"))).GetProperty("total").GetInt32());
+        Assert.Equal(0, (await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts"))).GetProperty("total").GetInt32());
+    }
+
+    [Theory]
     [InlineData("""{"to":"+14155550123","type":"text","text":{"body":"hi"}}""", "text")]
     [InlineData("""{"to":"+14155550123","type":"fax","text":"hi"}""", "type")]
     [InlineData("""{"to":"+14155550123","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}""", "template.language")]

@@ -48,7 +48,7 @@ public sealed class InboundChanges(StorageAccount storage)
                 {
                     if (Split(value) is not { } split)
                     {
-                        return new ApiError(413, ErrorCodes.PayloadTooLarge,
+                        return new ApiError(ErrorCodes.PayloadTooLarge,
                             $"One event of this webhook is larger than the {MaxChangeBytes:N0} bytes a queue message can carry; nothing was queued.");
                     }
 

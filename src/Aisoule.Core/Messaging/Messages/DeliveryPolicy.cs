@@ -2,6 +2,7 @@ using System.Globalization;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Messaging.Dispatch;
+using Aisoule.Core.Results;
 using Aisoule.Core.WhatsApp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -32,7 +33,7 @@ public sealed class DeliveryPolicy(
     public static readonly MessageError GaveUp = new("dispatch_failed", "The message could not be sent after repeated errors.");
 
     /// <summary>The error of a send whose account is gone, or stayed disconnected for too long.</summary>
-    public static readonly MessageError AccountDisconnected = new("account_disconnected", "Account disconnected");
+    public static readonly MessageError AccountDisconnected = new(ErrorCodes.AccountDisconnected, "Account disconnected");
 
     /// <summary>Applies Meta's <paramref name="error"/> for <paramref name="message"/> (claimed, when it comes from the send call).</summary>
     public async Task ApplyAsync(MessageEntity message, ProviderError error, ErrorSource source, CancellationToken cancellationToken = default)

@@ -63,7 +63,7 @@ public sealed class MessageService(
 
             if (state == IdempotencyState.Reused)
             {
-                return ApiError.Conflict("idempotency_key_reused", "This Idempotency-Key was already used with a different request body in the last 24 hours.");
+                return new ApiError(ErrorCodes.IdempotencyKeyReused, "This Idempotency-Key was already used with a different request body in the last 24 hours.");
             }
 
             // The same request again: answer what the first one was answered, once its message exists.

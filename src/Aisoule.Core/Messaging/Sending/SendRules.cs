@@ -32,7 +32,7 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
 
         if (account.Value!.Status != AccountStatus.Connected)
         {
-            return new ApiError(422, "account_disconnected", "Account disconnected");
+            return new ApiError(ErrorCodes.AccountDisconnected, "Account disconnected");
         }
 
         var now = clock.GetUtcNow();
@@ -46,12 +46,12 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
                 : await templates.FindAsync(workspaceId, account.Value.RowKey, draft.Template.Name, draft.Template.Language, cancellationToken).ConfigureAwait(false);
             if (template is not { IsApproved: true })
             {
-                return new ApiError(422, "template_not_approved", "Template not approved");
+                return new ApiError(ErrorCodes.TemplateNotApproved, "Template not approved");
             }
 
             if (template.IsMarketing && contact is { OptedIn: false })
             {
-                return new ApiError(422, "contact_opted_out", "This contact has opted out of marketing messages.");
+                return new ApiError(ErrorCodes.ContactOptedOut, "This contact has opted out of marketing messages.");
             }
 
             if (contact is null)
@@ -67,7 +67,7 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
         }
         else if (contact?.LastInboundAt is not { } lastInbound || now - lastInbound > ServiceWindow)
         {
-            return new ApiError(422, "outside_service_window", "Outside service window");
+            return new ApiError(ErrorCodes.OutsideServiceWindow, "Outside service window");
         }
 
         return new SendTarget(account.Value, contact);

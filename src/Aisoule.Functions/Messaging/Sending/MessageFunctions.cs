@@ -32,12 +32,13 @@ public sealed class MessageFunctions(MessageService messages, MessageLister list
         }
 
         var (body, raw) = await RequestBody.ReadWithRawAsync<SendMessageRequest>(request, cancellationToken).ConfigureAwait(false);
-        if (!body.IsValid)
+        var draft = body.IsValid ? body.Value!.ToDraft() : body.Error!;
+        if (!draft.Succeeded)
         {
-            return ApiResult.Failure(body.Error!);
+            return ApiResult.Failure(draft.Error!);
         }
 
-        var outcome = await messages.SendAsync(request.Caller().WorkspaceId, body.Value!.ToDraft(), idempotencyKey, raw, cancellationToken).ConfigureAwait(false);
+        var outcome = await messages.SendAsync(request.Caller().WorkspaceId, draft.Value!, idempotencyKey, raw, cancellationToken).ConfigureAwait(false);
         if (!outcome.Succeeded)
         {
             return ApiResult.Failure(outcome.Error!);

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Messaging.Sending;
+using Aisoule.Core.Results;
 using Aisoule.Core.WhatsApp;
 
 namespace Aisoule.Functions.Messaging.Sending;
@@ -15,7 +16,7 @@ public sealed record SendMessageRequest : IValidatableObject
     internal const string TooLargeAsStored =
         "At most 28,000 characters as stored: compact JSON in which each character outside ASCII, and each of \" < > & ' + `, takes 6 (a \\uXXXX escape) and an emoji 12.";
 
-    [Required(ErrorMessage = "Required.")]
+    [Required(AllowEmptyStrings = true, ErrorMessage = "Required.")]
     [StringLength(40, ErrorMessage = "Invalid phone number")]
     public string? To { get; init; }
 
@@ -43,11 +44,6 @@ public sealed record SendMessageRequest : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (To is not null && E164.Normalise(To) is null)
-        {
-            yield return new ValidationResult("Invalid phone number", [nameof(To)]);
-        }
-
         if (Type is not null && !Types.Contains(Type, StringComparer.Ordinal))
         {
             yield return new ValidationResult($"Must be one of: {string.Join(", ", Types)}.", [nameof(Type)]);
@@ -119,9 +115,10 @@ public sealed record SendMessageRequest : IValidatableObject
 
     private static string Field(string name) => char.ToUpperInvariant(name[0]) + name[1..];
 
-    public SendDraft ToDraft() => new()
+    /// <summary>The draft to send, with <c>to</c> in E.164; a <c>to</c> that is no phone number is 400 <c>invalid_phone_number</c>, as for contacts.</summary>
+    public Outcome<SendDraft> ToDraft() => E164.Normalise(To!) is not { } to ? ApiError.InvalidPhoneNumber("to") : new SendDraft
     {
-        To = E164.Normalise(To)!,
+        To = to,
         Type = Type!,
         Text = Text,
         Template = Template is { } t ? new TemplateRef(t.Name!, t.Language!, t.Components) : null,
