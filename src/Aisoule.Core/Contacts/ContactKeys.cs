@@ -18,7 +18,7 @@ internal static class ContactKeys
     public const string TagPrefix = "t_";
     public const string StagePrefix = "s_";
     public const string CounterPrefix = "m_";
-    public const string OutboxPrefix = Storage.OutboxRow.Prefix;
+    public const string OutboxPrefix = Storage.OutboxEvent.Prefix;
     public const string IdPrefix = "ct_";
 
     // Separates an index value from the contact id it points at; never produced by Encode.
