@@ -76,9 +76,6 @@ internal static class ContactKeys
     /// <summary>The contact id at the end of an index row key.</summary>
     public static string IdOf(string indexRowKey) => indexRowKey[(indexRowKey.LastIndexOf(Separator) + 1)..];
 
-    /// <summary>The smallest string greater than every string that starts with <paramref name="prefix"/>.</summary>
-    public static string After(string prefix) => TableKeys.After(prefix);
-
     /// <summary>
     /// The lower-cased name, encoded, cut to the longest run of whole characters (a surrogate pair is one) whose
     /// encoding fits <see cref="MaxNameKeyChars"/>. Encoding is per character, so when a search is a prefix of a name
