@@ -12,7 +12,7 @@ internal static class ContactWriter
 {
     public const string CountProperty = "Count";
 
-    public static async Task CommitAsync(TableClient table, ContactChange change, CancellationToken cancellationToken)
+    public static async Task CommitAsync(TableClient table, ContactChange change, CancellationToken cancellationToken = default)
     {
         var actions = new List<TableTransactionAction>(change.Actions);
         var moved = change.Counters.Where(c => c.Value != 0).ToList();
