@@ -2,7 +2,6 @@ using System.ComponentModel.DataAnnotations;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Identity;
 using Aisoule.Core.Results;
-using Aisoule.Core.Templates;
 using Aisoule.Functions.Http;
 using Aisoule.Functions.Pipeline;
 using Microsoft.AspNetCore.Http;
@@ -11,7 +10,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Aisoule.Functions.Accounts;
 
 /// <summary><c>/accounts</c>: a workspace's WhatsApp numbers; tokens go in, never out (spec §5).</summary>
-public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateService templates)
+public sealed class AccountFunctions(WhatsAppAccountService accounts, AccountLifecycle lifecycle)
 {
     [Function(nameof(ListAccounts))]
     [Access(Credentials.SessionOrKey, Scopes.AccountsRead)]
@@ -42,11 +41,7 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
         }
 
         var b = body.Value!;
-        var outcome = await accounts.AddAsync(caller.WorkspaceId, new NewAccount(b.Name!, b.PhoneNumberId!, b.WabaId!, b.AccessToken!, b.ThroughputMps, b.IsDefault), cancellationToken).ConfigureAwait(false);
-        if (outcome.Succeeded)
-        {
-            await templates.PullForAccountAsync(caller.WorkspaceId, outcome.Value!.RowKey, cancellationToken).ConfigureAwait(false);
-        }
+        var outcome = await lifecycle.AddAsync(caller.WorkspaceId, new NewAccount(b.Name!, b.PhoneNumberId!, b.WabaId!, b.AccessToken!, b.ThroughputMps, b.IsDefault), cancellationToken).ConfigureAwait(false);
 
         return outcome.Succeeded ? ApiResult.Created(AccountView.From(outcome.Value!)) : ApiResult.Failure(outcome.Error!);
     }
@@ -71,11 +66,7 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
         }
 
         var b = body.Value!;
-        var outcome = await accounts.UpdateAsync(caller.WorkspaceId, id, new AccountChange(b.Name, b.AccessToken, b.ThroughputMps, b.IsDefault), cancellationToken).ConfigureAwait(false);
-        if (outcome.Succeeded && b.AccessToken is not null)
-        {
-            await templates.PullForAccountAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
-        }
+        var outcome = await lifecycle.UpdateAsync(caller.WorkspaceId, id, new AccountChange(b.Name, b.AccessToken, b.ThroughputMps, b.IsDefault), cancellationToken).ConfigureAwait(false);
 
         return outcome.Succeeded ? ApiResult.Ok(AccountView.From(outcome.Value!)) : ApiResult.Failure(outcome.Error!);
     }
@@ -93,11 +84,7 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
             return ApiResult.Failure(ApiError.Forbidden(ErrorCodes.Forbidden, "Only owners and admins remove WhatsApp accounts."));
         }
 
-        var outcome = await accounts.RemoveAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
-        if (outcome.Succeeded)
-        {
-            await templates.ForgetAccountAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
-        }
+        var outcome = await lifecycle.RemoveAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
 
         return outcome.Succeeded ? ApiResult.Ok(AccountView.From(outcome.Value!)) : ApiResult.Failure(outcome.Error!);
     }
