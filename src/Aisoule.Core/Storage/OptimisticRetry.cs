@@ -5,7 +5,7 @@ namespace Aisoule.Core.Storage;
 
 /// <summary>
 /// The one optimistic-concurrency loop: read, decide, write under the ETag (or as a transaction), and on a conflict
-/// read and decide again. Every ETag-guarded read-modify-write in Core goes through it, so they share one policy:
+/// read and decide again. Core's ETag-guarded read-modify-write loops go through it, so they share one policy:
 /// <list type="bullet">
 /// <item>A conflict is what <see cref="IsConflict"/> says (a 409 or 412 from a single write or a transaction, or a
 /// 404 because a row the write changes has vanished), or an attempt that found one by reading and said so with
@@ -15,6 +15,18 @@ namespace Aisoule.Core.Storage;
 /// <item>It gives up after <see cref="RetryBound.Default"/> (30 attempts) unless the caller names another
 /// <see cref="RetryBound"/>; giving up returns the caller's <c>gaveUp</c> value, its refusal.</item>
 /// </list>
+/// An attempt that must tell one conflict from another (a 409 on an event row meaning "applied before") catches it
+/// itself and returns its outcome, or rethrows to go again; state that should survive an attempt (an index row found
+/// missing) lives in the caller's locals. A caller that wants an exception on giving up throws it from <c>gaveUp</c>.
+/// <code>
+/// return await OptimisticRetry.RunAsync&lt;Outcome&lt;View&gt;&gt;(async attempt =>
+/// {
+///     var row = attempt.IsFirst &amp;&amp; cached is not null ? cached : await ReadAsync(cancellationToken);
+///     if (row is null) return NotFound();
+///     await table.UpdateEntityAsync(Changed(row), row.ETag, TableUpdateMode.Replace, cancellationToken);
+///     return View.From(row);
+/// }, gaveUp: () => Busy(), cancellationToken: cancellationToken);
+/// </code>
 /// </summary>
 public static class OptimisticRetry
 {
