@@ -57,7 +57,7 @@ internal static class ContactListBenchmark
 
     private static async Task FirstRowsAsync(TableClient table, string workspaceId)
     {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {ContactKeys.ContactPrefix} and RowKey lt {ContactKeys.After(ContactKeys.ContactPrefix)}");
+        var filter = TableKeys.PrefixFilter(workspaceId, ContactKeys.ContactPrefix);
         await foreach (var page in table.QueryAsync<TableEntity>(filter, maxPerPage: 21).AsPages().ConfigureAwait(false))
         {
             break;

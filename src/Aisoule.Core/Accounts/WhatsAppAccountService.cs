@@ -339,7 +339,7 @@ public sealed partial class WhatsAppAccountService(
     private async Task<(WhatsAppAccountEntity? Account, bool Changed)> ChangeAsync(string workspaceId, string accountId, Func<WhatsAppAccountEntity, bool> change, CancellationToken cancellationToken)
     {
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        for (var attempt = 0; attempt < 20; attempt++)
+        return await OptimisticRetry.RunAsync<(WhatsAppAccountEntity?, bool)>(async _ =>
         {
             var account = await GetAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false);
             if (account is null || account.Status == AccountStatus.Removed)
@@ -353,18 +353,10 @@ public sealed partial class WhatsAppAccountService(
                 return (account, false);
             }
 
-            try
-            {
-                await table.UpdateEntityAsync(account, account.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                _recent[(workspaceId, accountId)] = (account, clock.GetUtcNow());
-                return (account, true);
-            }
-            catch (RequestFailedException ex) when (ex.Status == 412)
-            {
-            }
-        }
-
-        throw new InvalidOperationException($"Account {accountId} kept changing.");
+            await table.UpdateEntityAsync(account, account.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            _recent[(workspaceId, accountId)] = (account, clock.GetUtcNow());
+            return (account, true);
+        }, gaveUp: () => throw new InvalidOperationException($"Account {accountId} kept changing."), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task DeletePointerAsync(TableClient pointers, PhoneNumberEntity pointer, CancellationToken cancellationToken)

@@ -140,8 +140,8 @@ internal sealed class ContactChange(string workspaceId)
 
     private void Event(string name, ContactEntity contact, DateTimeOffset now)
     {
-        var row = OutboxRow.Create(contact.PartitionKey, ContactKeys.OutboxPrefix + now.UtcTicks.ToString("d19", System.Globalization.CultureInfo.InvariantCulture) + "_" + contact.Id, name, ContactView.From(contact), now);
-        Actions.Add(new(TableTransactionActionType.Add, row));
+        OutboxEvent.Create(contact.PartitionKey, ContactKeys.OutboxPrefix + now.UtcTicks.ToString("d19", System.Globalization.CultureInfo.InvariantCulture) + "_" + contact.Id, name, ContactView.From(contact), now)
+            .AddTo(Actions);
     }
 
     private static IEnumerable<string> IndexKeys(ContactEntity contact)

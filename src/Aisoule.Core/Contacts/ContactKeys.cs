@@ -18,7 +18,7 @@ internal static class ContactKeys
     public const string TagPrefix = "t_";
     public const string StagePrefix = "s_";
     public const string CounterPrefix = "m_";
-    public const string OutboxPrefix = Storage.OutboxRow.Prefix;
+    public const string OutboxPrefix = Storage.OutboxEvent.Prefix;
     public const string IdPrefix = "ct_";
 
     // Separates an index value from the contact id it points at; never produced by Encode.
@@ -75,9 +75,6 @@ internal static class ContactKeys
 
     /// <summary>The contact id at the end of an index row key.</summary>
     public static string IdOf(string indexRowKey) => indexRowKey[(indexRowKey.LastIndexOf(Separator) + 1)..];
-
-    /// <summary>The smallest string greater than every string that starts with <paramref name="prefix"/>.</summary>
-    public static string After(string prefix) => TableKeys.After(prefix);
 
     /// <summary>
     /// The lower-cased name, encoded, cut to the longest run of whole characters (a surrogate pair is one) whose

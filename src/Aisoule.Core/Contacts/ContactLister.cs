@@ -73,7 +73,6 @@ public sealed class ContactLister(StorageAccount storage)
     private static async Task<List<ContactEntity>> ContactRowsAsync(TableClient table, string workspaceId, string? afterId, long skip, int take, CancellationToken cancellationToken)
     {
         var prefix = ContactKeys.ContactPrefix;
-        var end = ContactKeys.After(prefix);
         var afterKey = afterId is null ? null : prefix + afterId;
         if (skip > 0)
         {
@@ -85,9 +84,7 @@ public sealed class ContactLister(StorageAccount storage)
             }
         }
 
-        var filter = afterKey is null
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {end}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey gt {afterKey} and RowKey lt {end}");
+        var filter = TableKeys.PrefixFilter(workspaceId, prefix, afterKey);
         var rows = new List<ContactEntity>(take);
         await foreach (var row in table.QueryAsync<ContactEntity>(filter, maxPerPage: take, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
@@ -104,8 +101,7 @@ public sealed class ContactLister(StorageAccount storage)
     /// <summary>The row key of the <paramref name="skip"/>th row of a range, read keys-only; null when the range is shorter.</summary>
     private static async Task<string?> SkippedKeyAsync(TableClient table, string workspaceId, string prefix, long skip, CancellationToken cancellationToken)
     {
-        var end = ContactKeys.After(prefix);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {end}");
+        var filter = TableKeys.PrefixFilter(workspaceId, prefix);
         await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: (int)Math.Min(1000, skip), select: KeysOnly, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (--skip == 0)
@@ -120,11 +116,7 @@ public sealed class ContactLister(StorageAccount storage)
     /// <summary>Ids (newest first) from one index's key range.</summary>
     private static async Task<List<string>> PageOfRangeAsync(TableClient table, string workspaceId, string prefix, string? afterId, long skip, int take, CancellationToken cancellationToken)
     {
-        var start = afterId is null ? prefix : prefix + afterId;
-        var end = ContactKeys.After(prefix);
-        var filter = afterId is null
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {start} and RowKey lt {end}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey gt {start} and RowKey lt {end}");
+        var filter = TableKeys.PrefixFilter(workspaceId, prefix, afterId is null ? null : prefix + afterId);
         var ids = new List<string>(take);
         await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: (int)Math.Min(1000, skip + take), select: KeysOnly, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
@@ -184,10 +176,9 @@ public sealed class ContactLister(StorageAccount storage)
 
     private static async Task<HashSet<string>> IndexIdsAsync(TableClient table, string workspaceId, string prefix, CancellationToken cancellationToken)
     {
-        var end = ContactKeys.After(prefix);
         var ids = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var row in table.QueryAsync<TableEntity>(
-            TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {end}"),
+            TableKeys.PrefixFilter(workspaceId, prefix),
             maxPerPage: 1000, select: KeysOnly, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             ids.Add(ContactKeys.IdOf(row.RowKey));
@@ -212,10 +203,9 @@ public sealed class ContactLister(StorageAccount storage)
     private static async Task<HashSet<string>> PhoneIdsAsync(TableClient table, string workspaceId, string phonePrefix, CancellationToken cancellationToken)
     {
         var prefix = ContactKeys.Phone(phonePrefix);
-        var end = ContactKeys.After(prefix);
         var ids = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var row in table.QueryAsync<TableEntity>(
-            TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and RowKey ge {prefix} and RowKey lt {end}"),
+            TableKeys.PrefixFilter(workspaceId, prefix),
             maxPerPage: 1000, select: PhoneIndexColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             ids.Add(row.GetString("ContactId"));

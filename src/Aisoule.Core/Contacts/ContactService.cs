@@ -9,7 +9,9 @@ namespace Aisoule.Core.Contacts;
 public sealed class ContactService(StorageAccount storage, TimeProvider clock)
 {
     internal const string Table = "contacts";
-    private const int MaxAttempts = 30;
+
+    // Rounds of "look up, then create or change" (each already retried on its own writes) before giving up.
+    private const int MaxRereads = 5;
 
     public static ApiError Exists(string id) =>
         new ApiError(ErrorCodes.ContactExists, "A contact with this phone number already exists.") with { ExistingId = id };
@@ -24,8 +26,9 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(draft);
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        for (var attempt = 0; ; attempt++)
+        return await OptimisticRetry.RunAsync<Outcome<ContactView>>(async _ =>
         {
+            // A racing create that took the phone fails this one's write; the next attempt answers it as a 409.
             if (await OwnerOfPhoneAsync(table, workspaceId, draft.PhoneNumber!, cancellationToken).ConfigureAwait(false) is { } existing)
             {
                 return Exists(existing);
@@ -48,23 +51,14 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
             {
                 return ContactChange.NotStorable();
             }
-            catch (Exception ex) when (ContactWriter.IsConflict(ex) && attempt < MaxAttempts)
-            {
-                // A racing create took the phone (answered as 409 on the next turn), or a counter moved: go again.
-                await ContactWriter.BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ContactWriter.IsConflict(ex))
-            {
-                return Busy();
-            }
-        }
+        }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Outcome<ContactView>> UpdateAsync(string workspaceId, string id, ContactDraft draft, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(draft);
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        for (var attempt = 0; ; attempt++)
+        return await OptimisticRetry.RunAsync<Outcome<ContactView>>(async _ =>
         {
             var before = await FindAsync(table, workspaceId, id, cancellationToken).ConfigureAwait(false);
             if (before is null)
@@ -95,21 +89,13 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
             {
                 return ContactChange.NotStorable();
             }
-            catch (Exception ex) when (ContactWriter.IsConflict(ex) && attempt < MaxAttempts)
-            {
-                await ContactWriter.BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ContactWriter.IsConflict(ex))
-            {
-                return Busy();
-            }
-        }
+        }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Outcome<string>> DeleteAsync(string workspaceId, string id, CancellationToken cancellationToken = default)
     {
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        for (var attempt = 0; ; attempt++)
+        return await OptimisticRetry.RunAsync<Outcome<string>>(async _ =>
         {
             var contact = await FindAsync(table, workspaceId, id, cancellationToken).ConfigureAwait(false);
             if (contact is null)
@@ -117,20 +103,9 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
                 return NotFound();
             }
 
-            try
-            {
-                await ContactWriter.CommitAsync(table, ContactChange.Delete(contact), cancellationToken).ConfigureAwait(false);
-                return contact.Id;
-            }
-            catch (Exception ex) when (ContactWriter.IsConflict(ex) && attempt < MaxAttempts)
-            {
-                await ContactWriter.BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ContactWriter.IsConflict(ex))
-            {
-                return Busy();
-            }
-        }
+            await ContactWriter.CommitAsync(table, ContactChange.Delete(contact), cancellationToken).ConfigureAwait(false);
+            return contact.Id;
+        }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -178,7 +153,7 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
                 await ContactWriter.CommitAsync(table, combined, cancellationToken).ConfigureAwait(false);
                 created += chunk.Count;
             }
-            catch (Exception ex) when (ContactWriter.IsConflict(ex) || StorageFailures.IsValueRefused(ex))
+            catch (Exception ex) when (OptimisticRetry.IsConflict(ex) || StorageFailures.IsValueRefused(ex))
             {
                 // Nothing of this transaction was written: each item goes again alone and fails only itself.
                 sequential.AddRange(chunk.Select(c => (c.Index, c.Draft)));
@@ -217,7 +192,9 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
     /// <summary>The contact for a phone, created (with <paramref name="name"/>) when the workspace has none.</summary>
     public async Task<Outcome<ContactEntity>> EnsureAsync(string workspaceId, string e164, string? name, CancellationToken cancellationToken = default)
     {
-        for (var attempt = 0; attempt < 5; attempt++)
+        // A contact found by phone, then gone before it is read (a racing delete), or a create that finds the phone
+        // taken by a contact it cannot then find: the picture moved between two reads, so look again.
+        return await OptimisticRetry.RunAsync<Outcome<ContactEntity>>(async attempt =>
         {
             if (await FindByPhoneAsync(workspaceId, e164, cancellationToken).ConfigureAwait(false) is { } found)
             {
@@ -231,13 +208,8 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
                 return (await FindByPhoneAsync(workspaceId, e164, cancellationToken).ConfigureAwait(false))!;
             }
 
-            if (created.Error!.ExistingId is null)
-            {
-                return created.Error;
-            }
-        }
-
-        return new ApiError(ErrorCodes.Conflict, "The contact kept changing while it was being saved; try again.");
+            return created.Error!.ExistingId is null ? created.Error : attempt.Again();
+        }, gaveUp: () => KeptChanging(), RetryBound.Attempts(MaxRereads), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -248,7 +220,7 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(mutate);
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        for (var attempt = 0; ; attempt++)
+        return await OptimisticRetry.RunAsync<bool>(async _ =>
         {
             var before = await FindAsync(table, workspaceId, id, cancellationToken).ConfigureAwait(false);
             if (before is null)
@@ -264,16 +236,9 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
 
             var now = clock.GetUtcNow();
             after.UpdatedAt = now;
-            try
-            {
-                await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
-                return true;
-            }
-            catch (Exception ex) when (ContactWriter.IsConflict(ex) && attempt < MaxAttempts)
-            {
-                await ContactWriter.BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
-            }
-        }
+            await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            return true;
+        }, gaveUp: () => throw new InvalidOperationException($"Contact {id} kept changing while it was being changed."), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The contact's new state from a draft: present fields replace, absent fields stay.</summary>
@@ -324,7 +289,8 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
     /// <summary>Created (true) or updated (false).</summary>
     private async Task<Outcome<bool>> UpsertAsync(string workspaceId, ContactDraft draft, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; attempt < 5; attempt++)
+        // Found taken by a contact that is gone before it can be updated (a racing delete): create again.
+        return await OptimisticRetry.RunAsync<Outcome<bool>>(async attempt =>
         {
             var created = await CreateAsync(workspaceId, draft, cancellationToken).ConfigureAwait(false);
             if (created.Succeeded)
@@ -343,13 +309,8 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
                 return false;
             }
 
-            if (!updated.Error!.Is(ErrorCodes.NotFound))
-            {
-                return updated.Error;
-            }
-        }
-
-        return new ApiError(ErrorCodes.Conflict, "The contact kept changing while it was being saved; try again.");
+            return !updated.Error!.Is(ErrorCodes.NotFound) ? updated.Error : attempt.Again();
+        }, gaveUp: () => KeptChanging(), RetryBound.Attempts(MaxRereads), cancellationToken).ConfigureAwait(false);
     }
 
     private static IEnumerable<List<(int Index, ContactDraft Draft, ContactChange Change)>> Chunk(List<(int Index, ContactDraft Draft, ContactChange Change)> items)
@@ -401,6 +362,10 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
     /// <summary>A bulk item's failure as one line, field by field when the error names fields.</summary>
     private static string Describe(ApiError error) =>
         error.Errors is { Count: > 0 } errors ? error.Message + " " + string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")) : error.Message;
+
+    /// <summary>A create-or-change that kept finding the contact changed under it: the caller may retry.</summary>
+    private static ApiError KeptChanging() =>
+        new(ErrorCodes.Conflict, "The contact kept changing while it was being saved; try again.");
 
     /// <summary>So many writers at once on one workspace that this one never got its turn: the caller may retry.</summary>
     private static ApiError Busy() =>

@@ -73,6 +73,7 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<InboundChanges>();
         services.AddSingleton<WhatsAppAccountService>();
         services.AddSingleton<TemplateService>();
+        services.AddSingleton<AccountLifecycle>();
         services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<MessageStore>();
         services.AddSingleton<SendEnqueuer>();

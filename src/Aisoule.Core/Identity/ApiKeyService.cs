@@ -92,7 +92,8 @@ public sealed class ApiKeyService(StorageAccount storage, RateLimiter limiter, T
         }
 
         var keys = await storage.GetTableAsync(IdentityTables.ApiKeys, cancellationToken).ConfigureAwait(false);
-        for (var attempt = 0; ; attempt++)
+        // Usage is written at the same moment by the key's own requests: on a conflict read again and revoke that.
+        return await OptimisticRetry.RunAsync<Outcome<KeyView>>(async _ =>
         {
             var found = await keys.GetEntityIfExistsAsync<ApiKeyEntity>(caller.WorkspaceId, keyId, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (!found.HasValue || !CanManage(caller, found.Value!))
@@ -107,22 +108,9 @@ public sealed class ApiKeyService(StorageAccount storage, RateLimiter limiter, T
             }
 
             key.RevokedAt = clock.GetUtcNow();
-            try
-            {
-                await keys.UpdateEntityAsync(key, key.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
-                return KeyView.From(key, key.RevokedAt.Value);
-            }
-            catch (RequestFailedException ex) when (ex.Status == 412)
-            {
-                // Usage was written at the same moment; read again and revoke that.
-                if (attempt >= 20)
-                {
-                    return new ApiError(ErrorCodes.StorageUnavailable, "The key is busy; try revoking it again.") { RetryAfter = TimeSpan.FromSeconds(1) };
-                }
-
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 25)), cancellationToken).ConfigureAwait(false);
-            }
-        }
+            await keys.UpdateEntityAsync(key, key.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            return KeyView.From(key, key.RevokedAt.Value);
+        }, gaveUp: () => new ApiError(ErrorCodes.StorageUnavailable, "The key is busy; try revoking it again.") { RetryAfter = TimeSpan.FromSeconds(1) }, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Aisoule.Core.Identity.Entities;
 using Aisoule.Core.Storage;
-using Azure;
 
 namespace Aisoule.Core.Identity;
 
@@ -150,8 +149,7 @@ public sealed class AttemptThrottle(StorageAccount storage, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(counter);
         var table = await storage.GetTableAsync(counter.Table, cancellationToken).ConfigureAwait(false);
-        var deadline = clock.GetUtcNow() + ContentionBudget;
-        for (var attempt = 0; ; attempt++)
+        return await OptimisticRetry.RunAsync<bool>(async _ =>
         {
             var found = await table.GetEntityIfExistsAsync<AttemptsEntity>(counter.Key, AttemptsEntity.Row, cancellationToken: cancellationToken).ConfigureAwait(false);
             var entity = found.HasValue ? found.Value! : new AttemptsEntity { PartitionKey = counter.Key };
@@ -162,28 +160,17 @@ public sealed class AttemptThrottle(StorageAccount storage, TimeProvider clock)
             }
 
             entity.Attempts = string.Join(' ', entries.OrderBy(e => e.At).Select(e => e.ToToken()));
-            try
+            if (found.HasValue)
             {
-                if (found.HasValue)
-                {
-                    await table.UpdateEntityAsync(entity, entity.ETag, cancellationToken: cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
-                }
+                await table.UpdateEntityAsync(entity, entity.ETag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+            }
 
-                return true;
-            }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412 && clock.GetUtcNow() < deadline)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 25) * Math.Min(attempt + 1, 8)), cancellationToken).ConfigureAwait(false);
-            }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412)
-            {
-                return false;
-            }
-        }
+            return true;
+        }, gaveUp: () => false, RetryBound.Time(ContentionBudget), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The attempts inside the window; one in flight for too long is a failure from then on.</summary>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Aisoule.Core.Storage;
 using Azure;
 using Azure.Data.Tables;
@@ -70,53 +69,49 @@ public sealed class RateLimiter(StorageAccount storage, IOptionsMonitor<RateLimi
         var (perMinute, perSecond) = options.CurrentValue.For(workspaceId);
         var fresh = cached is null;
         var entity = cached ?? await readFresh(cancellationToken).ConfigureAwait(false);
-        var budget = Stopwatch.StartNew();
-        for (var attempt = 0; ; attempt++)
+        RateDecision? decision = null;
+        return await OptimisticRetry.RunAsync<(T?, RateDecision)>(async attempt =>
         {
-            if (entity is null || !usable(entity))
+            if (!attempt.IsFirst)
             {
-                return (entity, new RateDecision(false, perMinute, 0, clock.GetUtcNow(), TimeSpan.Zero));
-            }
-
-            var now = clock.GetUtcNow();
-            var times = SlidingLog.Parse(entity.RateLog, now);
-            var decision = SlidingLog.Decide(times, now, perMinute, perSecond);
-            if (!decision.Admitted && !fresh)
-            {
+                // Another instance wrote since this one read: read the row as it is now and decide again.
                 (entity, fresh) = (await readFresh(cancellationToken).ConfigureAwait(false), true);
-                continue;
             }
 
-            if (!decision.Admitted)
+            while (true)
             {
-                return (entity, decision);
-            }
+                if (entity is null || !usable(entity))
+                {
+                    return (entity, new RateDecision(false, perMinute, 0, clock.GetUtcNow(), TimeSpan.Zero));
+                }
 
-            var updated = copy(entity);
-            updated.RateLog = SlidingLog.Format(times);
-            touch(updated, now);
-            try
-            {
+                var now = clock.GetUtcNow();
+                var times = SlidingLog.Parse(entity.RateLog, now);
+                decision = SlidingLog.Decide(times, now, perMinute, perSecond);
+                if (!decision.Admitted && !fresh)
+                {
+                    // Only a freshly read row may refuse.
+                    (entity, fresh) = (await readFresh(cancellationToken).ConfigureAwait(false), true);
+                    continue;
+                }
+
+                if (!decision.Admitted)
+                {
+                    return (entity, decision);
+                }
+
+                var updated = copy(entity);
+                updated.RateLog = SlidingLog.Format(times);
+                touch(updated, now);
                 var response = await table.UpdateEntityAsync(updated, entity.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 updated.ETag = response.Headers.ETag ?? ETag.All;
                 return (updated, decision);
             }
-            catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-            {
-                if (budget.Elapsed > ContentionBudget)
-                {
-                    // Hammered harder than storage can order: refuse rather than queue the caller.
-                    return (entity, decision with { Admitted = false, Remaining = 0, RetryAfter = TimeSpan.FromSeconds(1) });
-                }
-
-                if (attempt > 2)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10) * Math.Min(attempt, 10)), cancellationToken).ConfigureAwait(false);
-                }
-
-                (entity, fresh) = (await readFresh(cancellationToken).ConfigureAwait(false), true);
-            }
-        }
+        },
+        // Hammered harder than storage can order: refuse rather than queue the caller.
+        gaveUp: () => (entity, decision! with { Admitted = false, Remaining = 0, RetryAfter = TimeSpan.FromSeconds(1) }),
+        RetryBound.Time(ContentionBudget),
+        cancellationToken).ConfigureAwait(false);
     }
 
     internal static void Remember<T>(ConcurrentDictionary<string, T> cache, string key, T? entity)

@@ -43,7 +43,12 @@ public static class TableKeys
         return prefix[..^1] + (char)(prefix[^1] + 1);
     }
 
-    /// <summary>Every row of <paramref name="partition"/> whose row key starts with <paramref name="prefix"/>.</summary>
-    public static string PrefixFilter(string partition, string prefix) =>
-        TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {prefix} and RowKey lt {After(prefix)}");
+    /// <summary>
+    /// Every row of <paramref name="partition"/> whose row key starts with <paramref name="prefix"/>; with
+    /// <paramref name="after"/> (a page's last key), only those whose key comes after it.
+    /// </summary>
+    public static string PrefixFilter(string partition, string prefix, string? after = null) =>
+        after is null || string.CompareOrdinal(after, prefix) < 0
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {prefix} and RowKey lt {After(prefix)}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {after} and RowKey lt {After(prefix)}");
 }

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Identity;
-using Aisoule.Core.Templates;
+using Aisoule.Core.Results;
 using Aisoule.Functions.Http;
 using Aisoule.Functions.Pipeline;
 using Microsoft.AspNetCore.Http;
@@ -10,7 +10,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Aisoule.Functions.Accounts;
 
 /// <summary><c>/accounts</c>: a workspace's WhatsApp numbers; tokens go in, never out (spec §5).</summary>
-public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateService templates)
+public sealed class AccountFunctions(WhatsAppAccountService accounts, AccountLifecycle lifecycle)
 {
     [Function(nameof(ListAccounts))]
     [Access(Credentials.SessionOrKey, Scopes.AccountsRead)]
@@ -37,11 +37,7 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
         }
 
         var b = body.Value!;
-        var outcome = await accounts.AddAsync(caller.WorkspaceId, new NewAccount(b.Name!, b.PhoneNumberId!, b.WabaId!, b.AccessToken!, b.ThroughputMps, b.IsDefault), cancellationToken).ConfigureAwait(false);
-        if (outcome.Succeeded)
-        {
-            await templates.PullForAccountAsync(caller.WorkspaceId, outcome.Value!.RowKey, cancellationToken).ConfigureAwait(false);
-        }
+        var outcome = await lifecycle.AddAsync(caller.WorkspaceId, new NewAccount(b.Name!, b.PhoneNumberId!, b.WabaId!, b.AccessToken!, b.ThroughputMps, b.IsDefault), cancellationToken).ConfigureAwait(false);
 
         return outcome.Succeeded ? ApiResult.Created(AccountView.From(outcome.Value!)) : ApiResult.Failure(outcome.Error!);
     }
@@ -62,11 +58,7 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
         }
 
         var b = body.Value!;
-        var outcome = await accounts.UpdateAsync(caller.WorkspaceId, id, new AccountChange(b.Name, b.AccessToken, b.ThroughputMps, b.IsDefault), cancellationToken).ConfigureAwait(false);
-        if (outcome.Succeeded && b.AccessToken is not null)
-        {
-            await templates.PullForAccountAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
-        }
+        var outcome = await lifecycle.UpdateAsync(caller.WorkspaceId, id, new AccountChange(b.Name, b.AccessToken, b.ThroughputMps, b.IsDefault), cancellationToken).ConfigureAwait(false);
 
         return outcome.Succeeded ? ApiResult.Ok(AccountView.From(outcome.Value!)) : ApiResult.Failure(outcome.Error!);
     }
@@ -80,11 +72,7 @@ public sealed class AccountFunctions(WhatsAppAccountService accounts, TemplateSe
     {
         var caller = request.Caller();
 
-        var outcome = await accounts.RemoveAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
-        if (outcome.Succeeded)
-        {
-            await templates.ForgetAccountAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
-        }
+        var outcome = await lifecycle.RemoveAsync(caller.WorkspaceId, id, cancellationToken).ConfigureAwait(false);
 
         return outcome.Succeeded ? ApiResult.Ok(AccountView.From(outcome.Value!)) : ApiResult.Failure(outcome.Error!);
     }

@@ -145,6 +145,28 @@ public sealed class ContactCrudTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task One_contact_deleted_at_once_on_two_instances_is_deleted_once_and_the_others_answer_404_never_500()
+    {
+        await using var other = await TestHost.StartAsync(prefix: _host.Prefix);
+        var clients = new[] { _api, _api.On(other) };
+        for (var round = 0; round < 5; round++)
+        {
+            var contact = await Envelope.SuccessAsync(await _api.PostAsync("contacts", new { phone_number = $"+6141234{round:D4}", tags = new[] { "x" } }), HttpStatusCode.Created);
+            var id = contact.GetProperty("id").GetString();
+
+            var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => clients[i % 2].DeleteAsync($"contacts/{id}")));
+
+            await Envelope.SuccessAsync(Assert.Single(responses, r => r.StatusCode == HttpStatusCode.OK));
+            foreach (var late in responses.Where(r => r.StatusCode != HttpStatusCode.OK))
+            {
+                await Envelope.ErrorAsync(late, HttpStatusCode.NotFound, "not_found");
+            }
+        }
+
+        Assert.Equal(0, (await Envelope.SuccessAsync(await _api.GetAsync("contacts"))).GetProperty("total").GetInt64());
+    }
+
+    [Fact]
     public async Task Deleted_contact_answers_404_and_its_phone_is_free_again()
     {
         var a = await Envelope.SuccessAsync(await _api.PostAsync("contacts", new { phone_number = "+61412345678", tags = new[] { "x" } }), HttpStatusCode.Created);

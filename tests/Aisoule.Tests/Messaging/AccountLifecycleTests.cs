@@ -287,6 +287,40 @@ public sealed class AccountLifecycleTests : IAsyncLifetime
     }
 
     /// <summary>A Cloud API sender whose templates were read while Meta still honoured its token.</summary>
+    [Fact]
+    public async Task Core_adds_an_account_with_its_templates_pulls_them_again_on_a_new_token_and_forgets_them_on_removal()
+    {
+        var lifecycle = _host.Services.GetRequiredService<AccountLifecycle>();
+        var workspace = "ws_" + Guid.NewGuid().ToString("N");
+        var phoneNumberId = Random.Shared.NextInt64(100_000_000_000, 999_999_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var added = await lifecycle.AddAsync(workspace, new NewAccount("Shop", phoneNumberId, "102290129340398", FakeGraphApi.Token, 80, true));
+        var id = added.Value!.RowKey;
+        var pulledOnAdd = await StoredTemplatesAsync(workspace, id);
+        _graph.Templates.Add(new { id = "1005", name = "winter_sale", language = "en_US", category = "MARKETING", status = "APPROVED", components = Array.Empty<object>() });
+        _graph.AcceptedTokens[NewToken] = true;
+        await lifecycle.UpdateAsync(workspace, id, new AccountChange(null, NewToken, null, null));
+        var pulledOnNewToken = await StoredTemplatesAsync(workspace, id);
+        await lifecycle.RemoveAsync(workspace, id);
+
+        Assert.NotEmpty(pulledOnAdd);
+        Assert.DoesNotContain("winter_sale", pulledOnAdd);
+        Assert.Contains("winter_sale", pulledOnNewToken);
+        Assert.Empty(await StoredTemplatesAsync(workspace, id));
+    }
+
+    private async Task<List<string>> StoredTemplatesAsync(string workspaceId, string accountId)
+    {
+        var table = await _host.Services.GetRequiredService<Aisoule.Core.Storage.StorageAccount>().GetTableAsync(MessagingNames.Templates);
+        var names = new List<string>();
+        await foreach (var row in table.QueryAsync<Azure.Data.Tables.TableEntity>(Azure.Data.Tables.TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId} and AccountId eq {accountId}")))
+        {
+            names.Add(row.GetString("Name"));
+        }
+
+        return names;
+    }
+
     private static async Task<Sender> SyncedSenderAsync(TestHost host)
     {
         var sender = await Sender.CloudAsync(host);

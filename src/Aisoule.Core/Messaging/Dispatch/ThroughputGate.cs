@@ -84,9 +84,11 @@ public sealed class ThroughputGate(StorageAccount storage, TimeProvider clock)
         var table = await storage.GetTableAsync(MessagingNames.Throughput, cancellationToken).ConfigureAwait(false);
         var spacing = (TimeSpan.FromSeconds(1) + Tolerance) / perSecond;
         var block = Math.Clamp(perSecond / 10, 1, 16);
-        for (var attempt = 0; ; attempt++)
+        return await OptimisticRetry.RunAsync<bool>(async attempt =>
         {
-            if (schedule.Row is null || attempt > 0)
+            // The row as last written here saves a read; after a conflict another instance moved the schedule, so
+            // read where it ends now.
+            if (schedule.Row is null || !attempt.IsFirst)
             {
                 var found = await table.GetEntityIfExistsAsync<TableEntity>(phoneNumberId, "", cancellationToken: cancellationToken).ConfigureAwait(false);
                 schedule.Row = found.HasValue ? found.Value : null;
@@ -107,29 +109,21 @@ public sealed class ThroughputGate(StorageAccount storage, TimeProvider clock)
 
             var slots = Enumerable.Range(0, block).Select(i => first + (spacing * i)).ToList();
             var next = new TableEntity(phoneNumberId, "") { ["Last"] = slots[^1].ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) };
-            try
+            var response = schedule.Row is { } current
+                ? await table.UpdateEntityAsync(next, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false)
+                : await table.AddEntityAsync(next, cancellationToken).ConfigureAwait(false);
+            next.ETag = response.Headers.ETag ?? ETag.All;
+            schedule.Row = next;
+            foreach (var slot in slots)
             {
-                var response = schedule.Row is { } current
-                    ? await table.UpdateEntityAsync(next, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false)
-                    : await table.AddEntityAsync(next, cancellationToken).ConfigureAwait(false);
-                next.ETag = response.Headers.ETag ?? ETag.All;
-                schedule.Row = next;
-                foreach (var slot in slots)
-                {
-                    schedule.Slots.Enqueue(slot);
-                }
+                schedule.Slots.Enqueue(slot);
+            }
 
-                return true;
-            }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412)
-            {
-                // Another instance moved the schedule: read where it ends now and go again.
-                if (attempt > 2)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5)), cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
+            return true;
+        },
+        // So contended that no write landed: no slot now, as when the schedule is full (the send waits and comes back).
+        gaveUp: () => false,
+        cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     private sealed class Schedule

@@ -19,7 +19,7 @@ internal static class MessageKeys
     public const string MessagePrefix = "m_";
     public const string ContactPrefix = "k_";
     public const string InboundPrefix = "i_";
-    public const string OutboxPrefix = Storage.OutboxRow.Prefix;
+    public const string OutboxPrefix = Storage.OutboxEvent.Prefix;
     public const string StatusPrefix = "s_";
     public const string CountPrefix = "n_total_";
 

@@ -161,5 +161,5 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
     }
 
     private TableEntity Event(string partition, string key, string name, MessageEntity message) =>
-        OutboxRow.Create(partition, key, name, MessageView.From(message), clock.GetUtcNow());
+        OutboxEvent.Create(partition, key, name, MessageView.From(message), clock.GetUtcNow()).ToEntity();
 }

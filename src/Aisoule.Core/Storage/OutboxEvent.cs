@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Aisoule.Core.Json;
+using Azure.Data.Tables;
+
+namespace Aisoule.Core.Storage;
+
+/// <summary>
+/// An outbox event (row <c>o_…</c>), written in the same transaction as the change it reports, for the outbound
+/// webhooks to deliver: the event's name, its data as the API shows it (JSON), when it happened, and its row key,
+/// which says what caused it, so inserting it is what makes the cause count once. The one way outbox rows are
+/// written (<see cref="AddTo"/>) and read back (<see cref="From"/>).
+/// </summary>
+public sealed record OutboxEvent
+{
+    public const string Prefix = "o_";
+
+    // The stored columns (the name's predates this type).
+    private const string NameColumn = "Event";
+    private const string DataColumn = "Data";
+    private const string CreatedAtColumn = "CreatedAt";
+
+    private OutboxEvent(string partitionKey, string rowKey, string name, string data, DateTimeOffset createdAt)
+    {
+        PartitionKey = partitionKey;
+        RowKey = rowKey;
+        Name = name;
+        Data = data;
+        CreatedAt = createdAt;
+    }
+
+    /// <summary>The partition of the change it reports (its workspace's, or its message's).</summary>
+    public string PartitionKey { get; }
+
+    /// <summary>What caused it, as a row key starting with <see cref="Prefix"/>: a second insert for one cause fails.</summary>
+    public string RowKey { get; }
+
+    /// <summary>The event's name, such as <c>contact.created</c> or <c>message.sent</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The event's data as JSON, as the API shows the resource.</summary>
+    public string Data { get; private init; }
+
+    public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>The event for <paramref name="data"/> (serialised as the API writes it), caused by <paramref name="rowKey"/>.</summary>
+    public static OutboxEvent Create<T>(string partitionKey, string rowKey, string name, T data, DateTimeOffset createdAt)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(partitionKey);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (rowKey is null || !rowKey.StartsWith(Prefix, StringComparison.Ordinal) || rowKey.Length == Prefix.Length)
+        {
+            throw new ArgumentException($"An outbox row key starts with '{Prefix}' and names its cause.", nameof(rowKey));
+        }
+
+        return new(partitionKey, rowKey, name, JsonSerializer.Serialize(data, AisouleJson.Options), createdAt);
+    }
+
+    /// <summary>The event for data already written as JSON (one that had to be cut to fit, such as an inbound text).</summary>
+    public static OutboxEvent CreateWithJson(string partitionKey, string rowKey, string name, string json, DateTimeOffset createdAt)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(json);
+        return Create(partitionKey, rowKey, name, 0, createdAt) with { Data = json };
+    }
+
+    /// <summary>An outbox row as stored, for the relay that delivers it.</summary>
+    public static OutboxEvent From(TableEntity row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return new(row.PartitionKey, row.RowKey, row.GetString(NameColumn) ?? "", row.GetString(DataColumn) ?? "null", row.GetDateTimeOffset(CreatedAtColumn) ?? default);
+    }
+
+    /// <summary>Every outbox row of a partition.</summary>
+    public static string Filter(string partitionKey) => TableKeys.PrefixFilter(partitionKey, Prefix);
+
+    /// <summary>
+    /// Adds this event's insert to <paramref name="transaction"/> (submitted with <see cref="TableBatch"/>): it lands
+    /// with the change it reports or not at all, and fails the transaction (409) if its cause was recorded before.
+    /// </summary>
+    public void AddTo(ICollection<TableTransactionAction> transaction)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        transaction.Add(new(TableTransactionActionType.Add, ToEntity()));
+    }
+
+    /// <summary>The stored row. Callers add events with <see cref="AddTo"/>; this is for transactions still built from entities.</summary>
+    internal TableEntity ToEntity() => new(PartitionKey, RowKey)
+    {
+        [NameColumn] = Name,
+        [DataColumn] = Data,
+        [CreatedAtColumn] = CreatedAt,
+    };
+}
