@@ -101,7 +101,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
 
         // The message, its index rows and one of its partition's count rows: one transaction, so the count is
         // exact. A count row someone else just moved fails the ETag; try again on another.
-        for (var attempt = 0; ; attempt++)
+        return await OptimisticRetry.RunAsync<MessageEntity?>(async attempt =>
         {
             var (shard, count) = await CountShardAsync(table, partition, Random.Shared.Next(MessageKeys.CountShards), cancellationToken).ConfigureAwait(false);
             try
@@ -112,9 +112,9 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
                 KeepCountShard(shard.Entity, count, response.Value[3].Headers.ETag);
                 return message;
             }
-            catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && attempt < 50)
+            catch (TableTransactionFailedException ex) when (ex.Status == 409)
             {
-                if (ex.Status == 409 && await store.FindAsync(draft.WorkspaceId, draft.Id, cancellationToken).ConfigureAwait(false) is { } stored)
+                if (await store.FindAsync(draft.WorkspaceId, draft.Id, cancellationToken).ConfigureAwait(false) is { } stored)
                 {
                     // Stored already: by this call, if the storage client retried an insert that had landed (its answer
                     // lost), or else by an earlier request under this id, which was accepted.
@@ -122,10 +122,8 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
                     return stored.WriteId == message.WriteId ? stored : null;
                 }
 
-                if (attempt > 3)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10)), cancellationToken).ConfigureAwait(false);
-                }
+                // A count row another instance inserted first: go again (as for a 412, a count row just moved).
+                throw;
             }
             catch (Exception ex) when (!IsDefinitelyNotApplied(ex))
             {
@@ -134,7 +132,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
                 mayBeStored.Value = true;
                 throw;
             }
-        }
+        }, gaveUp: () => throw new InvalidOperationException($"The count rows of {partition} kept changing under every attempt to store message {draft.Id}."), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -325,15 +323,11 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         }
 
         var data = new IncomingEvent(inbound.Wamid, inbound.From, inbound.ContactName, inbound.Type, inbound.Text, inbound.AccountId);
-        var evt = new TableEntity(inbound.WorkspaceId, MessageKeys.StatusEvent(inbound.Wamid, "incoming"))
-        {
-            ["Event"] = "message.incoming",
-            ["Data"] = EventData(data),
-            ["CreatedAt"] = clock.GetUtcNow(),
-        };
+        List<TableTransactionAction> actions = [new(TableTransactionActionType.Add, row)];
+        OutboxEvent.CreateWithJson(inbound.WorkspaceId, MessageKeys.StatusEvent(inbound.Wamid, "incoming"), "message.incoming", EventData(data), clock.GetUtcNow()).AddTo(actions);
         try
         {
-            await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, row), new(TableTransactionActionType.Add, evt)], cancellationToken).ConfigureAwait(false);
+            await TableBatch.SubmitAsync(table, actions, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (TableTransactionFailedException ex) when (ex.Status == 409)

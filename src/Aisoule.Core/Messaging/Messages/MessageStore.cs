@@ -67,11 +67,11 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
         var partition = MessageKeys.Partition(workspaceId, messageId);
         var oldIndexMissing = false;
         var writeId = MessageKeys.NewWriteId();
-        for (var attempt = 0; ; attempt++)
+        return await OptimisticRetry.RunAsync<(Result, MessageEntity?)>(async attempt =>
         {
             // The caller's copy (with its ETag) saves a read; if it is stale the write fails and the row is read.
             MessageEntity before;
-            if (attempt == 0 && current is not null && current.ETag != default)
+            if (attempt.IsFirst && current is not null && current.ETag != default)
             {
                 before = current;
             }
@@ -98,20 +98,13 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
             }
 
             after.WriteId = writeId;
-
             var statusMoved = before.Status != after.Status;
             if (eventKey is null && !statusMoved)
             {
-                try
-                {
-                    var single = await table.UpdateEntityAsync(after, before.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                    after.ETag = single.Headers.ETag ?? default;
-                    return (Result.Changed, after);
-                }
-                catch (RequestFailedException ex) when (ex.Status is 412 or 404 && attempt < 50)
-                {
-                    continue;
-                }
+                // A 412 (someone else changed it first) goes again on the row as it is now.
+                var single = await table.UpdateEntityAsync(after, before.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                after.ETag = single.Headers.ETag ?? default;
+                return (Result.Changed, after);
             }
 
             var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, after, before.ETag) };
@@ -128,7 +121,7 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
 
             if (eventKey is not null)
             {
-                actions.Add(new(TableTransactionActionType.Add, Event(partition, eventKey, eventName!, after)));
+                OutboxEvent.Create(partition, eventKey, eventName!, MessageView.From(after), clock.GetUtcNow()).AddTo(actions);
             }
 
             try
@@ -145,21 +138,14 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
                 var now = await table.GetEntityIfExistsAsync<MessageEntity>(partition, MessageKeys.Message(messageId), cancellationToken: cancellationToken).ConfigureAwait(false);
                 return now.HasValue && now.Value!.WriteId == writeId ? (Result.Changed, now.Value) : (Result.AlreadyApplied, before);
             }
-            catch (TableTransactionFailedException ex) when (ex.Status is 412 or 404 && attempt < 50)
+            catch (TableTransactionFailedException ex) when (ex.Status == 404)
             {
-                // The update is guarded by an ETag on a row just read, so a 404 is the old status index row
-                // missing (a row changed outside this store): go again without deleting it.
-                oldIndexMissing |= ex.Status == 404;
-
-                // Someone else moved the message first: decide again on what it is now.
-                if (attempt > 3)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 20)), cancellationToken).ConfigureAwait(false);
-                }
+                // The update is guarded by an ETag on a row just read, so a 404 is the old status index row missing (a
+                // row changed outside this store): go again without deleting it. A 412: someone else moved the message
+                // first; either way the loop decides again on what it is now.
+                oldIndexMissing = true;
+                throw;
             }
-        }
+        }, gaveUp: () => throw new InvalidOperationException($"Message {messageId} kept changing under every attempt to change it."), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
-
-    private TableEntity Event(string partition, string key, string name, MessageEntity message) =>
-        OutboxEvent.Create(partition, key, name, MessageView.From(message), clock.GetUtcNow()).ToEntity();
 }
