@@ -442,20 +442,26 @@ public sealed partial class WhatsAppAccountService(
         _sandboxEnsured.TryAdd(workspaceId, true);
     }
 
-    private static async Task ClearOtherDefaultsAsync(TableClient table, string workspaceId, string keep, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every other account of the workspace stops being the default. Each through <see cref="ChangeAsync"/>, so an
+    /// account changed at the same moment (a new token) is read again and still loses its default: never two.
+    /// </summary>
+    private async Task ClearOtherDefaultsAsync(TableClient table, string workspaceId, string keep, CancellationToken cancellationToken)
     {
         await foreach (var a in table.QueryAsync<WhatsAppAccountEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (a.RowKey != keep && a.IsDefault)
             {
-                a.IsDefault = false;
-                try
+                await ChangeAsync(workspaceId, a.RowKey, other =>
                 {
-                    await table.UpdateEntityAsync(a, a.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                }
-                catch (RequestFailedException ex) when (ex.Status == 412)
-                {
-                }
+                    if (!other.IsDefault)
+                    {
+                        return false;
+                    }
+
+                    other.IsDefault = false;
+                    return true;
+                }, cancellationToken).ConfigureAwait(false);
             }
         }
     }
