@@ -162,6 +162,22 @@ public sealed class CloudDispatchTests : IAsyncLifetime
         Assert.Single(_graph.Sends);
     }
 
+    [Theory]
+    [InlineData(131062, "Business-scoped User ID (BSUID) recipients are not supported for this message.")]
+    [InlineData(131063, "Marketing templates disabled for Cloud API")]
+    public async Task Errors_131062_and_131063_fail_the_message_at_once_after_one_call(int code, string title)
+    {
+        _graph.OnSend = (_, _) => FakeGraphApi.Reply.MetaError(400, code, title);
+        var sender = await Sender.CloudAsync(_host);
+
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+
+        var failed = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed");
+        Assert.Equal(code.ToString(System.Globalization.CultureInfo.InvariantCulture), failed.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(title, failed.GetProperty("error").GetProperty("title").GetString());
+        Assert.Single(_graph.Sends);
+    }
+
     [Fact]
     public async Task Error_131050_fails_the_message_and_opts_the_contact_out()
     {
