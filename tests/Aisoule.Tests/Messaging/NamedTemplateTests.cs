@@ -84,7 +84,13 @@ public sealed class NamedTemplateTests : IAsyncLifetime
             await sender.SendAsync(OrderConfirmation(Sender.NewPhone(), ("first_name", "Jessica"), ("order_number", "1"), ("coupon", "X"))), HttpStatusCode.UnprocessableEntity, "template_parameters_mismatch");
         var mixed = await Envelope.ErrorAsync(await sender.SendAsync(OrderConfirmation(Sender.NewPhone(), ("first_name", "Jessica"), (null, "1"))), HttpStatusCode.UnprocessableEntity, "template_parameters_mismatch");
 
+        var odd = await Envelope.ErrorAsync(
+            await sender.Api.PostJsonAsync("messages/send", $$$"""{"to":"{{{Sender.NewPhone()}}}","type":"template","template":{"name":"order_confirmation","language":"en_US","components":[{"type":"body","parameters":[5,null,{"parameter_name":7}]},"body",{"type":{}}]}}"""),
+            HttpStatusCode.UnprocessableEntity,
+            "template_parameters_mismatch");
+
         Assert.Contains("missing body parameter order_number", missing.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("body parameter 3 has no parameter_name", odd.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("body parameter coupon is not one the template declares", unknown.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("body parameter 2 has no parameter_name", mixed.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Empty(_graph.Sends);
