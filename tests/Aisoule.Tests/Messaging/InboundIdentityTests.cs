@@ -160,6 +160,34 @@ public sealed class InboundIdentityTests : IAsyncLifetime
         await sender.MessageWhenAsync(id, Sender.StatusIs("delivered"), "delivered");
     }
 
+    [Fact]
+    public async Task Identity_fields_that_are_not_what_meta_documents_are_ignored_or_cut_and_never_stop_the_change()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var longUsername = "@" + string.Concat(Enumerable.Repeat("a😀\u0001", 3_000));
+
+        // One change, applied in order: if any item threw, the last (good) message would never be stored. Two contacts[]
+        // entries, so a message whose own sender fields are unusable is not attributed to the change's only contact.
+        await PostAsync(sender, $$$"""
+            {"contacts":[{"profile":{"name":"Long","username":{{{JsonSerializer.Serialize(longUsername)}}}},"user_id":"US.4000"},{"profile":{"name":"Good"},"user_id":"US.5000"}],
+             "messages":[
+              {"from_user_id":"13491208655302741918","id":"{{{NewWamid()}}}","type":"text","text":{"body":"phone-like id, no phone"}},
+              {"from_user_id":12345,"id":"{{{NewWamid()}}}","type":"text","text":{"body":"numeric id"}},
+              {"from_user_id":"US.4000","id":"{{{NewWamid()}}}","type":"system","system":{"type":"user_changed_user_id","user_id":"US.4001","previous_user_id":"not an id"}},
+              {"from_user_id":"US.4000","id":"{{{NewWamid()}}}","type":"system","system":"not an object"},
+              {"from_user_id":"US.4000","id":"{{{NewWamid()}}}","type":"text","text":{"body":"long username"}},
+              {"from_user_id":"US.5000","id":"{{{NewWamid()}}}","type":"text","text":{"body":"good"}}]}
+            """);
+
+        var list = await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts")),
+            l => l.GetProperty("contacts").EnumerateArray().Any(c => c.GetProperty("wa_user_id").GetString() == "US.5000"), what: "the last message applied");
+        var contacts = list.GetProperty("contacts").EnumerateArray().ToList();
+        Assert.Equal(["US.4000", "US.5000"], contacts.Select(c => c.GetProperty("wa_user_id").GetString()!).Order(StringComparer.Ordinal));
+        var cut = contacts.Single(c => c.GetProperty("wa_user_id").GetString() == "US.4000").GetProperty("username").GetString()!;
+        Assert.True(cut.Length <= 64 && longUsername.StartsWith(cut, StringComparison.Ordinal), cut);
+        Assert.Equal(2, (await EventsAsync(sender, "message.incoming")).Count);
+    }
+
     /// <summary>Meta's §1.3 example: a text from a username user whose phone is withheld (Meta's "uUS." typo corrected).</summary>
     private static string WithheldPhone(string wamid, string userId = Bsuid) => $$$"""
         {"contacts":[{"profile":{"name":"Sheena Nelson","username":"@realsheenanelson"},
