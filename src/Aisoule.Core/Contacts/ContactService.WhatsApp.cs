@@ -24,6 +24,11 @@ public sealed partial class ContactService
             throw new ArgumentException("A WhatsApp user needs a phone or a user id.", nameof(user));
         }
 
+        if (user.UserId is not null && !WhatsAppUserId.IsValid(user.UserId))
+        {
+            throw new ArgumentException("Not a WhatsApp user id.", nameof(user));
+        }
+
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
         return await OptimisticRetry.RunAsync<Outcome<ContactEntity>>(async attempt =>
         {
@@ -92,7 +97,10 @@ public sealed partial class ContactService
         ArgumentException.ThrowIfNullOrEmpty(workspaceId);
         ArgumentException.ThrowIfNullOrEmpty(previousUserId);
         ArgumentNullException.ThrowIfNull(next);
-        ArgumentException.ThrowIfNullOrEmpty(next.UserId, nameof(next));
+        if (!WhatsAppUserId.IsValid(previousUserId) || !WhatsAppUserId.IsValid(next.UserId))
+        {
+            throw new ArgumentException("Not a WhatsApp user id.", nameof(next));
+        }
 
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
         return await OptimisticRetry.RunAsync<Outcome<ContactEntity>>(async attempt =>

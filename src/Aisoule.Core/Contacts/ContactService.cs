@@ -50,6 +50,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
             {
                 return NoIdentity();
             }
+
             var change = ContactChange.Create(contact, now);
             if (change.TooLarge() is { } tooLarge)
             {
@@ -93,6 +94,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
             {
                 return NoIdentity();
             }
+
             var change = ContactChange.Update(before, after, now);
             if (change.TooLarge() is { } tooLarge)
             {
@@ -212,6 +214,11 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
     /// <summary>The contact with this WhatsApp user id (BSUID) in the workspace, if any: one point read of its pointer, one of the contact.</summary>
     public async Task<ContactEntity?> FindByWhatsAppUserIdAsync(string workspaceId, string waUserId, CancellationToken cancellationToken = default)
     {
+        if (!WhatsAppUserId.IsValid(waUserId))
+        {
+            return null;
+        }
+
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
         return await OwnerAsync(table, workspaceId, ContactKeys.User(waUserId), cancellationToken).ConfigureAwait(false) is { } id
             ? await FindAsync(table, workspaceId, id, cancellationToken).ConfigureAwait(false)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.RegularExpressions;
 
 namespace Aisoule.Core.Contacts;
@@ -12,7 +13,7 @@ public static partial class WhatsAppUserId
     /// <summary>The longest id the pattern allows (<c>XX.ENT.</c> + 128).</summary>
     public const int MaxLength = 7 + 128;
 
-    public static bool IsValid(string? id) => id is not null && Pattern().IsMatch(id);
+    public static bool IsValid([NotNullWhen(true)] string? id) => id is not null && Pattern().IsMatch(id);
 
     [GeneratedRegex(@"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex Pattern();
