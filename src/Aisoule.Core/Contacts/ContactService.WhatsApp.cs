@@ -140,6 +140,47 @@ public sealed partial class ContactService
         }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Meta's older <c>user_changed_number</c>, which names no BSUIDs: the contact with <paramref name="previousPhone"/>
+    /// takes <paramref name="newPhone"/>. Idempotent like <see cref="MoveWhatsAppUserAsync"/>; not found when no contact
+    /// has either phone; 409 <c>contact_exists</c> when another contact already has the new one.
+    /// </summary>
+    public async Task<Outcome<ContactEntity>> MoveWhatsAppPhoneAsync(string workspaceId, string previousPhone, string newPhone, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(workspaceId);
+        ArgumentException.ThrowIfNullOrEmpty(previousPhone);
+        ArgumentException.ThrowIfNullOrEmpty(newPhone);
+
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        return await OptimisticRetry.RunAsync<Outcome<ContactEntity>>(async attempt =>
+        {
+            var previous = await FindByPointerAsync(table, workspaceId, ContactKeys.Phone(previousPhone), cancellationToken).ConfigureAwait(false);
+            var current = await FindByPointerAsync(table, workspaceId, ContactKeys.Phone(newPhone), cancellationToken).ConfigureAwait(false);
+            if (previous.Vanished || current.Vanished)
+            {
+                return attempt.Again();
+            }
+
+            if (previous.Contact is null)
+            {
+                return current.Contact is { } moved ? moved : NotFound();
+            }
+
+            if (current.Contact is { } other && other.Id != previous.Contact.Id)
+            {
+                return Exists(other.Id);
+            }
+
+            var before = previous.Contact;
+            var after = before.Clone();
+            var now = clock.GetUtcNow();
+            after.PhoneNumber = newPhone;
+            after.UpdatedAt = now;
+            await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            return after;
+        }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
     // What Meta shows of the user beyond the identifiers: a new parent id or username replaces the old; a missing one
     // (Meta leaves fields out) changes nothing; a profile name fills only an empty name, never one the business set.
     private static void Observe(ContactEntity contact, WhatsAppUser user)

@@ -123,6 +123,21 @@ public sealed class InboundIdentityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_user_changed_number_in_the_older_shape_without_user_ids_moves_the_phone()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var before = await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", new { phone_number = "+16315551234", name = "Old shape" }), HttpStatusCode.Created);
+
+        await PostAsync(sender, $$$"""
+            {"messages":[{"from":"16315551234","id":"{{{NewWamid()}}}","timestamp":"1749416400","type":"system",
+              "system":{"body":"Old shape changed from 1 (631) 555-1234 to 1 (631) 555-4321","wa_id":"16315554321","type":"user_changed_number"}}]}
+            """);
+
+        var after = await SingleContactAsync(sender, c => c.GetProperty("phone_number").GetString() == "+16315554321");
+        Assert.Equal(before.GetProperty("id").GetString(), after.GetProperty("id").GetString());
+    }
+
+    [Fact]
     public async Task A_failed_status_without_contacts_fails_the_message_by_its_wamid()
     {
         var sender = await Sender.SandboxAsync(_host);

@@ -158,7 +158,8 @@ public sealed class InboundProcessor(
     /// <summary>
     /// Meta's notice that a user's BSUID changed (<c>user_changed_number</c>: a new phone may come in
     /// <c>system.wa_id</c>; <c>user_changed_user_id</c>: only the id). The contact is re-keyed from
-    /// <c>system.previous_user_id</c> to <c>system.user_id</c>; the notice itself is not a message the user wrote, so
+    /// <c>system.previous_user_id</c> to <c>system.user_id</c> (or, in the older shape without BSUIDs, from the phone in
+    /// <c>from</c> to <c>system.wa_id</c>); the notice itself is not a message the user wrote, so
     /// it is not stored and opens no window.
     /// </summary>
     private async Task SystemMessageAsync(PhoneNumberEntity owner, JsonElement message, CancellationToken cancellationToken)
@@ -166,6 +167,18 @@ public sealed class InboundProcessor(
         var system = message.TryGetProperty("system", out var s) ? s : default;
         var kind = MetaJson.Text(system, "type");
         var (previous, next) = (UserId(system, "previous_user_id"), UserId(system, "user_id"));
+        if (kind == "user_changed_number" && previous is null
+            && Phone(MetaJson.Text(message, "from")) is { } oldPhone && Phone(MetaJson.Text(system, "wa_id")) is { } newPhone)
+        {
+            // The shape before BSUIDs: `from` is the old phone, `system.wa_id` the new one.
+            if (!(await contacts.MoveWhatsAppPhoneAsync(owner.WorkspaceId, oldPhone, newPhone, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                logger.InboundIgnored("a number change for a phone this workspace has no contact for, or whose new phone another contact holds");
+            }
+
+            return;
+        }
+
         if (kind is not ("user_changed_number" or "user_changed_user_id") || previous is null || next is null)
         {
             logger.InboundIgnored("a system message that names no user id change");
