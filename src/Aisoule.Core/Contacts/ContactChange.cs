@@ -23,7 +23,11 @@ internal sealed class ContactChange(string workspaceId)
     {
         var change = new ContactChange(contact.PartitionKey);
         change.Actions.Add(new(TableTransactionActionType.Add, contact));
-        change.Actions.Add(new(TableTransactionActionType.Add, PhoneRow(contact)));
+        foreach (var key in PointerKeys(contact))
+        {
+            change.Actions.Add(new(TableTransactionActionType.Add, Pointer(contact, key)));
+        }
+
         change.AddIndexes(contact, +1);
         change.Event("contact.created", contact, now);
         return change;
@@ -33,10 +37,17 @@ internal sealed class ContactChange(string workspaceId)
     {
         var change = new ContactChange(after.PartitionKey);
         change.Actions.Add(new(TableTransactionActionType.UpdateReplace, after, before.ETag));
-        if (before.PhoneNumber != after.PhoneNumber)
+        // A phone or user id that changes moves its pointer: the add fails the whole write if another contact holds it.
+        var oldPointers = PointerKeys(before).ToHashSet(StringComparer.Ordinal);
+        var newPointers = PointerKeys(after).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in oldPointers.Except(newPointers))
         {
-            change.Actions.Add(new(TableTransactionActionType.Delete, Row(before.PartitionKey, ContactKeys.Phone(before.PhoneNumber)), Azure.ETag.All));
-            change.Actions.Add(new(TableTransactionActionType.Add, PhoneRow(after)));
+            change.Actions.Add(new(TableTransactionActionType.Delete, Row(before.PartitionKey, key), Azure.ETag.All));
+        }
+
+        foreach (var key in newPointers.Except(oldPointers))
+        {
+            change.Actions.Add(new(TableTransactionActionType.Add, Pointer(after, key)));
         }
 
         // Index rows whose key changes are replaced; the others stay as they are.
@@ -62,8 +73,7 @@ internal sealed class ContactChange(string workspaceId)
     {
         var change = new ContactChange(contact.PartitionKey);
         change.Actions.Add(new(TableTransactionActionType.Delete, contact, contact.ETag));
-        change.Actions.Add(new(TableTransactionActionType.Delete, Row(contact.PartitionKey, ContactKeys.Phone(contact.PhoneNumber)), Azure.ETag.All));
-        foreach (var key in IndexKeys(contact))
+        foreach (var key in PointerKeys(contact).Concat(IndexKeys(contact)))
         {
             change.Actions.Add(new(TableTransactionActionType.Delete, Row(contact.PartitionKey, key), Azure.ETag.All));
         }
@@ -104,11 +114,6 @@ internal sealed class ContactChange(string workspaceId)
     /// <summary>Storage itself refused a value (a limit we did not measure): nothing of the transaction was written.</summary>
     public static ApiError NotStorable() => ApiError.NotStorable();
 
-    public bool IsPhoneInsert(int actionIndex) =>
-        actionIndex >= 0 && actionIndex < Actions.Count
-        && Actions[actionIndex].ActionType == TableTransactionActionType.Add
-        && Actions[actionIndex].Entity.RowKey.StartsWith(ContactKeys.PhonePrefix, StringComparison.Ordinal);
-
     private void AddIndexes(ContactEntity contact, int delta)
     {
         foreach (var key in IndexKeys(contact))
@@ -144,8 +149,27 @@ internal sealed class ContactChange(string workspaceId)
             .AddTo(Actions);
     }
 
+    /// <summary>The rows that make a phone and a WhatsApp user id unique in the workspace, each holding the contact's id.</summary>
+    private static IEnumerable<string> PointerKeys(ContactEntity contact)
+    {
+        if (!string.IsNullOrEmpty(contact.PhoneNumber))
+        {
+            yield return ContactKeys.Phone(contact.PhoneNumber);
+        }
+
+        if (!string.IsNullOrEmpty(contact.WaUserId))
+        {
+            yield return ContactKeys.User(contact.WaUserId);
+        }
+    }
+
     private static IEnumerable<string> IndexKeys(ContactEntity contact)
     {
+        if (!string.IsNullOrEmpty(contact.Username))
+        {
+            yield return ContactKeys.Username(contact.Username, contact.Id);
+        }
+
         if (!string.IsNullOrEmpty(contact.Name))
         {
             yield return ContactKeys.Name(contact.Name, contact.Id);
@@ -172,18 +196,21 @@ internal sealed class ContactChange(string workspaceId)
             nameof(ContactEntity.Email) => "email",
             nameof(ContactEntity.TagsJson) => "tags",
             nameof(ContactEntity.Stage) => "stage",
+            nameof(ContactEntity.Username) => "username",
             _ => "custom_fields",
         },
         _ when rowKey.StartsWith(ContactKeys.NamePrefix, StringComparison.Ordinal) => "name",
         _ when rowKey.StartsWith(ContactKeys.TagPrefix, StringComparison.Ordinal) || rowKey.StartsWith(ContactKeys.CounterPrefix + ContactKeys.TagPrefix, StringComparison.Ordinal) => "tags",
         _ when rowKey.StartsWith(ContactKeys.StagePrefix, StringComparison.Ordinal) || rowKey.StartsWith(ContactKeys.CounterPrefix + ContactKeys.StagePrefix, StringComparison.Ordinal) => "stage",
         _ when rowKey.StartsWith(ContactKeys.PhonePrefix, StringComparison.Ordinal) => "phone_number",
+        _ when rowKey.StartsWith(ContactKeys.UserPrefix, StringComparison.Ordinal) => "wa_user_id",
+        _ when rowKey.StartsWith(ContactKeys.UsernamePrefix, StringComparison.Ordinal) => "username",
         _ => "custom_fields",
     };
 
-    private static TableEntity PhoneRow(ContactEntity contact)
+    private static TableEntity Pointer(ContactEntity contact, string key)
     {
-        var row = Row(contact.PartitionKey, ContactKeys.Phone(contact.PhoneNumber));
+        var row = Row(contact.PartitionKey, key);
         row["ContactId"] = contact.Id;
         return row;
     }

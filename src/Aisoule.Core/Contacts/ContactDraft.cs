@@ -3,12 +3,18 @@ using System.Text.Json;
 namespace Aisoule.Core.Contacts;
 
 /// <summary>
-/// Contact fields as a caller sent them, already checked at the edge (phone in E.164). For an update only the
+/// Contact fields as a caller sent them, already checked at the edge (phone in E.164, user ids in <see cref="WhatsAppUserId"/> form). For an update only the
 /// fields in <see cref="Present"/> change; a present null clears the field.
 /// </summary>
 public sealed record ContactDraft
 {
     public string? PhoneNumber { get; init; }
+
+    public string? WaUserId { get; init; }
+
+    public string? WaParentUserId { get; init; }
+
+    public string? Username { get; init; }
 
     public string? Name { get; init; }
 

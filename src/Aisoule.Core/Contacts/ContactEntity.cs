@@ -18,7 +18,17 @@ public sealed class ContactEntity : ITableEntity
 
     public string Id { get; set; } = "";
 
-    public string PhoneNumber { get; set; } = "";
+    /// <summary>E.164, or null for a contact known only by its WhatsApp user id (Meta withholds a username user's phone).</summary>
+    public string? PhoneNumber { get; set; }
+
+    /// <summary>Meta's business-scoped user id (BSUID), e.g. <c>US.13491208655302741918</c>.</summary>
+    public string? WaUserId { get; set; }
+
+    /// <summary>Meta's parent BSUID (<c>US.ENT.…</c>), for managed businesses that enrolled.</summary>
+    public string? WaParentUserId { get; set; }
+
+    /// <summary>The WhatsApp username as Meta shows it, e.g. <c>@pablomorales</c>.</summary>
+    public string? Username { get; set; }
 
     public string? Name { get; set; }
 

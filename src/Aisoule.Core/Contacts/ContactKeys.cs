@@ -7,13 +7,15 @@ namespace Aisoule.Core.Contacts;
 
 /// <summary>
 /// Row keys in a workspace's partition of the <c>contacts</c> table. Every row of a workspace — contacts, the
-/// phone/name/tag/stage index rows, exact counters and outbox events — shares the partition, so one entity
+/// phone and WhatsApp user id pointers, the name/username/tag/stage index rows, exact counters and outbox events — shares the partition, so one entity
 /// group transaction keeps a contact, its indexes, the totals and its event consistent.
 /// </summary>
 internal static class ContactKeys
 {
     public const string ContactPrefix = "c_";
     public const string PhonePrefix = "p_";
+    public const string UserPrefix = "w_";
+    public const string UsernamePrefix = "u_";
     public const string NamePrefix = "n_";
     public const string TagPrefix = "t_";
     public const string StagePrefix = "s_";
@@ -46,6 +48,15 @@ internal static class ContactKeys
     public static string Contact(string id) => ContactPrefix + id;
 
     public static string Phone(string e164) => PhonePrefix + e164;
+
+    /// <summary>The pointer row of a WhatsApp user id (BSUID); the id is letters, digits and dots, safe in a key as it is.</summary>
+    public static string User(string waUserId) => UserPrefix + waUserId;
+
+    /// <summary>The username index row: lower-cased, without Meta's leading <c>@</c>, so <c>pablo</c> and <c>@Pablo</c> both find <c>@pablomorales</c>.</summary>
+    public static string Username(string username, string id) => UsernamePrefix + Encode(BareUsername(username)) + Separator + id;
+
+    /// <summary>Every username index row whose username starts with <paramref name="prefix"/> (an <c>@</c> before it ignored).</summary>
+    public static string UsernameRange(string prefix) => UsernamePrefix + Encode(BareUsername(prefix));
 
     public static string Name(string name, string id) => NamePrefix + EncodedName(name) + Separator + id;
 
@@ -100,6 +111,8 @@ internal static class ContactKeys
 
         return builder.ToString();
     }
+
+    private static string BareUsername(string username) => username.Trim().TrimStart('@').ToLowerInvariant();
 
     /// <summary>Any text made safe inside a row key, prefixes kept as prefixes (<see cref="TableKeys.Encode"/>).</summary>
     public static string Encode(string text) => TableKeys.Encode(text);

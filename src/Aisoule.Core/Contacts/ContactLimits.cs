@@ -19,6 +19,9 @@ public static class ContactLimits
     public const int MaxTags = 20;
     public const int MaxTagLength = 50;
     public const int MaxStage = 50;
+
+    /// <summary>A WhatsApp username as Meta shows it (<c>@pablomorales</c>); Meta's own are far shorter.</summary>
+    public const int MaxUsername = 64;
     public const int MaxCustomFields = 50;
     public const int MaxCustomFieldNameLength = 50;
 
@@ -33,4 +36,7 @@ public static class ContactLimits
 
     /// <summary>A name from outside the API (a WhatsApp profile) cut to <see cref="MaxName"/>, never inside a surrogate pair.</summary>
     public static string? CutName(string? name) => name is null ? null : StoredSize.Cut(name, MaxName);
+
+    /// <summary>A username from Meta's webhook cut to <see cref="MaxUsername"/>; empty is none.</summary>
+    public static string? CutUsername(string? username) => string.IsNullOrWhiteSpace(username) ? null : StoredSize.Cut(username.Trim(), MaxUsername);
 }

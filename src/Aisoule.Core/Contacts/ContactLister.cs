@@ -157,6 +157,8 @@ public sealed class ContactLister(StorageAccount storage)
                 found = await WhoseNameStartsWithAsync(table, workspaceId, found, search, cancellationToken).ConfigureAwait(false);
             }
 
+            // Usernames too: "pablo" and "@pablo" both find @pablomorales (a keys-only range like the name's).
+            found.UnionWith(await IndexIdsAsync(table, workspaceId, ContactKeys.UsernameRange(search), cancellationToken).ConfigureAwait(false));
             if (E164.SearchPrefix(search) is { } phone)
             {
                 found.UnionWith(await PhoneIdsAsync(table, workspaceId, phone, cancellationToken).ConfigureAwait(false));

@@ -5,8 +5,11 @@ using Azure.Data.Tables;
 
 namespace Aisoule.Core.Contacts;
 
-/// <summary>Contacts of one workspace: create, read, change, delete and bulk upsert, unique by phone.</summary>
-public sealed class ContactService(StorageAccount storage, TimeProvider clock)
+/// <summary>
+/// Contacts of one workspace: create, read, change, delete and bulk upsert, unique by phone and by WhatsApp user id
+/// (BSUID); and the identity Meta's webhooks report (<see cref="UpsertWhatsAppUserAsync"/>, <see cref="MoveWhatsAppUserAsync"/>).
+/// </summary>
+public sealed partial class ContactService(StorageAccount storage, TimeProvider clock)
 {
     internal const string Table = "contacts";
 
@@ -15,6 +18,13 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
 
     public static ApiError Exists(string id) =>
         new ApiError(ErrorCodes.ContactExists, "A contact with this phone number already exists.") with { ExistingId = id };
+
+    public static ApiError UserExists(string id) =>
+        new ApiError(ErrorCodes.ContactExists, "A contact with this wa_user_id already exists.") with { ExistingId = id };
+
+    /// <summary>A contact left with neither a phone nor a WhatsApp user id: nothing could reach it or match it.</summary>
+    public static ApiError NoIdentity() =>
+        ApiError.Validation("phone_number", "A contact needs a phone_number or a wa_user_id.");
 
     public async Task<Outcome<ContactView>> GetAsync(string workspaceId, string id, CancellationToken cancellationToken = default)
     {
@@ -28,14 +38,19 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
         return await OptimisticRetry.RunAsync<Outcome<ContactView>>(async _ =>
         {
-            // A racing create that took the phone fails this one's write; the next attempt answers it as a 409.
-            if (await OwnerOfPhoneAsync(table, workspaceId, draft.PhoneNumber!, cancellationToken).ConfigureAwait(false) is { } existing)
+            // A racing create that took the phone or user id fails this one's write; the next attempt answers it as a 409.
+            if (await TakenAsync(table, workspaceId, draft.PhoneNumber, draft.WaUserId, cancellationToken).ConfigureAwait(false) is { } taken)
             {
-                return Exists(existing);
+                return taken;
             }
 
             var now = clock.GetUtcNow();
             var contact = Apply(new ContactEntity { PartitionKey = workspaceId, Id = ContactKeys.NewId(now), CreatedAt = now }, draft, now);
+            if (contact.PhoneNumber is null && contact.WaUserId is null)
+            {
+                return NoIdentity();
+            }
+
             var change = ContactChange.Create(contact, now);
             if (change.TooLarge() is { } tooLarge)
             {
@@ -66,14 +81,20 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
                 return NotFound();
             }
 
-            if (draft.Has("phone_number") && draft.PhoneNumber != before.PhoneNumber
-                && await OwnerOfPhoneAsync(table, workspaceId, draft.PhoneNumber!, cancellationToken).ConfigureAwait(false) is { } other)
+            var phone = draft.Has("phone_number") && draft.PhoneNumber != before.PhoneNumber ? draft.PhoneNumber : null;
+            var user = draft.Has("wa_user_id") && draft.WaUserId != before.WaUserId ? draft.WaUserId : null;
+            if (await TakenAsync(table, workspaceId, phone, user, cancellationToken).ConfigureAwait(false) is { } taken)
             {
-                return Exists(other);
+                return taken;
             }
 
             var now = clock.GetUtcNow();
             var after = Apply(before.Clone(), draft, now);
+            if (string.IsNullOrEmpty(after.PhoneNumber) && after.WaUserId is null)
+            {
+                return NoIdentity();
+            }
+
             var change = ContactChange.Update(before, after, now);
             if (change.TooLarge() is { } tooLarge)
             {
@@ -119,10 +140,11 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
         var (created, updated) = (0, 0);
         var failed = new List<BulkFailure>(invalid);
 
-        // The first item for each phone may go in a batch; repeats of a phone are applied after it, in order.
-        var firsts = items.GroupBy(i => i.Draft.PhoneNumber!, StringComparer.Ordinal).Select(g => g.First()).ToList();
+        // The first item for each phone (or, without one, user id) may go in a batch; repeats are applied after it,
+        // in order, as is any item whose phone or user id a contact already holds.
+        var firsts = items.GroupBy(i => i.Draft.PhoneNumber ?? i.Draft.WaUserId ?? "", StringComparer.Ordinal).Select(g => g.First()).ToList();
         var repeats = items.Except(firsts).ToList();
-        var owners = await Task.WhenAll(firsts.Select(i => OwnerOfPhoneAsync(table, workspaceId, i.Draft.PhoneNumber!, cancellationToken))).ConfigureAwait(false);
+        var owners = await Task.WhenAll(firsts.Select(i => TakenAsync(table, workspaceId, i.Draft.PhoneNumber, i.Draft.WaUserId, cancellationToken))).ConfigureAwait(false);
 
         var now = clock.GetUtcNow();
         var fresh = firsts.Where((_, n) => owners[n] is null)
@@ -189,6 +211,20 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
             : null;
     }
 
+    /// <summary>The contact with this WhatsApp user id (BSUID) in the workspace, if any: one point read of its pointer, one of the contact.</summary>
+    public async Task<ContactEntity?> FindByWhatsAppUserIdAsync(string workspaceId, string waUserId, CancellationToken cancellationToken = default)
+    {
+        if (!WhatsAppUserId.IsValid(waUserId))
+        {
+            return null;
+        }
+
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        return await OwnerAsync(table, workspaceId, ContactKeys.User(waUserId), cancellationToken).ConfigureAwait(false) is { } id
+            ? await FindAsync(table, workspaceId, id, cancellationToken).ConfigureAwait(false)
+            : null;
+    }
+
     /// <summary>The contact for a phone, created (with <paramref name="name"/>) when the workspace has none.</summary>
     public async Task<Outcome<ContactEntity>> EnsureAsync(string workspaceId, string e164, string? name, CancellationToken cancellationToken = default)
     {
@@ -248,7 +284,22 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
         contact.RowKey = ContactKeys.Contact(contact.Id);
         if (creating || draft.Has("phone_number"))
         {
-            contact.PhoneNumber = draft.PhoneNumber!;
+            contact.PhoneNumber = draft.PhoneNumber;
+        }
+
+        if (creating || draft.Has("wa_user_id"))
+        {
+            contact.WaUserId = draft.WaUserId;
+        }
+
+        if (creating || draft.Has("wa_parent_user_id"))
+        {
+            contact.WaParentUserId = draft.WaParentUserId;
+        }
+
+        if (creating || draft.Has("username"))
+        {
+            contact.Username = string.IsNullOrWhiteSpace(draft.Username) ? null : draft.Username.Trim();
         }
 
         if (creating || draft.Has("name"))
@@ -340,9 +391,22 @@ public sealed class ContactService(StorageAccount storage, TimeProvider clock)
         }
     }
 
-    private static async Task<string?> OwnerOfPhoneAsync(TableClient table, string workspaceId, string phone, CancellationToken cancellationToken)
+    private static Task<string?> OwnerOfPhoneAsync(TableClient table, string workspaceId, string phone, CancellationToken cancellationToken) =>
+        OwnerAsync(table, workspaceId, ContactKeys.Phone(phone), cancellationToken);
+
+    /// <summary>The 409 for a phone or user id another contact holds (each a point read of its pointer), or null when both are free.</summary>
+    private static async Task<ApiError?> TakenAsync(TableClient table, string workspaceId, string? phone, string? waUserId, CancellationToken cancellationToken)
     {
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(workspaceId, ContactKeys.Phone(phone), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var byPhone = phone is null ? Task.FromResult<string?>(null) : OwnerOfPhoneAsync(table, workspaceId, phone, cancellationToken);
+        var byUser = waUserId is null ? Task.FromResult<string?>(null) : OwnerAsync(table, workspaceId, ContactKeys.User(waUserId), cancellationToken);
+        return await byPhone.ConfigureAwait(false) is { } phoneOwner ? Exists(phoneOwner)
+            : await byUser.ConfigureAwait(false) is { } userOwner ? UserExists(userOwner)
+            : null;
+    }
+
+    private static async Task<string?> OwnerAsync(TableClient table, string workspaceId, string pointerKey, CancellationToken cancellationToken)
+    {
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(workspaceId, pointerKey, cancellationToken: cancellationToken).ConfigureAwait(false);
         return row.HasValue ? row.Value!.GetString("ContactId") : null;
     }
 

@@ -5,7 +5,10 @@ namespace Aisoule.Core.Contacts;
 /// <summary>A contact as the API shows it (spec §4).</summary>
 public sealed record ContactView(
     string Id,
-    string PhoneNumber,
+    string? PhoneNumber,
+    string? WaUserId,
+    string? WaParentUserId,
+    string? Username,
     string? Name,
     string? Email,
     IReadOnlyList<string> Tags,
@@ -19,9 +22,11 @@ public sealed record ContactView(
     public static ContactView From(ContactEntity entity)
     {
         ArgumentNullException.ThrowIfNull(entity);
-        return new(entity.Id, entity.PhoneNumber, entity.Name, entity.Email, entity.Tags, entity.Stage,
+        return new(entity.Id, NullIfEmpty(entity.PhoneNumber), entity.WaUserId, entity.WaParentUserId, entity.Username, entity.Name, entity.Email, entity.Tags, entity.Stage,
             JsonDocument.Parse(entity.CustomFieldsJson).RootElement.Clone(), entity.OptedIn, entity.CreatedAt, entity.UpdatedAt, entity.LastInboundAt);
     }
+
+    private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 }
 
 /// <summary>One page of contacts with the exact total of everything the filters match.</summary>

@@ -13,8 +13,19 @@ public sealed record ContactRequest : IValidatableObject
 {
     public const int MaxTagLength = ContactLimits.MaxTagLength;
 
+    private const string WhatsAppUserIdFormat = "A WhatsApp business-scoped user id: two capital letters, a dot, an optional ENT. and 1 to 128 letters or digits (US.13491208655302741918).";
+
     [StringLength(40, ErrorMessage = "Invalid phone number")]
     public string? PhoneNumber { get; init; }
+
+    [StringLength(WhatsAppUserId.MaxLength, ErrorMessage = WhatsAppUserIdFormat)]
+    public string? WaUserId { get; init; }
+
+    [StringLength(WhatsAppUserId.MaxLength, ErrorMessage = WhatsAppUserIdFormat)]
+    public string? WaParentUserId { get; init; }
+
+    [StringLength(ContactLimits.MaxUsername, ErrorMessage = "At most 64 characters (an emoji counts as 2).")]
+    public string? Username { get; init; }
 
     [StringLength(ContactLimits.MaxName, ErrorMessage = "At most 200 characters (an emoji counts as 2).")]
     public string? Name { get; init; }
@@ -36,6 +47,21 @@ public sealed record ContactRequest : IValidatableObject
         if (Tags is { } tags && (tags.Count > ContactLimits.MaxTags || tags.Any(t => t is null || t.Trim().Length is 0 or > MaxTagLength)))
         {
             yield return new ValidationResult($"At most {ContactLimits.MaxTags} tags, each 1 to {MaxTagLength} characters (an emoji counts as 2).", [nameof(Tags)]);
+        }
+
+        if (WaUserId is not null && !WhatsAppUserId.IsValid(WaUserId))
+        {
+            yield return new ValidationResult(WhatsAppUserIdFormat, [nameof(WaUserId)]);
+        }
+
+        if (WaParentUserId is not null && !WhatsAppUserId.IsValid(WaParentUserId))
+        {
+            yield return new ValidationResult(WhatsAppUserIdFormat, [nameof(WaParentUserId)]);
+        }
+
+        if (Username is not null && (Username.Trim().Length == 0 || Username.Any(char.IsControl)))
+        {
+            yield return new ValidationResult("A WhatsApp username as Meta shows it (@pablomorales): not blank, no control characters.", [nameof(Username)]);
         }
 
         if (CustomFields is { } fields && fields.ValueKind != JsonValueKind.Null)

@@ -117,6 +117,9 @@ public sealed class ContactLimitsTests : IAsyncLifetime
         var created = await Envelope.SuccessAsync(await PostAsync("contacts", new
         {
             phone_number = "+919811111118",
+            wa_user_id = "US.ENT." + new string('7', 128),
+            wa_parent_user_id = "US.ENT." + new string('8', 128),
+            username = "@" + string.Concat(Enumerable.Repeat(Emoji, 31)) + "a",
             name = string.Concat(Enumerable.Repeat(Emoji, 100)),
             email = "someone@example.com",
             tags = Enumerable.Range(0, 20).Select(i => i.ToString("D2", System.Globalization.CultureInfo.InvariantCulture) + string.Concat(Enumerable.Repeat(Emoji, 24))),

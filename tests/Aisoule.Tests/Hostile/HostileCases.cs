@@ -206,7 +206,7 @@ internal static partial class HostileCases
             {
                 foreach (var value in HostileValues.For(FieldKind.Any, 1000))
                 {
-                    var body = "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[{\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":\"999000999\"},\"messages\":[{\"from\":" + value.Json + ",\"id\":" + value.Json + ",\"type\":\"text\",\"text\":{\"body\":" + value.Json + "}}],\"statuses\":" + value.Json + "}}]}]}";
+                    var body = "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[{\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":\"999000999\"},\"contacts\":[{\"user_id\":" + value.Json + ",\"wa_id\":" + value.Json + ",\"profile\":{\"name\":" + value.Json + ",\"username\":" + value.Json + "}}],\"messages\":[{\"from\":" + value.Json + ",\"from_user_id\":" + value.Json + ",\"id\":" + value.Json + ",\"type\":\"text\",\"text\":{\"body\":" + value.Json + "}},{\"from_user_id\":" + value.Json + ",\"id\":" + value.Json + ",\"type\":\"system\",\"system\":{\"type\":\"user_changed_user_id\",\"user_id\":" + value.Json + ",\"previous_user_id\":" + value.Json + "}}],\"statuses\":" + value.Json + "}}]}]}";
                     cases.Add(new HostileCase(function.Name, $"signed event with {value.Name}", method, basePath, Encoding.UTF8.GetBytes(body), "application/json", auth, Expect.Any) { Sign = true });
                 }
             }

@@ -311,6 +311,8 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         {
             ["Wamid"] = inbound.Wamid,
             ["From"] = inbound.From,
+            ["FromUserId"] = inbound.FromUserId,
+            ["Username"] = inbound.Username,
             ["ContactId"] = inbound.ContactId,
             ["Type"] = inbound.Type,
             ["Text"] = storedText,
@@ -322,7 +324,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
             row["TextTruncated"] = true;
         }
 
-        var data = new IncomingEvent(inbound.Wamid, inbound.From, inbound.ContactName, inbound.Type, inbound.Text, inbound.AccountId);
+        var data = new IncomingEvent(inbound.Wamid, inbound.From, inbound.FromUserId, inbound.Username, inbound.ContactId, inbound.ContactName, inbound.Type, inbound.Text, inbound.AccountId);
         List<TableTransactionAction> actions = [new(TableTransactionActionType.Add, row)];
         OutboxEvent.CreateWithJson(inbound.WorkspaceId, MessageKeys.StatusEvent(inbound.Wamid, "incoming"), "message.incoming", EventData(data), clock.GetUtcNow()).AddTo(actions);
         try
@@ -408,9 +410,13 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         }
     }
 
+    // `from` is null when Meta withholds the phone (a username user); `from_user_id` (the BSUID) is then always there.
     private sealed record IncomingEvent(
         string MessageId,
-        string From,
+        string? From,
+        string? FromUserId,
+        string? Username,
+        string ContactId,
         string? ContactName,
         string Type,
         string? Text,
@@ -421,5 +427,8 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
 /// <summary>A send accepted at request time, to be stored as <c>queued</c> by <see cref="MessageLifecycle.CreateAsync"/>.</summary>
 public sealed record NewMessage(string WorkspaceId, string Id, string ContactId, string To, string Type, string AccountId, string PhoneNumberId, string PayloadJson);
 
-/// <summary>A message a contact sent, as <see cref="MessageLifecycle.RecordInboundAsync"/> stores it.</summary>
-public sealed record InboundMessage(string WorkspaceId, string Wamid, string From, string? ContactName, string ContactId, string Type, string? Text, string AccountId, DateTimeOffset ReceivedAt);
+/// <summary>
+/// A message a contact sent, as <see cref="MessageLifecycle.RecordInboundAsync"/> stores it: <see cref="From"/> is the
+/// sender's E.164 phone when Meta shares it, <see cref="FromUserId"/> their BSUID when Meta sends one; at least one is set.
+/// </summary>
+public sealed record InboundMessage(string WorkspaceId, string Wamid, string? From, string? FromUserId, string? Username, string? ContactName, string ContactId, string Type, string? Text, string AccountId, DateTimeOffset ReceivedAt);

@@ -1,0 +1,222 @@
+using Aisoule.Core.Results;
+using Aisoule.Core.Storage;
+using Azure.Data.Tables;
+
+namespace Aisoule.Core.Contacts;
+
+/// <summary>The identity Meta's webhooks report: who wrote (phone, BSUID or both) and who changed number or id.</summary>
+public sealed partial class ContactService
+{
+    /// <summary>
+    /// The contact of a WhatsApp user, found by BSUID first, then by phone, and created when the workspace has
+    /// neither. When both are known they are linked: a phone contact gains its BSUID (and a BSUID contact without a
+    /// phone gains it), so one person is never two contacts. The parent id and username are updated when Meta sends
+    /// different ones; the profile name only fills a contact without a name. Values from Meta are cut to the limits,
+    /// never refused. If the BSUID and the phone already belong to two different contacts, the BSUID's contact is the
+    /// one returned and neither is changed to take the other's identifier.
+    /// </summary>
+    public async Task<Outcome<ContactEntity>> UpsertWhatsAppUserAsync(string workspaceId, WhatsAppUser user, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(workspaceId);
+        ArgumentNullException.ThrowIfNull(user);
+        if (user.Phone is null && user.UserId is null)
+        {
+            throw new ArgumentException("A WhatsApp user needs a phone or a user id.", nameof(user));
+        }
+
+        if (user.UserId is not null && !WhatsAppUserId.IsValid(user.UserId))
+        {
+            throw new ArgumentException("Not a WhatsApp user id.", nameof(user));
+        }
+
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        return await OptimisticRetry.RunAsync<Outcome<ContactEntity>>(async attempt =>
+        {
+            var byUser = user.UserId is null ? Found.None : await FindByPointerAsync(table, workspaceId, ContactKeys.User(user.UserId), cancellationToken).ConfigureAwait(false);
+            var byPhone = user.Phone is null ? Found.None : await FindByPointerAsync(table, workspaceId, ContactKeys.Phone(user.Phone), cancellationToken).ConfigureAwait(false);
+            if (byUser.Vanished || byPhone.Vanished)
+            {
+                // A pointer whose contact is gone: a delete is half-seen between two reads; look again.
+                return attempt.Again();
+            }
+
+            var now = clock.GetUtcNow();
+            var before = byUser.Contact ?? byPhone.Contact;
+            if (before is null)
+            {
+                var contact = new ContactEntity
+                {
+                    PartitionKey = workspaceId,
+                    Id = ContactKeys.NewId(now),
+                    PhoneNumber = user.Phone,
+                    WaUserId = user.UserId,
+                    WaParentUserId = user.ParentUserId,
+                    Username = ContactLimits.CutUsername(user.Username),
+                    Name = ContactLimits.CutName(user.Name),
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                };
+                contact.RowKey = ContactKeys.Contact(contact.Id);
+
+                // A racing writer that took the phone or the id fails this whole write (409): the next attempt finds it.
+                await ContactWriter.CommitAsync(table, ContactChange.Create(contact, now), cancellationToken).ConfigureAwait(false);
+                return contact;
+            }
+
+            var after = before.Clone();
+            if (user.UserId is not null && byUser.Contact is null)
+            {
+                after.WaUserId = user.UserId;
+            }
+
+            if (user.Phone is not null && string.IsNullOrEmpty(after.PhoneNumber) && byPhone.Contact is null)
+            {
+                after.PhoneNumber = user.Phone;
+            }
+
+            Observe(after, user);
+            if (!Differs(before, after))
+            {
+                return before;
+            }
+
+            after.UpdatedAt = now;
+            await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            return after;
+        }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Meta's system message that a user's BSUID changed (<c>user_changed_number</c>, <c>user_changed_user_id</c>): the
+    /// contact with <paramref name="previousUserId"/> takes <paramref name="next"/>'s user id (and its phone, when Meta
+    /// gives one no other contact holds). Applied twice it changes nothing more. Not found when no contact has either
+    /// id; 409 <c>contact_exists</c> when another contact already has the new id (the two are not merged).
+    /// </summary>
+    public async Task<Outcome<ContactEntity>> MoveWhatsAppUserAsync(string workspaceId, string previousUserId, WhatsAppUser next, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(workspaceId);
+        ArgumentException.ThrowIfNullOrEmpty(previousUserId);
+        ArgumentNullException.ThrowIfNull(next);
+        if (!WhatsAppUserId.IsValid(previousUserId) || !WhatsAppUserId.IsValid(next.UserId))
+        {
+            throw new ArgumentException("Not a WhatsApp user id.", nameof(next));
+        }
+
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        return await OptimisticRetry.RunAsync<Outcome<ContactEntity>>(async attempt =>
+        {
+            var previous = await FindByPointerAsync(table, workspaceId, ContactKeys.User(previousUserId), cancellationToken).ConfigureAwait(false);
+            var current = await FindByPointerAsync(table, workspaceId, ContactKeys.User(next.UserId), cancellationToken).ConfigureAwait(false);
+            if (previous.Vanished || current.Vanished)
+            {
+                return attempt.Again();
+            }
+
+            if (previous.Contact is null)
+            {
+                // Moved already (a redelivery), or a user this workspace never had.
+                return current.Contact is { } moved ? moved : NotFound();
+            }
+
+            if (current.Contact is { } other && other.Id != previous.Contact.Id)
+            {
+                return UserExists(other.Id);
+            }
+
+            var before = previous.Contact;
+            var after = before.Clone();
+            after.WaUserId = next.UserId;
+            if (next.Phone is not null && next.Phone != after.PhoneNumber
+                && await OwnerAsync(table, workspaceId, ContactKeys.Phone(next.Phone), cancellationToken).ConfigureAwait(false) is null)
+            {
+                after.PhoneNumber = next.Phone;
+            }
+
+            Observe(after, next);
+            var now = clock.GetUtcNow();
+            after.UpdatedAt = now;
+            await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            return after;
+        }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Meta's older <c>user_changed_number</c>, which names no BSUIDs: the contact with <paramref name="previousPhone"/>
+    /// takes <paramref name="newPhone"/>. Idempotent like <see cref="MoveWhatsAppUserAsync"/>; not found when no contact
+    /// has either phone; 409 <c>contact_exists</c> when another contact already has the new one.
+    /// </summary>
+    public async Task<Outcome<ContactEntity>> MoveWhatsAppPhoneAsync(string workspaceId, string previousPhone, string newPhone, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(workspaceId);
+        ArgumentException.ThrowIfNullOrEmpty(previousPhone);
+        ArgumentException.ThrowIfNullOrEmpty(newPhone);
+
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        return await OptimisticRetry.RunAsync<Outcome<ContactEntity>>(async attempt =>
+        {
+            var previous = await FindByPointerAsync(table, workspaceId, ContactKeys.Phone(previousPhone), cancellationToken).ConfigureAwait(false);
+            var current = await FindByPointerAsync(table, workspaceId, ContactKeys.Phone(newPhone), cancellationToken).ConfigureAwait(false);
+            if (previous.Vanished || current.Vanished)
+            {
+                return attempt.Again();
+            }
+
+            if (previous.Contact is null)
+            {
+                return current.Contact is { } moved ? moved : NotFound();
+            }
+
+            if (current.Contact is { } other && other.Id != previous.Contact.Id)
+            {
+                return Exists(other.Id);
+            }
+
+            var before = previous.Contact;
+            var after = before.Clone();
+            var now = clock.GetUtcNow();
+            after.PhoneNumber = newPhone;
+            after.UpdatedAt = now;
+            await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            return after;
+        }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    // What Meta shows of the user beyond the identifiers: a new parent id or username replaces the old; a missing one
+    // (Meta leaves fields out) changes nothing; a profile name fills only an empty name, never one the business set.
+    private static void Observe(ContactEntity contact, WhatsAppUser user)
+    {
+        if (user.ParentUserId is { } parent)
+        {
+            contact.WaParentUserId = parent;
+        }
+
+        if (ContactLimits.CutUsername(user.Username) is { } username)
+        {
+            contact.Username = username;
+        }
+
+        if (contact.Name is null && ContactLimits.CutName(user.Name) is { Length: > 0 } name)
+        {
+            contact.Name = name;
+        }
+    }
+
+    private static bool Differs(ContactEntity a, ContactEntity b) =>
+        a.PhoneNumber != b.PhoneNumber || a.WaUserId != b.WaUserId || a.WaParentUserId != b.WaParentUserId || a.Username != b.Username || a.Name != b.Name;
+
+    private static async Task<Found> FindByPointerAsync(TableClient table, string workspaceId, string pointerKey, CancellationToken cancellationToken)
+    {
+        if (await OwnerAsync(table, workspaceId, pointerKey, cancellationToken).ConfigureAwait(false) is not { } id)
+        {
+            return Found.None;
+        }
+
+        return await FindAsync(table, workspaceId, id, cancellationToken).ConfigureAwait(false) is { } contact ? new Found(contact, false) : new Found(null, true);
+    }
+
+    /// <summary>A pointer read: the contact it names, none, or one that vanished (the pointer outlived a read of it).</summary>
+    private readonly record struct Found(ContactEntity? Contact, bool Vanished)
+    {
+        public static Found None => default;
+    }
+}
