@@ -46,6 +46,7 @@ public static class ErrorCodes
     public const string AccountDisconnected = "account_disconnected";
     public const string AccountCheckFailed = "account_check_failed";
     public const string TemplateNotApproved = "template_not_approved";
+    public const string TemplateParametersMismatch = "template_parameters_mismatch";
     public const string ContactOptedOut = "contact_opted_out";
     public const string OutsideServiceWindow = "outside_service_window";
 

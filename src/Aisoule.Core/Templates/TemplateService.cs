@@ -103,6 +103,8 @@ public sealed class TemplateService(StorageAccount storage, WhatsAppAccountServi
                 Category = t.Category,
                 Status = t.Status,
                 ComponentsJson = t.ComponentsJson,
+                ParameterFormat = TemplateParameters.FormatOf(t.ParameterFormat),
+                ParametersJson = System.Text.Json.JsonSerializer.Serialize(TemplateParameters.Declared(TemplateParameters.FormatOf(t.ParameterFormat), t.ComponentsJson)),
                 SyncedAt = now,
             }).DistinctBy(t => t.RowKey).ToList();
             var stale = (await ReadAsync(table, workspaceId, cancellationToken).ConfigureAwait(false))

@@ -44,7 +44,7 @@ public sealed class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<Whats
     {
         ArgumentNullException.ThrowIfNull(account);
         var templates = new List<ProviderTemplate>();
-        string? next = $"{Uri.EscapeDataString(account.WabaId)}/message_templates?limit=100&fields=id,name,language,category,status,components";
+        string? next = $"{Uri.EscapeDataString(account.WabaId)}/message_templates?limit=100&fields=id,name,language,category,status,parameter_format,components";
         for (var pages = 0; next is not null; pages++)
         {
             if (pages == MaxTemplatePages)
@@ -65,7 +65,8 @@ public sealed class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<Whats
                 {
                     templates.Add(new ProviderTemplate(
                         MetaJson.Text(t, "id"), MetaJson.Text(t, "name"), MetaJson.Text(t, "language"), MetaJson.Text(t, "category"), MetaJson.Text(t, "status"),
-                        t.TryGetProperty("components", out var c) ? c.GetRawText() : "[]"));
+                        t.TryGetProperty("components", out var c) ? c.GetRawText() : "[]",
+                        MetaJson.Text(t, "parameter_format") is { Length: > 0 } format ? format : null));
                 }
             }
 

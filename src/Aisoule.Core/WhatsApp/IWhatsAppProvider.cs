@@ -41,5 +41,5 @@ public sealed record ProviderError(int Code, string Title, int HttpStatus, TimeS
 /// <summary>Templates, or why they could not be listed.</summary>
 public sealed record TemplateListResult(IReadOnlyList<ProviderTemplate>? Templates, ProviderError? Error);
 
-/// <summary>One template as Meta lists it.</summary>
-public sealed record ProviderTemplate(string Id, string Name, string Language, string Category, string Status, string ComponentsJson);
+/// <summary>One template as Meta lists it; <paramref name="ParameterFormat"/> is Meta's <c>parameter_format</c> (absent: positional).</summary>
+public sealed record ProviderTemplate(string Id, string Name, string Language, string Category, string Status, string ComponentsJson, string? ParameterFormat = null);

@@ -24,7 +24,9 @@ public enum ErrorDisposition
 public static class MetaErrors
 {
     private static readonly HashSet<int> Throughput = [130429, 4, 80007, 131057];
-    private static readonly HashSet<int> Permanent = [131026, 131047, 132000, 132001, 132015, 132016, 131049, 131051];
+    // 131062: a BSUID recipient cannot take this message (an authentication template, a bid_spec marketing one);
+    // 131063: marketing templates are disabled on the Cloud API for this WABA. Sending again changes neither.
+    private static readonly HashSet<int> Permanent = [131026, 131047, 132000, 132001, 132015, 132016, 131049, 131051, 131062, 131063];
     private static readonly HashSet<int> AccountLevel = [190, 131031, 368];
 
     public const int PairLimit = 131056;

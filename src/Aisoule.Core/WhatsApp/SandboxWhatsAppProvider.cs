@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aisoule.Core.Messaging.Inbound;
+using Aisoule.Core.Templates;
 using Microsoft.Extensions.Options;
 
 namespace Aisoule.Core.WhatsApp;
@@ -14,13 +15,19 @@ namespace Aisoule.Core.WhatsApp;
 /// </summary>
 public sealed class SandboxWhatsAppProvider(InboundChanges inbound, IOptionsMonitor<WhatsAppOptions> options, TimeProvider clock) : IWhatsAppProvider
 {
-    /// <summary>The sandbox's templates: approved ones of both kinds, and one still pending review.</summary>
+    /// <summary>
+    /// The sandbox's templates: approved ones of both kinds (positional parameters, and named ones in
+    /// <c>order_confirmation</c>, Meta's own example), and one still pending review.
+    /// </summary>
     public static IReadOnlyList<ProviderTemplate> Templates { get; } =
     [
         new("sbx_hello_world", "hello_world", "en_US", "UTILITY", "APPROVED",
             """[{"type":"HEADER","format":"TEXT","text":"Hello World"},{"type":"BODY","text":"Welcome and congratulations!! This message demonstrates your ability to send a WhatsApp message notification from the Cloud API, hosted by Meta."},{"type":"FOOTER","text":"WhatsApp Business Platform sample message"}]"""),
         new("sbx_order_update", "order_update", "en_US", "UTILITY", "APPROVED",
             """[{"type":"BODY","text":"Hi {{1}}, your order {{2}} is on its way."}]"""),
+        new("sbx_order_confirmation", "order_confirmation", "en_US", "UTILITY", "APPROVED",
+            """[{"type":"BODY","text":"Thank you, {{first_name}}! Your order number is {{order_number}}.","example":{"body_text_named_params":[{"param_name":"first_name","example":"Pablo"},{"param_name":"order_number","example":"860198-230332"}]}}]""",
+            TemplateParameters.Named),
         new("sbx_spring_sale", "spring_sale", "en_US", "MARKETING", "APPROVED",
             """[{"type":"BODY","text":"Spring sale: {{1}} off everything this week."}]"""),
         new("sbx_new_offer", "new_offer", "en_US", "MARKETING", "PENDING",

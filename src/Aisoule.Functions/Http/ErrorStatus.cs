@@ -50,6 +50,7 @@ public static class ErrorStatus
         [ErrorCodes.AccountDisconnected] = StatusCodes.Status422UnprocessableEntity,
         [ErrorCodes.AccountCheckFailed] = StatusCodes.Status422UnprocessableEntity,
         [ErrorCodes.TemplateNotApproved] = StatusCodes.Status422UnprocessableEntity,
+        [ErrorCodes.TemplateParametersMismatch] = StatusCodes.Status422UnprocessableEntity,
         [ErrorCodes.ContactOptedOut] = StatusCodes.Status422UnprocessableEntity,
         [ErrorCodes.OutsideServiceWindow] = StatusCodes.Status422UnprocessableEntity,
 

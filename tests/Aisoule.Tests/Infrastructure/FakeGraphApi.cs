@@ -40,7 +40,18 @@ internal sealed class FakeGraphApi : IAsyncDisposable
         new { id = "1001", name = "hello_world", language = "en_US", category = "UTILITY", status = "APPROVED", components = new object[] { new { type = "BODY", text = "Hello" } } },
         new { id = "1002", name = "promo", language = "en_US", category = "MARKETING", status = "APPROVED", components = Array.Empty<object>() },
         new { id = "1003", name = "draft", language = "en_US", category = "MARKETING", status = "PENDING", components = Array.Empty<object>() },
+        OrderConfirmation,
     ];
+
+    /// <summary>A template with named parameters, exactly as Meta's example declares it (research §4), approved.</summary>
+    public static JsonElement OrderConfirmation { get; } = JsonDocument.Parse(
+        """
+        {"id":"1006","status":"APPROVED",
+         "name":"order_confirmation","language":"en_US","category":"utility","parameter_format":"named",
+         "components":[{"type":"body","text":"Thank you, {{first_name}}! Your order number is {{order_number}}.",
+           "example":{"body_text_named_params":[{"param_name":"first_name","example":"Pablo"},
+                                                 {"param_name":"order_number","example":"860198-230332"}]}}]}
+        """).RootElement.Clone();
 
     public Uri BaseAddress { get; private set; } = null!;
 

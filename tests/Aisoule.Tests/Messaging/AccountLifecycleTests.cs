@@ -238,7 +238,7 @@ public sealed class AccountLifecycleTests : IAsyncLifetime
         Assert.True(added.GetProperty("is_default").GetBoolean());
         Assert.True(_graph.TemplateListRequests.Count > before, "the new account's templates were pulled when it was added");
         var templates = (await Envelope.SuccessAsync(await first.Api.GetAsync("templates"))).GetProperty("templates").EnumerateArray().ToList();
-        Assert.Equal(3, templates.Count);
+        Assert.Equal(_graph.Templates.Count, templates.Count);
         Assert.All(templates, t => Assert.Equal(secondId, t.GetProperty("whatsapp_account_id").GetString()));
         var accepted = await Envelope.SuccessAsync(await first.SendTemplateAsync(Sender.NewPhone()), HttpStatusCode.Accepted);
         Assert.Equal(secondId, accepted.GetProperty("whatsapp_account_id").GetString());

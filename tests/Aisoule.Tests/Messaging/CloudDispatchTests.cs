@@ -51,7 +51,7 @@ public sealed class CloudDispatchTests : IAsyncLifetime
 
         var templates = await Envelope.SuccessAsync(await sender.Api.GetAsync("templates"));
 
-        Assert.Equal(3, templates.GetProperty("templates").GetArrayLength());
+        Assert.Equal(_graph.Templates.Count, templates.GetProperty("templates").GetArrayLength());
         await Envelope.ErrorAsync(await sender.SendTemplateAsync(Sender.NewPhone(), "draft"), HttpStatusCode.UnprocessableEntity, "template_not_approved");
         await Envelope.SuccessAsync(await sender.SendTemplateAsync(Sender.NewPhone(), "promo"), HttpStatusCode.Accepted);
     }
@@ -159,6 +159,22 @@ public sealed class CloudDispatchTests : IAsyncLifetime
         var failed = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed");
         Assert.Equal("131026", failed.GetProperty("error").GetProperty("code").GetString());
         Assert.Equal("Message undeliverable", failed.GetProperty("error").GetProperty("title").GetString());
+        Assert.Single(_graph.Sends);
+    }
+
+    [Theory]
+    [InlineData(131062, "Business-scoped User ID (BSUID) recipients are not supported for this message.")]
+    [InlineData(131063, "Marketing templates disabled for Cloud API")]
+    public async Task Errors_131062_and_131063_fail_the_message_at_once_after_one_call(int code, string title)
+    {
+        _graph.OnSend = (_, _) => FakeGraphApi.Reply.MetaError(400, code, title);
+        var sender = await Sender.CloudAsync(_host);
+
+        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
+
+        var failed = await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed");
+        Assert.Equal(code.ToString(System.Globalization.CultureInfo.InvariantCulture), failed.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(title, failed.GetProperty("error").GetProperty("title").GetString());
         Assert.Single(_graph.Sends);
     }
 

@@ -147,7 +147,7 @@ public sealed class SendLimitsTests : IAsyncLifetime
         type = "template",
         template = new
         {
-            name = "hello_world",
+            name = "spring_sale",
             language = "en_US",
             components = new[] { new { type = "body", parameters = new[] { new { type = "text", text } } } },
         },

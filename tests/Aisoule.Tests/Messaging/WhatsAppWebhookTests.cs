@@ -165,7 +165,12 @@ public sealed class WhatsAppWebhookTests : IAsyncLifetime
     {
         var sender = await Sender.SandboxAsync(_host);
         var to = Sender.NewPhone();
-        var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(to, "spring_sale"));
+        var id = await Sender.AcceptedIdAsync(await sender.SendAsync(new
+        {
+            to,
+            type = "template",
+            template = new { name = "spring_sale", language = "en_US", components = new[] { new { type = "body", parameters = new[] { new { type = "text", text = "20%" } } } } },
+        }));
         var wamid = (await sender.MessageWhenAsync(id, Sender.StatusIs("sent"), "sent")).GetProperty("wamid").GetString()!;
 
         await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, MetaWebhook.Status(sender.PhoneNumberId, wamid, "failed", errorCode: 131050, errorTitle: "User has stopped marketing messages")));

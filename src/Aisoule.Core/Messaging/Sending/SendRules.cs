@@ -11,7 +11,7 @@ namespace Aisoule.Core.Messaging.Sending;
 /// <summary>
 /// Whether a message may be sent, decided at request time (spec §5): the account must be connected, a template must
 /// be approved, a marketing template never goes to a contact who opted out, and free-form messages only go inside
-/// the contact's 24-hour customer-service window. A send and (later) each recipient of a campaign ask the same rules.
+/// the contact's 24-hour customer-service window. A template's values must fit its parameters (named or positional). A send and (later) each recipient of a campaign ask the same rules.
 /// </summary>
 public sealed class SendRules(ContactService contacts, WhatsAppAccountService accounts, TemplateService templates, TimeProvider clock)
 {
@@ -52,6 +52,16 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
             if (template.IsMarketing && contact is { OptedIn: false })
             {
                 return new ApiError(ErrorCodes.ContactOptedOut, "This contact has opted out of marketing messages.");
+            }
+
+            // Meta would refuse these later (#100, 132000); a row synced before parameter_format was kept is not checked.
+            if (template.ParameterFormat is not null
+                && TemplateParameters.Problems(template.Format, template.DeclaredParameters, draft.Template.Components) is { Count: > 0 } problems)
+            {
+                return new ApiError(ErrorCodes.TemplateParametersMismatch, $"The values do not fit the {template.Format} parameters of template {template.Name}: {string.Join("; ", problems)}.")
+                {
+                    Errors = new Dictionary<string, string[]> { ["template.components"] = [.. problems] },
+                };
             }
 
             if (contact is null)
