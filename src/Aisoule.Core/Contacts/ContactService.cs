@@ -202,6 +202,10 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
         return new BulkResult(created, updated, [.. failed.OrderBy(f => f.Index)]);
     }
 
+    /// <summary>The contact with this id in the workspace, if any: one point read.</summary>
+    public async Task<ContactEntity?> FindByIdAsync(string workspaceId, string id, CancellationToken cancellationToken = default) =>
+        await FindAsync(await TableAsync(cancellationToken).ConfigureAwait(false), workspaceId, id, cancellationToken).ConfigureAwait(false);
+
     /// <summary>The contact with this E.164 phone in the workspace, if any.</summary>
     public async Task<ContactEntity?> FindByPhoneAsync(string workspaceId, string e164, CancellationToken cancellationToken = default)
     {

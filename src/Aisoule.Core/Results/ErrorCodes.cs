@@ -47,6 +47,8 @@ public static class ErrorCodes
     public const string AccountCheckFailed = "account_check_failed";
     public const string TemplateNotApproved = "template_not_approved";
     public const string TemplateParametersMismatch = "template_parameters_mismatch";
+    public const string ContactNotFound = "contact_not_found";
+    public const string RecipientNeedsPhone = "recipient_needs_phone";
     public const string ContactOptedOut = "contact_opted_out";
     public const string OutsideServiceWindow = "outside_service_window";
 

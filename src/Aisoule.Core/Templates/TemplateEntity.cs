@@ -40,6 +40,9 @@ public sealed class TemplateEntity : ITableEntity
 
     public DateTimeOffset SyncedAt { get; set; }
 
+    /// <summary>One-tap, zero-tap and copy-code codes: Meta delivers these to a phone only (131062 for a user id).</summary>
+    public bool IsAuthentication => string.Equals(Category, "AUTHENTICATION", StringComparison.OrdinalIgnoreCase);
+
     public bool IsApproved => string.Equals(Status, "APPROVED", StringComparison.OrdinalIgnoreCase);
 
     public bool IsMarketing => string.Equals(Category, "MARKETING", StringComparison.OrdinalIgnoreCase);

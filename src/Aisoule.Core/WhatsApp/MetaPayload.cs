@@ -26,17 +26,30 @@ public static class MetaPayload
     public static int Chars(JsonElement element) => StoredSize.JsonChars(element, Json);
 
     /// <summary>The body for Meta's <c>/messages</c>; <c>biz_opaque_callback_data</c> brings our ids back on every status.</summary>
-    public static string Build(string workspaceId, string messageId, SendDraft draft)
+    /// <remarks>
+    /// The phone goes in <c>to</c>; a contact known only by its business-scoped user id gets Meta's <c>recipient</c>
+    /// field instead (<c>to</c> does not take one), with <c>recipient_type</c> still <c>individual</c>.
+    /// </remarks>
+    public static string Build(string workspaceId, string messageId, SendDraft draft, Recipient recipient)
     {
         ArgumentNullException.ThrowIfNull(draft);
+        ArgumentNullException.ThrowIfNull(recipient);
         var body = new JsonObject
         {
             ["messaging_product"] = "whatsapp",
             ["recipient_type"] = "individual",
-            ["to"] = draft.To.TrimStart('+'),
-            ["type"] = draft.Type,
-            ["biz_opaque_callback_data"] = Callback(workspaceId, messageId),
         };
+        if (recipient.Phone is { } phone)
+        {
+            body["to"] = phone.TrimStart('+');
+        }
+        else
+        {
+            body["recipient"] = recipient.UserId;
+        }
+
+        body["type"] = draft.Type;
+        body["biz_opaque_callback_data"] = Callback(workspaceId, messageId);
         switch (draft.Type)
         {
             case "text":

@@ -38,14 +38,16 @@ public sealed class SandboxWhatsAppProvider(InboundChanges inbound, IOptionsMoni
     {
         ArgumentNullException.ThrowIfNull(account);
         var wamid = "wamid.SBX" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-        var recipient = payload.TryGetProperty("to", out var to) ? to.GetString() ?? "" : "";
+        // Like Meta: a phone in "to", or a business-scoped user id in "recipient" ("to" wins when both are there).
+        var recipient = payload.TryGetProperty("to", out var to) ? to.GetString() : null;
+        var userId = recipient is null && payload.TryGetProperty("recipient", out var bsuid) ? bsuid.GetString() : null;
         var callback = payload.TryGetProperty("biz_opaque_callback_data", out var cb) ? cb.GetString() : null;
         var delay = options.CurrentValue.SandboxStatusDelay;
         var steps = new[] { "sent", "delivered", "read" };
         for (var i = 0; i < steps.Length; i++)
         {
             var at = clock.GetUtcNow() + (delay * (i + 1));
-            await inbound.EnqueueChangeAsync(StatusChange(account, wamid, recipient, callback, steps[i], at), delay * (i + 1), cancellationToken).ConfigureAwait(false);
+            await inbound.EnqueueChangeAsync(StatusChange(account, wamid, recipient, callback, steps[i], at, userId), delay * (i + 1), cancellationToken).ConfigureAwait(false);
         }
 
         return SendResult.Ok(wamid);
@@ -59,8 +61,11 @@ public sealed class SandboxWhatsAppProvider(InboundChanges inbound, IOptionsMoni
 
     public const string SandboxNumber = "+15550100001";
 
-    /// <summary>A <c>statuses</c> change exactly as Meta's webhook carries it.</summary>
-    public static string StatusChange(ProviderAccount account, string wamid, string recipient, string? callback, string status, DateTimeOffset at)
+    /// <summary>
+    /// A <c>statuses</c> change exactly as Meta's webhook carries it: <c>recipient_id</c> only when the send went to a
+    /// phone (Meta leaves it out for a username user reached by user id), <c>recipient_user_id</c> when one is known.
+    /// </summary>
+    public static string StatusChange(ProviderAccount account, string wamid, string? recipient, string? callback, string status, DateTimeOffset at, string? userId = null)
     {
         ArgumentNullException.ThrowIfNull(account);
         var statusObject = new JsonObject
@@ -68,8 +73,17 @@ public sealed class SandboxWhatsAppProvider(InboundChanges inbound, IOptionsMoni
             ["id"] = wamid,
             ["status"] = status,
             ["timestamp"] = at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-            ["recipient_id"] = recipient,
         };
+        if (recipient is not null)
+        {
+            statusObject["recipient_id"] = recipient;
+        }
+
+        if (userId is not null)
+        {
+            statusObject["recipient_user_id"] = userId;
+        }
+
         if (callback is not null)
         {
             statusObject["biz_opaque_callback_data"] = callback;

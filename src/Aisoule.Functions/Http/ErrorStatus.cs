@@ -51,6 +51,8 @@ public static class ErrorStatus
         [ErrorCodes.AccountCheckFailed] = StatusCodes.Status422UnprocessableEntity,
         [ErrorCodes.TemplateNotApproved] = StatusCodes.Status422UnprocessableEntity,
         [ErrorCodes.TemplateParametersMismatch] = StatusCodes.Status422UnprocessableEntity,
+        [ErrorCodes.ContactNotFound] = StatusCodes.Status422UnprocessableEntity,
+        [ErrorCodes.RecipientNeedsPhone] = StatusCodes.Status422UnprocessableEntity,
         [ErrorCodes.ContactOptedOut] = StatusCodes.Status422UnprocessableEntity,
         [ErrorCodes.OutsideServiceWindow] = StatusCodes.Status422UnprocessableEntity,
 

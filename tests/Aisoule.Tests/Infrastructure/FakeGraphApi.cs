@@ -191,6 +191,17 @@ internal sealed class FakeGraphApi : IAsyncDisposable
             }
         }
 
+        // As Meta answers (research §1.4): a phone send names the wa_id; one to a business-scoped user id (in
+        // "recipient", no "to") names the user_id; with neither, code 100 "The parameter to is required."
+        object? contact = body.TryGetProperty("to", out var to) ? new { input = to.GetString(), wa_id = to.GetString()?.TrimStart('+') }
+            : body.TryGetProperty("recipient", out var recipient) ? new { input = recipient.GetString(), user_id = recipient.GetString() }
+            : null;
+        if (reply.Status == 200 && contact is null)
+        {
+            Sends.Enqueue((body, null, arrived));
+            return Results.Json(new { error = new { message = "(#100) The parameter to is required.", type = "OAuthException", code = 100, fbtrace_id = "AbC123" } }, statusCode: 400);
+        }
+
         var wamid = reply.Status == 200 ? "wamid.HBgL" + Guid.NewGuid().ToString("N") : null;
         Sends.Enqueue((body, wamid, arrived));
         if (reply.RetryAfter is { } retryAfter)
@@ -199,7 +210,7 @@ internal sealed class FakeGraphApi : IAsyncDisposable
         }
 
         return reply.Status == 200
-            ? Results.Json(new { messaging_product = "whatsapp", contacts = new[] { new { input = body.GetProperty("to").GetString(), wa_id = body.GetProperty("to").GetString() } }, messages = new[] { new { id = wamid } } })
+            ? Results.Json(new { messaging_product = "whatsapp", contacts = new[] { contact }, messages = new[] { new { id = wamid } } })
             : reply.Code is { } code
                 ? Results.Json(new { error = new { message = $"(#{code}) {reply.Title}", type = "OAuthException", code, error_data = new { messaging_product = "whatsapp", details = reply.Title }, fbtrace_id = "AbC123" } }, statusCode: reply.Status)
                 : Results.Text("upstream trouble", statusCode: reply.Status);

@@ -17,6 +17,19 @@ public sealed class SandboxMessagingTests : IAsyncLifetime
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
+    public async Task The_sandbox_reaches_a_username_user_by_user_id_and_its_statuses_carry_no_phone()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var userId = "US." + Random.Shared.NextInt64(1_000_000_000_000, 9_000_000_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var accepted = await Envelope.SuccessAsync(await sender.SendAsync(new { user_id = userId, type = "template", template = new { name = "hello_world", language = "en_US" } }), System.Net.HttpStatusCode.Accepted);
+
+        var read = await sender.MessageWhenAsync(accepted.GetProperty("message_id").GetString()!, Sender.StatusIs("read"), "read by the username user");
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, read.GetProperty("to").ValueKind);
+        Assert.Equal(userId, read.GetProperty("user_id").GetString());
+    }
+
+    [Fact]
     public async Task Every_workspace_has_a_connected_sandbox_account_and_no_token_is_shown()
     {
         var sender = await Sender.SandboxAsync(_host);

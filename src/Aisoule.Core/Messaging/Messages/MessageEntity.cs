@@ -29,8 +29,11 @@ public sealed class MessageEntity : ITableEntity
 
     public string ContactId { get; set; } = "";
 
-    /// <summary>E.164 with +.</summary>
-    public string To { get; set; } = "";
+    /// <summary>E.164 with +, the phone Meta was asked to deliver to; null when the contact has no phone.</summary>
+    public string? To { get; set; }
+
+    /// <summary>The contact's WhatsApp business-scoped user id (BSUID) when known; Meta's <c>recipient</c> when there is no phone.</summary>
+    public string? UserId { get; set; }
 
     public string Type { get; set; } = "";
 
@@ -112,9 +115,10 @@ public sealed record MessageView(
     string MessageId,
     string? Wamid,
     string Status,
-    string To,
+    string? To,
     string Type,
     string ContactId,
+    string? UserId,
     string WhatsappAccountId,
     MessageError? Error,
     DateTimeOffset CreatedAt,
@@ -125,7 +129,7 @@ public sealed record MessageView(
     public static MessageView From(MessageEntity e)
     {
         ArgumentNullException.ThrowIfNull(e);
-        return new(e.Id, e.Wamid, e.Status, e.To, e.Type, e.ContactId, e.AccountId,
+        return new(e.Id, e.Wamid, e.Status, e.To, e.Type, e.ContactId, e.UserId, e.AccountId,
             e.Status == MessageStatus.Failed && e.ErrorCode is not null ? new MessageError(e.ErrorCode, e.ErrorTitle ?? "") : null, e.CreatedAt, e.SentAt, e.DeliveredAt, e.ReadAt);
     }
 }

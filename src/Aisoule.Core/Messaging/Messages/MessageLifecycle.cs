@@ -87,6 +87,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
             Id = draft.Id,
             ContactId = draft.ContactId,
             To = draft.To,
+            UserId = draft.UserId,
             Type = draft.Type,
             AccountId = draft.AccountId,
             PhoneNumberId = draft.PhoneNumberId,
@@ -425,7 +426,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
 }
 
 /// <summary>A send accepted at request time, to be stored as <c>queued</c> by <see cref="MessageLifecycle.CreateAsync"/>.</summary>
-public sealed record NewMessage(string WorkspaceId, string Id, string ContactId, string To, string Type, string AccountId, string PhoneNumberId, string PayloadJson);
+public sealed record NewMessage(string WorkspaceId, string Id, string ContactId, string? To, string? UserId, string Type, string AccountId, string PhoneNumberId, string PayloadJson);
 
 /// <summary>
 /// A message a contact sent, as <see cref="MessageLifecycle.RecordInboundAsync"/> stores it: <see cref="From"/> is the

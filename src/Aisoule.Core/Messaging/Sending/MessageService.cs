@@ -87,7 +87,7 @@ public sealed class MessageService(
                     }
                 }
 
-                return (new SendAccepted(message.Id, MessageStatus.Queued, message.To, message.AccountId), true);
+                return (new SendAccepted(message.Id, MessageStatus.Queued, message.To, message.AccountId, message.ContactId, message.UserId), true);
             }
 
             if (waited.Elapsed < ReplayWait)
@@ -158,8 +158,8 @@ public sealed class MessageService(
             return allowed.Error!;
         }
 
-        var (account, contact) = allowed.Value!;
-        var stored = new NewMessage(workspaceId, messageId, contact.Id, draft.To, draft.Type, account.RowKey, account.PhoneNumberId, MetaPayload.Build(workspaceId, messageId, draft));
+        var (account, contact, recipient) = allowed.Value!;
+        var stored = new NewMessage(workspaceId, messageId, contact.Id, recipient.Phone, contact.WaUserId, draft.Type, account.RowKey, account.PhoneNumberId, MetaPayload.Build(workspaceId, messageId, draft, recipient));
 
         // Before the message can exist, its marker for the sweeper: if the queue write below never happens (the
         // queue is down, this process dies), the sweeper enqueues the message once the marker is due.
@@ -202,7 +202,7 @@ public sealed class MessageService(
                 await pending!.ClearAsync(mark).ConfigureAwait(false);
             }
 
-            return (new SendAccepted(messageId, MessageStatus.Queued, draft.To, account.RowKey), true);
+            return (new SendAccepted(messageId, MessageStatus.Queued, recipient.Phone, account.RowKey, contact.Id, contact.WaUserId), true);
         }
 
         // Stored: the send is accepted, whatever happens to the queue write. Not the caller's token (a caller who
@@ -223,7 +223,7 @@ public sealed class MessageService(
             }
         }
 
-        return (new SendAccepted(messageId, MessageStatus.Queued, draft.To, account.RowKey), false);
+        return (new SendAccepted(messageId, MessageStatus.Queued, recipient.Phone, account.RowKey, contact.Id, contact.WaUserId), false);
     }
 
     /// <summary>After a write with no clear answer: whether storage could tell, and the message if it exists.</summary>

@@ -5,8 +5,14 @@ namespace Aisoule.Core.Messaging.Sending;
 /// <summary>A checked <c>POST /messages/send</c> body: the shape is valid; business rules are the service's.</summary>
 public sealed record SendDraft
 {
-    /// <summary>E.164 with +, already normalised.</summary>
-    public required string To { get; init; }
+    /// <summary>E.164 with +, already normalised; or null when the send names <see cref="ContactId"/> or <see cref="UserId"/>.</summary>
+    public string? To { get; init; }
+
+    /// <summary>An existing contact to send to (exactly one of <see cref="To"/>, this and <see cref="UserId"/>).</summary>
+    public string? ContactId { get; init; }
+
+    /// <summary>A WhatsApp business-scoped user id (BSUID), already validated.</summary>
+    public string? UserId { get; init; }
 
     /// <summary>text, template, image, video, document, audio or interactive.</summary>
     public required string Type { get; init; }
@@ -31,5 +37,15 @@ public sealed record TemplateRef(string Name, string Language, JsonElement? Comp
 /// <summary><c>{url, caption?, filename?}</c>.</summary>
 public sealed record MediaRef(string Url, string? Caption, string? Filename);
 
-/// <summary>The 202 answer.</summary>
-public sealed record SendAccepted(string MessageId, string Status, string To, string WhatsappAccountId);
+/// <summary>The 202 answer: <c>to</c> is null when the contact has no phone (the message goes to its <c>user_id</c>).</summary>
+public sealed record SendAccepted(string MessageId, string Status, string? To, string WhatsappAccountId, string ContactId, string? UserId);
+
+/// <summary>
+/// Who Meta is asked to deliver to: the phone when it is known (Meta's advice: it keeps phones coming in its webhooks),
+/// otherwise the business-scoped user id in Meta's <c>recipient</c> field.
+/// </summary>
+public sealed record Recipient(string? Phone, string? UserId)
+{
+    /// <summary>For sizing a payload before the contact is known: the longest recipient there can be.</summary>
+    public static Recipient Longest { get; } = new(null, new string('X', Contacts.WhatsAppUserId.MaxLength));
+}

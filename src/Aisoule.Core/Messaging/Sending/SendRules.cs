@@ -36,7 +36,29 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
         }
 
         var now = clock.GetUtcNow();
-        var contact = await contacts.FindByPhoneAsync(workspaceId, draft.To, cancellationToken).ConfigureAwait(false);
+
+        // Who: by phone, by contact id or by WhatsApp user id; the rules below (opt-out, window) are the contact's.
+        ContactEntity? contact;
+        if (draft.ContactId is { } contactId)
+        {
+            contact = await contacts.FindByIdAsync(workspaceId, contactId, cancellationToken).ConfigureAwait(false);
+            if (contact is null)
+            {
+                return new ApiError(ErrorCodes.ContactNotFound, "No contact with this contact_id.")
+                {
+                    Errors = new Dictionary<string, string[]> { ["contact_id"] = ["No contact with this id in the workspace."] },
+                };
+            }
+        }
+        else if (draft.UserId is { } userId)
+        {
+            contact = await contacts.FindByWhatsAppUserIdAsync(workspaceId, userId, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            contact = await contacts.FindByPhoneAsync(workspaceId, draft.To!, cancellationToken).ConfigureAwait(false);
+        }
+
         if (draft.IsTemplate)
         {
             // A name too long for a template's row key (a 512-character name, escaped) was never stored by a sync, and
@@ -54,6 +76,11 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
                 return new ApiError(ErrorCodes.ContactOptedOut, "This contact has opted out of marketing messages.");
             }
 
+            if (template.IsAuthentication && (contact?.PhoneNumber ?? draft.To) is null)
+            {
+                return new ApiError(ErrorCodes.RecipientNeedsPhone, "Authentication templates are delivered to a phone number only, and this contact has none (WhatsApp refuses them for a user_id: 131062).");
+            }
+
             // Meta would refuse these later (#100, 132000); a row synced before parameter_format was kept is not checked.
             if (template.ParameterFormat is not null
                 && TemplateParameters.Problems(template.Format, template.DeclaredParameters, draft.Template.Components) is { Count: > 0 } problems)
@@ -66,7 +93,9 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
 
             if (contact is null)
             {
-                var ensured = await contacts.EnsureAsync(workspaceId, draft.To, null, cancellationToken).ConfigureAwait(false);
+                var ensured = draft.UserId is { } newUser
+                    ? await contacts.UpsertWhatsAppUserAsync(workspaceId, new WhatsAppUser(null, newUser), cancellationToken).ConfigureAwait(false)
+                    : await contacts.EnsureAsync(workspaceId, draft.To!, null, cancellationToken).ConfigureAwait(false);
                 if (!ensured.Succeeded)
                 {
                     return ensured.Error!;
@@ -80,14 +109,15 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
             return new ApiError(ErrorCodes.OutsideServiceWindow, "Outside service window");
         }
 
-        return new SendTarget(account.Value, contact);
+        // The phone when it is known (Meta's advice), else the user id; a contact has at least one of them.
+        return new SendTarget(account.Value, contact, new Recipient(contact.PhoneNumber, contact.PhoneNumber is null ? contact.WaUserId : null));
     }
 
     /// <summary>The 400 naming the field whose stored payload would not fit one Table Storage property, if any.</summary>
     public static ApiError? PayloadTooLarge(string workspaceId, SendDraft draft)
     {
         ArgumentNullException.ThrowIfNull(draft);
-        if (MetaPayload.Build(workspaceId, MessageKeys.NewId(DateTimeOffset.UnixEpoch), draft).Length <= StoredSize.MaxStringChars)
+        if (MetaPayload.Build(workspaceId, MessageKeys.NewId(DateTimeOffset.UnixEpoch), draft, Recipient.Longest).Length <= StoredSize.MaxStringChars)
         {
             return null;
         }
@@ -97,4 +127,4 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
 }
 
 /// <summary>Who a send goes to and through which account, once <see cref="SendRules"/> allowed it.</summary>
-public sealed record SendTarget(WhatsAppAccountEntity Account, ContactEntity Contact);
+public sealed record SendTarget(WhatsAppAccountEntity Account, ContactEntity Contact, Recipient Recipient);

@@ -16,9 +16,16 @@ public sealed record SendMessageRequest : IValidatableObject
     internal const string TooLargeAsStored =
         "At most 28,000 characters as stored: compact JSON in which each character outside ASCII, and each of \" < > & ' + `, takes 6 (a \\uXXXX escape) and an emoji 12.";
 
-    [Required(AllowEmptyStrings = true, ErrorMessage = "Required.")]
+    /// <summary>The recipient's phone; or instead <see cref="ContactId"/> or <see cref="UserId"/> (exactly one of the three).</summary>
     [StringLength(40, ErrorMessage = "Invalid phone number")]
     public string? To { get; init; }
+
+    /// <summary>An existing contact, whatever it is known by (phone or WhatsApp user id).</summary>
+    [StringLength(64, ErrorMessage = "Not a contact id.")]
+    public string? ContactId { get; init; }
+
+    /// <summary>A WhatsApp business-scoped user id (BSUID), as Meta's webhooks give it: never read as a phone.</summary>
+    public string? UserId { get; init; }
 
     [Required(ErrorMessage = "Required: one of text, template, image, video, document, audio, interactive.")]
     public string? Type { get; init; }
@@ -44,6 +51,19 @@ public sealed record SendMessageRequest : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        var recipients = (To is null ? 0 : 1) + (ContactId is null ? 0 : 1) + (UserId is null ? 0 : 1);
+        if (recipients != 1)
+        {
+            yield return new ValidationResult(
+                recipients == 0 ? "Required: who to send to, as exactly one of to (a phone), contact_id or user_id." : "Give exactly one of to, contact_id and user_id.",
+                [nameof(To)]);
+        }
+
+        if (UserId is not null && !WhatsAppUserId.IsValid(UserId))
+        {
+            yield return new ValidationResult("Not a WhatsApp user id: two capital letters, a dot, an optional ENT. and up to 128 letters and digits, such as US.13491208655302741918.", [nameof(UserId)]);
+        }
+
         if (Type is not null && !Types.Contains(Type, StringComparer.Ordinal))
         {
             yield return new ValidationResult($"Must be one of: {string.Join(", ", Types)}.", [nameof(Type)]);
@@ -116,9 +136,11 @@ public sealed record SendMessageRequest : IValidatableObject
     private static string Field(string name) => char.ToUpperInvariant(name[0]) + name[1..];
 
     /// <summary>The draft to send, with <c>to</c> in E.164; a <c>to</c> that is no phone number is 400 <c>invalid_phone_number</c>, as for contacts.</summary>
-    public Outcome<SendDraft> ToDraft() => E164.Normalise(To!) is not { } to ? ApiError.InvalidPhoneNumber("to") : new SendDraft
+    public Outcome<SendDraft> ToDraft() => To is not null && E164.Normalise(To) is null ? ApiError.InvalidPhoneNumber("to") : new SendDraft
     {
-        To = to,
+        To = To is null ? null : E164.Normalise(To),
+        ContactId = ContactId,
+        UserId = UserId,
         Type = Type!,
         Text = Text,
         Template = Template is { } t ? new TemplateRef(t.Name!, t.Language!, t.Components) : null,
