@@ -140,9 +140,21 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
         var (created, updated) = (0, 0);
         var failed = new List<BulkFailure>(invalid);
 
-        // The first item for each phone (or, without one, user id) may go in a batch; repeats are applied after it,
-        // in order, as is any item whose phone or user id a contact already holds.
-        var firsts = items.GroupBy(i => i.Draft.PhoneNumber ?? i.Draft.WaUserId ?? "", StringComparer.Ordinal).Select(g => g.First()).ToList();
+        // An item whose phone and user id no earlier item named may go in a batch; the others (an item sharing either
+        // with an earlier one: the same person, or a clash to refuse) are applied after it, in order, as is any item
+        // whose phone or user id a contact already holds. One transaction never writes one pointer row twice.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var firsts = new List<(int Index, ContactDraft Draft)>();
+        foreach (var item in items)
+        {
+            string[] identities = [.. new[] { item.Draft.PhoneNumber is { } phone ? "p:" + phone : null, item.Draft.WaUserId is { } user ? "u:" + user : null }.OfType<string>()];
+            var named = identities.Count(seen.Add);
+            if (named == identities.Length)
+            {
+                firsts.Add(item);
+            }
+        }
+
         var repeats = items.Except(firsts).ToList();
         var owners = await Task.WhenAll(firsts.Select(i => TakenAsync(table, workspaceId, i.Draft.PhoneNumber, i.Draft.WaUserId, cancellationToken))).ConfigureAwait(false);
 
@@ -175,7 +187,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
                 await ContactWriter.CommitAsync(table, combined, cancellationToken).ConfigureAwait(false);
                 created += chunk.Count;
             }
-            catch (Exception ex) when (OptimisticRetry.IsConflict(ex) || StorageFailures.IsValueRefused(ex))
+            catch (Exception ex) when (OptimisticRetry.IsConflict(ex) || StorageFailures.IsValueRefused(ex) || ex is TableTransactionFailedException { ErrorCode: "InvalidDuplicateRow" })
             {
                 // Nothing of this transaction was written: each item goes again alone and fails only itself.
                 sequential.AddRange(chunk.Select(c => (c.Index, c.Draft)));

@@ -212,6 +212,23 @@ public sealed class ContactIdentityTests : IAsyncLifetime
         Assert.Equal(Bsuid, Assert.Single(list.GetProperty("contacts").EnumerateArray()).GetProperty("wa_user_id").GetString());
     }
 
+    [Theory]
+    [InlineData("""[{"phone_number":"+14155550161","wa_user_id":"US.77","name":"A"},{"phone_number":"+14155550162","wa_user_id":"US.77","name":"B"},{"phone_number":"+14155550163","name":"C"}]""")]
+    [InlineData("""[{"wa_user_id":"US.77","name":"A"},{"phone_number":"+14155550162","wa_user_id":"US.77","name":"B"},{"phone_number":"+14155550163","name":"C"}]""")]
+    public async Task Bulk_items_sharing_a_whatsapp_user_id_under_another_key_never_fail_the_whole_import(string contacts)
+    {
+        var response = await _api.PostJsonAsync("contacts/bulk", $$"""{"contacts":{{contacts}}}""");
+
+        // One transaction never carries one pointer row twice (storage refuses that batch whole: was a 500).
+        var result = await Envelope.SuccessAsync(response);
+        Assert.Equal(2, result.GetProperty("created").GetInt32());
+        Assert.Equal(3, result.GetProperty("created").GetInt32() + result.GetProperty("updated").GetInt32() + result.GetProperty("failed").GetArrayLength());
+        var list = await Envelope.SuccessAsync(await _api.GetAsync("contacts"));
+        Assert.Equal(2, list.GetProperty("total").GetInt32());
+        var owner = await Envelope.SuccessAsync(await _api.GetAsync("contacts?search=c"));
+        Assert.Single(owner.GetProperty("contacts").EnumerateArray());
+    }
+
     [Fact]
     public async Task Contact_events_carry_the_identity_with_a_null_phone()
     {
