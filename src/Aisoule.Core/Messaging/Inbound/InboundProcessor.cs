@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Contacts;
+using Aisoule.Core.Results;
 using Aisoule.Core.Messaging.Messages;
 using Aisoule.Core.Storage;
 using Aisoule.Core.WhatsApp;
@@ -185,8 +186,20 @@ public sealed class InboundProcessor(
             return;
         }
 
-        var moved = await contacts.MoveWhatsAppUserAsync(
-            owner.WorkspaceId, previous, new WhatsAppUser(Phone(MetaJson.Text(system, "wa_id")), next, UserId(system, "parent_user_id")), cancellationToken).ConfigureAwait(false);
+        var newUser = new WhatsAppUser(Phone(MetaJson.Text(system, "wa_id")), next, UserId(system, "parent_user_id"));
+        var moved = await contacts.MoveWhatsAppUserAsync(owner.WorkspaceId, previous, newUser, cancellationToken).ConfigureAwait(false);
+        if (!moved.Succeeded && moved.Error!.Is(ErrorCodes.NotFound) && kind == "user_changed_number" && Phone(MetaJson.Text(message, "from")) is { } fromPhone)
+        {
+            // No contact has the previous id yet: one known only by its phone (imported, or sent to, before BSUIDs
+            // came) moves by that phone to the new one, and takes the new id.
+            var movedByPhone = newUser.Phone is { } changedTo && changedTo != fromPhone
+                ? (await contacts.MoveWhatsAppPhoneAsync(owner.WorkspaceId, fromPhone, changedTo, cancellationToken).ConfigureAwait(false)).Succeeded
+                : await contacts.FindByPhoneAsync(owner.WorkspaceId, fromPhone, cancellationToken).ConfigureAwait(false) is not null;
+            moved = movedByPhone
+                ? await contacts.UpsertWhatsAppUserAsync(owner.WorkspaceId, newUser with { Phone = newUser.Phone ?? fromPhone }, cancellationToken).ConfigureAwait(false)
+                : moved;
+        }
+
         if (!moved.Succeeded)
         {
             logger.InboundIgnored("a user id change for a user this workspace has no contact for, or whose new id another contact holds");
