@@ -158,7 +158,12 @@ public sealed class ContactLister(StorageAccount storage)
             }
 
             // Usernames too: "pablo" and "@pablo" both find @pablomorales (a keys-only range like the name's).
-            found.UnionWith(await IndexIdsAsync(table, workspaceId, ContactKeys.UsernameRange(search), cancellationToken).ConfigureAwait(false));
+            // "@" alone (or with spaces) names no username: it would match every contact that has one.
+            if (search.Trim().TrimStart('@').Length > 0)
+            {
+                found.UnionWith(await IndexIdsAsync(table, workspaceId, ContactKeys.UsernameRange(search), cancellationToken).ConfigureAwait(false));
+            }
+
             if (E164.SearchPrefix(search) is { } phone)
             {
                 found.UnionWith(await PhoneIdsAsync(table, workspaceId, phone, cancellationToken).ConfigureAwait(false));

@@ -59,9 +59,9 @@ public sealed record ContactRequest : IValidatableObject
             yield return new ValidationResult(WhatsAppUserIdFormat, [nameof(WaParentUserId)]);
         }
 
-        if (Username is not null && (Username.Trim().Length == 0 || Username.Any(char.IsControl)))
+        if (Username is not null && (Username.Trim().TrimStart('@').Length == 0 || Username.Any(char.IsControl)))
         {
-            yield return new ValidationResult("A WhatsApp username as Meta shows it (@pablomorales): not blank, no control characters.", [nameof(Username)]);
+            yield return new ValidationResult("A WhatsApp username as Meta shows it (@pablomorales): not blank nor only an @, no control characters.", [nameof(Username)]);
         }
 
         if (CustomFields is { } fields && fields.ValueKind != JsonValueKind.Null)

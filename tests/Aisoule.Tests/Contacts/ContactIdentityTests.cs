@@ -230,6 +230,19 @@ public sealed class ContactIdentityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_username_that_is_only_an_at_sign_is_refused_and_searching_for_one_does_not_match_every_username()
+    {
+        await Envelope.SuccessAsync(await _api.PostAsync("contacts", new { wa_user_id = Bsuid, username = "@sheena" }), HttpStatusCode.Created);
+        await Envelope.SuccessAsync(await _api.PostAsync("contacts", new { wa_user_id = "US.42", username = "@pablo" }), HttpStatusCode.Created);
+
+        var refused = await Envelope.ErrorAsync(await _api.PostAsync("contacts", new { wa_user_id = "US.43", username = "@" }), HttpStatusCode.BadRequest, "validation_failed");
+        var search = await Envelope.SuccessAsync(await _api.GetAsync("contacts?search=%40"));
+
+        Assert.True(refused.GetProperty("errors").TryGetProperty("username", out _));
+        Assert.Equal(0, search.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
     public async Task Contact_events_carry_the_identity_with_a_null_phone()
     {
         var created = await Envelope.SuccessAsync(await _api.PostAsync("contacts", new { wa_user_id = Bsuid, wa_parent_user_id = Parent, username = "@sheena" }), HttpStatusCode.Created);
