@@ -12,8 +12,8 @@ public sealed partial class ContactService
     /// neither. When both are known they are linked: a phone contact gains its BSUID (and a BSUID contact without a
     /// phone gains it), so one person is never two contacts. The parent id and username are updated when Meta sends
     /// different ones; the profile name only fills a contact without a name. Values from Meta are cut to the limits,
-    /// never refused. If the BSUID and the phone already belong to two different contacts, the BSUID's contact is the
-    /// one returned and neither is changed to take the other's identifier.
+    /// never refused. If the BSUID belongs to a phone-less contact and the phone to another without a BSUID (a reply
+    /// with the phone withheld came first), the phone contact absorbs the other, which is deleted, and takes the BSUID.
     /// </summary>
     public async Task<Outcome<ContactEntity>> UpsertWhatsAppUserAsync(string workspaceId, WhatsAppUser user, CancellationToken cancellationToken = default)
     {
@@ -41,6 +41,24 @@ public sealed partial class ContactService
             }
 
             var now = clock.GetUtcNow();
+            if (byUser.Contact is { } twin && byPhone.Contact is { } kept && twin.Id != kept.Id && twin.PhoneNumber is null && kept.WaUserId is null)
+            {
+                // One person, two contacts: a reply with the phone withheld made a contact by BSUID, and this message
+                // says it is the person already known by phone. The phone contact absorbs the other (opt-out, window,
+                // what it lacks), then the other is deleted, freeing its BSUID, and the next attempt links the BSUID to
+                // the phone contact. Each step is guarded by the contacts' ETags, and a message redelivered after a
+                // crash between them finds the same state and finishes it.
+                var absorbed = Absorb(kept, twin);
+                if (absorbed is not null)
+                {
+                    absorbed.UpdatedAt = now;
+                    await ContactWriter.CommitAsync(table, ContactChange.Update(kept, absorbed, now), cancellationToken).ConfigureAwait(false);
+                }
+
+                await ContactWriter.CommitAsync(table, ContactChange.Delete(twin), cancellationToken).ConfigureAwait(false);
+                return attempt.Again();
+            }
+
             var before = byUser.Contact ?? byPhone.Contact;
             if (before is null)
             {
@@ -199,6 +217,32 @@ public sealed partial class ContactService
         {
             contact.Name = name;
         }
+    }
+
+    /// <summary>
+    /// <paramref name="kept"/> with what <paramref name="twin"/> (the same person's phone-less contact) adds: an opt-out
+    /// on either holds, the later inbound time (the 24-hour window), and the name, email, stage, username, parent id and
+    /// tags it lacks (tags up to the limit). Custom fields stay the kept contact's. Null when nothing changes.
+    /// </summary>
+    private static ContactEntity? Absorb(ContactEntity kept, ContactEntity twin)
+    {
+        var after = kept.Clone();
+        after.OptedIn = kept.OptedIn && twin.OptedIn;
+        after.LastInboundAt = (kept.LastInboundAt, twin.LastInboundAt) switch
+        {
+            (null, var t) => t,
+            (var k, null) => k,
+            (var k, var t) => k > t ? k : t,
+        };
+        after.Name ??= twin.Name;
+        after.Email ??= twin.Email;
+        after.Stage ??= twin.Stage;
+        after.Username ??= twin.Username;
+        after.WaParentUserId ??= twin.WaParentUserId;
+        after.Tags = [.. kept.Tags.Union(twin.Tags, StringComparer.Ordinal).Take(Math.Max(kept.Tags.Count, ContactLimits.MaxTags))];
+        var changed = Differs(kept, after) || after.OptedIn != kept.OptedIn || after.LastInboundAt != kept.LastInboundAt
+            || after.Email != kept.Email || after.Stage != kept.Stage || after.TagsJson != kept.TagsJson;
+        return changed ? after : null;
     }
 
     private static bool Differs(ContactEntity a, ContactEntity b) =>

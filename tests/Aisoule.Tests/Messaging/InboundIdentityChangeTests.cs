@@ -8,11 +8,20 @@ namespace Aisoule.Tests.Messaging;
 /// <summary>Meta's identity changes for contacts the workspace knew only by phone, before BSUIDs came.</summary>
 public sealed class InboundIdentityChangeTests : IAsyncLifetime
 {
+    private FakeGraphApi _graph = null!;
     private TestHost _host = null!;
 
-    public async Task InitializeAsync() => _host = await TestHost.StartAsync(new Dictionary<string, string?> { ["WhatsApp:SandboxStatusDelay"] = "00:10:00" });
+    public async Task InitializeAsync()
+    {
+        _graph = await FakeGraphApi.StartAsync();
+        _host = await TestHost.StartAsync(_graph.Settings());
+    }
 
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _graph.DisposeAsync();
+    }
 
     private static string NewUserId() => "US." + Random.Shared.NextInt64(1_000_000_000_000_000, 9_000_000_000_000_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
@@ -41,10 +50,50 @@ public sealed class InboundIdentityChangeTests : IAsyncLifetime
         await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, body));
     }
 
+    private static string Withheld(string userId) => $$$"""
+        {"contacts":[{"profile":{"name":"Sheena Nelson","username":"@realsheenanelson"},"user_id":"{{{userId}}}"}],
+         "messages":[{"from_user_id":"{{{userId}}}","id":"{{{NewWamid()}}}","timestamp":"{{{Now()}}}","type":"text","text":{"body":"hi, no phone"}}]}
+        """;
+
+    private static string WithPhone(string userId, string phoneDigits) => $$$"""
+        {"contacts":[{"profile":{"name":"Sheena Nelson","username":"@realsheenanelson"},"wa_id":"{{{phoneDigits}}}","user_id":"{{{userId}}}"}],
+         "messages":[{"from":"{{{phoneDigits}}}","from_user_id":"{{{userId}}}","id":"{{{NewWamid()}}}","timestamp":"{{{Now()}}}","type":"text","text":{"body":"hi, with phone"}}]}
+        """;
+
+    [Fact]
+    public async Task A_person_known_by_phone_whose_first_reply_withheld_it_is_one_contact_again_once_a_message_carries_both()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        var phone = Sender.NewPhone();
+        var userId = NewUserId();
+        var crm = (await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", new { phone_number = phone, name = "Sheena (CRM)", opted_in = false, tags = new[] { "vip" } }), HttpStatusCode.Created)).GetProperty("id").GetString()!;
+
+        await PostAsync(sender, Withheld(userId));
+        await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts")), l => l.GetProperty("total").GetInt32() == 2, what: "the withheld reply made a contact by BSUID");
+        await PostAsync(sender, WithPhone(userId, phone.TrimStart('+')));
+        var merged = await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts/" + crm)),
+            c => c.GetProperty("wa_user_id").GetString() == userId, what: "the phone contact took the BSUID");
+
+        // One contact: the phone one, with the BSUID, the username, its own opt-out and tags, and the window open.
+        var list = await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts"));
+        Assert.Equal(1, list.GetProperty("total").GetInt32());
+        Assert.Equal(crm, list.GetProperty("contacts")[0].GetProperty("id").GetString());
+        Assert.Equal("@realsheenanelson", merged.GetProperty("username").GetString());
+        Assert.False(merged.GetProperty("opted_in").GetBoolean());
+        Assert.Equal("vip", Assert.Single(merged.GetProperty("tags").EnumerateArray()).GetString());
+        await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts/" + crm)),
+            c => c.GetProperty("last_inbound_at").ValueKind == JsonValueKind.String, what: "the window is the phone contact's");
+
+        // Free-form text by phone is inside the window; marketing by either identifier meets the opt-out.
+        await Envelope.SuccessAsync(await sender.SendAsync(new { to = phone, type = "text", text = "Thanks for writing!" }), HttpStatusCode.Accepted);
+        await Envelope.ErrorAsync(await sender.SendAsync(new { user_id = userId, type = "template", template = new { name = "promo", language = "en_US" } }), HttpStatusCode.UnprocessableEntity, "contact_opted_out");
+        await Envelope.ErrorAsync(await sender.SendAsync(new { to = phone, type = "template", template = new { name = "promo", language = "en_US" } }), HttpStatusCode.UnprocessableEntity, "contact_opted_out");
+    }
+
     [Fact]
     public async Task A_number_change_in_the_bsuid_shape_moves_a_contact_known_only_by_phone_and_its_next_message_finds_it()
     {
-        var sender = await Sender.SandboxAsync(_host);
+        var sender = await Sender.CloudAsync(_host);
         var (oldPhone, newPhone) = (Sender.NewPhone(), Sender.NewPhone());
         var (oldUser, newUser) = (NewUserId(), NewUserId());
         var crm = (await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", new { phone_number = oldPhone, name = "CRM" }), HttpStatusCode.Created)).GetProperty("id").GetString()!;
