@@ -19,6 +19,7 @@ internal static class ContactKeys
     public const string NamePrefix = "n_";
     public const string TagPrefix = "t_";
     public const string StagePrefix = "s_";
+    public const string ForwardPrefix = "f_";
     public const string CounterPrefix = "m_";
     public const string OutboxPrefix = Storage.OutboxEvent.Prefix;
     public const string IdPrefix = "ct_";
@@ -48,6 +49,9 @@ internal static class ContactKeys
     public static string Contact(string id) => ContactPrefix + id;
 
     public static string Phone(string e164) => PhonePrefix + e164;
+
+    /// <summary>The forward row of a contact merged into another: its id → the contact that absorbed it.</summary>
+    public static string Forward(string id) => ForwardPrefix + id;
 
     /// <summary>The pointer row of a WhatsApp user id (BSUID); the id is letters, digits and dots, safe in a key as it is.</summary>
     public static string User(string waUserId) => UserPrefix + waUserId;

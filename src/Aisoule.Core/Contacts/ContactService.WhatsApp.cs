@@ -55,7 +55,11 @@ public sealed partial class ContactService
                     await ContactWriter.CommitAsync(table, ContactChange.Update(kept, absorbed, now), cancellationToken).ConfigureAwait(false);
                 }
 
-                await ContactWriter.CommitAsync(table, ContactChange.Delete(twin), cancellationToken).ConfigureAwait(false);
+                // Deleted with a forward row to the phone contact, in the same transaction: a write still addressed to
+                // the deleted id (Meta's opt-out for a message sent to it, a reply in flight) lands on the phone contact.
+                var delete = ContactChange.Delete(twin);
+                delete.Actions.Add(new(TableTransactionActionType.UpsertReplace, new TableEntity(workspaceId, ContactKeys.Forward(twin.Id)) { ["ContactId"] = kept.Id }));
+                await ContactWriter.CommitAsync(table, delete, cancellationToken).ConfigureAwait(false);
                 return attempt.Again();
             }
 
@@ -239,7 +243,7 @@ public sealed partial class ContactService
         after.Stage ??= twin.Stage;
         after.Username ??= twin.Username;
         after.WaParentUserId ??= twin.WaParentUserId;
-        after.Tags = [.. kept.Tags.Union(twin.Tags, StringComparer.Ordinal).Take(Math.Max(kept.Tags.Count, ContactLimits.MaxTags))];
+        after.Tags = [.. kept.Tags.Concat(twin.Tags).DistinctBy(t => t.ToLowerInvariant()).Take(Math.Max(kept.Tags.Count, ContactLimits.MaxTags))];
         var changed = Differs(kept, after) || after.OptedIn != kept.OptedIn || after.LastInboundAt != kept.LastInboundAt
             || after.Email != kept.Email || after.Stage != kept.Stage || after.TagsJson != kept.TagsJson;
         return changed ? after : null;

@@ -268,7 +268,10 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
     /// Changes one contact with <paramref name="mutate"/> (which returns false when there is nothing to change),
     /// retried on concurrent writes; records <c>contact.updated</c>. False when the contact does not exist.
     /// </summary>
-    public async Task<bool> ChangeAsync(string workspaceId, string id, Func<ContactEntity, bool> mutate, CancellationToken cancellationToken = default)
+    public Task<bool> ChangeAsync(string workspaceId, string id, Func<ContactEntity, bool> mutate, CancellationToken cancellationToken = default) =>
+        ChangeAsync(workspaceId, id, mutate, forwarded: false, cancellationToken);
+
+    private async Task<bool> ChangeAsync(string workspaceId, string id, Func<ContactEntity, bool> mutate, bool forwarded, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(mutate);
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
@@ -277,7 +280,9 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
             var before = await FindAsync(table, workspaceId, id, cancellationToken).ConfigureAwait(false);
             if (before is null)
             {
-                return false;
+                // A contact merged into another (one person's two contacts) forwards its writes there, once.
+                return !forwarded && ContactKeys.IsId(id) && await OwnerAsync(table, workspaceId, ContactKeys.Forward(id), cancellationToken).ConfigureAwait(false) is { } target
+                    && await ChangeAsync(workspaceId, target, mutate, forwarded: true, cancellationToken).ConfigureAwait(false);
             }
 
             var after = before.Clone();

@@ -69,7 +69,9 @@ public sealed class InboundIdentityChangeTests : IAsyncLifetime
         var crm = (await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", new { phone_number = phone, name = "Sheena (CRM)", opted_in = false, tags = new[] { "vip" } }), HttpStatusCode.Created)).GetProperty("id").GetString()!;
 
         await PostAsync(sender, Withheld(userId));
-        await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts")), l => l.GetProperty("total").GetInt32() == 2, what: "the withheld reply made a contact by BSUID");
+        var twins = await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts")), l => l.GetProperty("total").GetInt32() == 2, what: "the withheld reply made a contact by BSUID");
+        var twin = twins.GetProperty("contacts").EnumerateArray().Single(c => c.GetProperty("id").GetString() != crm).GetProperty("id").GetString()!;
+        await Envelope.SuccessAsync(await sender.Api.PutAsync("contacts/" + twin, new { tags = new[] { "VIP", "asked-about-colours" } }));
         await PostAsync(sender, WithPhone(userId, phone.TrimStart('+')));
         var merged = await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts/" + crm)),
             c => c.GetProperty("wa_user_id").GetString() == userId, what: "the phone contact took the BSUID");
@@ -80,7 +82,9 @@ public sealed class InboundIdentityChangeTests : IAsyncLifetime
         Assert.Equal(crm, list.GetProperty("contacts")[0].GetProperty("id").GetString());
         Assert.Equal("@realsheenanelson", merged.GetProperty("username").GetString());
         Assert.False(merged.GetProperty("opted_in").GetBoolean());
-        Assert.Equal("vip", Assert.Single(merged.GetProperty("tags").EnumerateArray()).GetString());
+        Assert.Equal(["vip", "asked-about-colours"], merged.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(1, (await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts?tag=vip"))).GetProperty("total").GetInt32());
+        await Envelope.ErrorAsync(await sender.Api.GetAsync("contacts/" + twin), HttpStatusCode.NotFound, "not_found");
         await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts/" + crm)),
             c => c.GetProperty("last_inbound_at").ValueKind == JsonValueKind.String, what: "the window is the phone contact's");
 
@@ -88,6 +92,28 @@ public sealed class InboundIdentityChangeTests : IAsyncLifetime
         await Envelope.SuccessAsync(await sender.SendAsync(new { to = phone, type = "text", text = "Thanks for writing!" }), HttpStatusCode.Accepted);
         await Envelope.ErrorAsync(await sender.SendAsync(new { user_id = userId, type = "template", template = new { name = "promo", language = "en_US" } }), HttpStatusCode.UnprocessableEntity, "contact_opted_out");
         await Envelope.ErrorAsync(await sender.SendAsync(new { to = phone, type = "template", template = new { name = "promo", language = "en_US" } }), HttpStatusCode.UnprocessableEntity, "contact_opted_out");
+    }
+
+    [Fact]
+    public async Task Metas_opt_out_for_a_message_sent_to_the_merged_away_contact_reaches_the_contact_that_absorbed_it()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        var phone = Sender.NewPhone();
+        var userId = NewUserId();
+        var crm = (await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", new { phone_number = phone, name = "Sheena (CRM)" }), HttpStatusCode.Created)).GetProperty("id").GetString()!;
+        await PostAsync(sender, Withheld(userId));
+        await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts")), l => l.GetProperty("total").GetInt32() == 2, what: "the withheld reply made a contact by BSUID");
+        var id = await Sender.AcceptedIdAsync(await sender.SendAsync(new { user_id = userId, type = "template", template = new { name = "promo", language = "en_US" } }));
+        var wamid = (await sender.MessageWhenAsync(id, Sender.StatusIs("sent"), "sent to the BSUID contact")).GetProperty("wamid").GetString()!;
+        await PostAsync(sender, WithPhone(userId, phone.TrimStart('+')));
+        await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts/" + crm)),
+            c => c.GetProperty("wa_user_id").GetString() == userId, what: "merged into the phone contact");
+
+        await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, MetaWebhook.Status(sender.PhoneNumberId, wamid, "failed", errorCode: 131050, errorTitle: "User has stopped marketing messages")));
+
+        await sender.MessageWhenAsync(id, Sender.StatusIs("failed"), "failed by Meta");
+        await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts/" + crm)),
+            c => !c.GetProperty("opted_in").GetBoolean(), what: "the opt-out reached the phone contact");
     }
 
     [Fact]
