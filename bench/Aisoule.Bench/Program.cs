@@ -18,6 +18,9 @@ switch (mode)
     case "dispatch":
         await DispatchBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 80), Arg(3, 1_000)).ConfigureAwait(false);
         break;
+    case "load":
+        await LoadBenchmark.RunAsync(Arg(1, 24), Arg(2, 60), Arg(3, 32)).ConfigureAwait(false);
+        break;
     case "queue":
         await QueueFloorBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 2_000)).ConfigureAwait(false);
         break;
@@ -25,6 +28,7 @@ switch (mode)
         Console.WriteLine("usage: bench/run contacts [small=100] [large=100000] [requests=500] [concurrency=8]");
         Console.WriteLine("       bench/run api [keys=300] [requests=5000] [concurrency=16]");
         Console.WriteLine("       bench/run dispatch [messages=10000] [throughput_mps=80] [steady=1000]");
+        Console.WriteLine("       bench/run load [clients=24] [seconds=60] [writers_max=32]");
         Console.WriteLine("       bench/run queue [depth=10000] [sample=2000]");
         Console.WriteLine("       bench/run storage [rows=100000] [requests=500] [concurrency=8]");
         break;

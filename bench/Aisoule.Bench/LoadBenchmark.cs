@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Aisoule.Bench;
+
+/// <summary>
+/// Issue 14: concurrent clients of one workspace, each within the seed's rate limits, on the local host over real
+/// HTTP. <c>mixed</c>: a mix of contact reads, lists, creates, updates and template sends; <c>writes</c>: contact
+/// creates and updates only, at several numbers of writers. Reads and writes are reported apart (p50/p99), with
+/// every 5xx and 429 counted, so contention on a workspace's shared rows shows as the gap between the two.
+/// </summary>
+internal static class LoadBenchmark
+{
+    /// <summary>Requests a key may make in a minute at the seed's limits (100), with a margin.</summary>
+    private const int PerKeyPerMinute = 95;
+
+    private const int KeysPerClient = 2;
+
+    private static readonly int[] WriterCounts = [8, 16, 32];
+
+    private static readonly string[] LoadTag = ["load"];
+
+    public static async Task RunAsync(int clients, int seconds, int writersMax)
+    {
+        await using var host = await BenchHost.StartAsync().ConfigureAwait(false);
+        var (workspaceId, userId, firstKey) = await host.NewWorkspaceWithOwnerAsync().ConfigureAwait(false);
+        var keys = await host.MoreKeysAsync(workspaceId, userId, (Math.Max(clients, writersMax) * KeysPerClient) - 1).ConfigureAwait(false);
+        keys.Insert(0, firstKey);
+
+        var contacts = new ConcurrentBag<(string Id, string Phone)>();
+        for (var i = 0; i < 100; i++)
+        {
+            contacts.Add(await CreateAsync(host, keys[i % keys.Count], i).ConfigureAwait(false));
+        }
+
+        Console.WriteLine($"{contacts.Count} contacts in one workspace; {clients} clients over {clients * KeysPerClient} keys for {seconds} s, each key at most {PerKeyPerMinute}/min");
+        var mixed = await RunClientsAsync(host, keys, clients, TimeSpan.FromSeconds(seconds), contacts, mixed: true).ConfigureAwait(false);
+        Print($"mixed ({clients} clients: 35% get, 20% list, 20% create, 10% update, 15% send)", mixed);
+
+        foreach (var writers in WriterCounts.Where(w => w <= writersMax))
+        {
+            var result = await RunClientsAsync(host, keys, writers, TimeSpan.FromSeconds(Math.Max(10, seconds / 3)), contacts, mixed: false).ConfigureAwait(false);
+            Print($"contact writes only ({writers} writers: 50% create, 50% update)", result);
+        }
+    }
+
+    private static async Task<(string Id, string Phone)> CreateAsync(BenchHost host, string key, int n)
+    {
+        var phone = "+1212" + Random.Shared.Next(2_000_000, 9_999_999).ToString(CultureInfo.InvariantCulture);
+        using var response = await host.SendAsync(HttpMethod.Post, "contacts", key, new { phone_number = phone, name = $"Load {n}", tags = LoadTag }).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            return (await ExistingOrThrowAsync(response).ConfigureAwait(false), phone);
+        }
+
+        var data = (await response.Content.ReadFromJsonAsync<JsonElement>().ConfigureAwait(false)).GetProperty("data");
+        return (data.GetProperty("id").GetString()!, phone);
+    }
+
+    private static async Task<string> ExistingOrThrowAsync(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>().ConfigureAwait(false);
+        return body.TryGetProperty("id", out var id) ? id.GetString()! : throw new InvalidOperationException($"POST /contacts answered {(int)response.StatusCode}: {body}");
+    }
+
+    private static async Task<Result> RunClientsAsync(BenchHost host, List<string> keys, int clients, TimeSpan duration, ConcurrentBag<(string Id, string Phone)> contacts, bool mixed)
+    {
+        var known = contacts.ToArray();
+        var reads = new ConcurrentBag<double>();
+        var writes = new ConcurrentBag<double>();
+        var statuses = new ConcurrentDictionary<int, int>();
+        var clock = Stopwatch.StartNew();
+
+        // Each client takes its next request no sooner than its keys allow (a key at most PerKeyPerMinute a minute).
+        var spacing = TimeSpan.FromMinutes(1) / (PerKeyPerMinute * KeysPerClient);
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async client =>
+        {
+            var random = new Random(Random.Shared.Next());
+            var nextAt = TimeSpan.FromMilliseconds(random.Next(0, (int)spacing.TotalMilliseconds));
+            for (var n = 0; clock.Elapsed < duration; n++)
+            {
+                if (nextAt > clock.Elapsed)
+                {
+                    await Task.Delay(nextAt - clock.Elapsed).ConfigureAwait(false);
+                }
+
+                nextAt += spacing;
+                var key = keys[(client * KeysPerClient) + (n % KeysPerClient)];
+                var target = known[random.Next(known.Length)];
+                var roll = random.NextDouble();
+                var (isRead, method, path, body) = mixed
+                    ? roll switch
+                    {
+                        < 0.35 => (true, HttpMethod.Get, "contacts/" + target.Id, null),
+                        < 0.55 => (true, HttpMethod.Get, random.Next(2) == 0 ? "contacts" : "contacts?tag=load", null),
+                        < 0.75 => (false, HttpMethod.Post, "contacts", NewContact(random)),
+                        < 0.85 => (false, HttpMethod.Put, "contacts/" + target.Id, (object?)new { name = "Updated " + random.Next(), tags = new[] { "load", "t" + random.Next(5) } }),
+                        _ => (false, HttpMethod.Post, "messages/send", new { to = target.Phone, type = "template", template = new { name = "hello_world", language = "en_US" } }),
+                    }
+                    : roll < 0.5
+                        ? (false, HttpMethod.Post, "contacts", NewContact(random))
+                        : (false, HttpMethod.Put, "contacts/" + target.Id, (object?)new { name = "Updated " + random.Next(), stage = "s" + random.Next(4) });
+                var started = Stopwatch.GetTimestamp();
+                using var response = await host.SendAsync(method, path, key, body).ConfigureAwait(false);
+                await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                (isRead ? reads : writes).Add(elapsed);
+                statuses.AddOrUpdate((int)response.StatusCode, 1, (_, c) => c + 1);
+            }
+        })).ConfigureAwait(false);
+        clock.Stop();
+        return new Result([.. reads.Order()], [.. writes.Order()], clock.Elapsed, new Dictionary<int, int>(statuses));
+    }
+
+    private static object NewContact(Random random) => new
+    {
+        phone_number = "+1312" + random.Next(2_000_000, 9_999_999).ToString(CultureInfo.InvariantCulture),
+        name = "New " + random.Next(),
+        tags = new[] { "load", "t" + random.Next(5) },
+        stage = "s" + random.Next(4),
+    };
+
+    private static void Print(string name, Result r)
+    {
+        var total = r.Reads.Length + r.Writes.Length;
+        var fivexx = r.Statuses.Where(s => s.Key >= 500).Sum(s => s.Value);
+        var codes = string.Join(", ", r.Statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}"));
+        Console.WriteLine(name);
+        if (r.Reads.Length == 0)
+        {
+            Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                "  {0:N0} requests in {1:F1} s = {2:F1} req/s; writes p50 {3:F0} ms p99 {4:F0} ms; 5xx {5}; statuses {6}",
+                total, r.Elapsed.TotalSeconds, total / r.Elapsed.TotalSeconds, Measure.Percentile(r.Writes, 0.5), Measure.Percentile(r.Writes, 0.99), fivexx, codes));
+            return;
+        }
+
+        Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
+            "  {0:N0} requests in {1:F1} s = {2:F1} req/s; reads n={3} p50 {4:F0} ms p99 {5:F0} ms; writes n={6} p50 {7:F0} ms p99 {8:F0} ms; writes p99 / reads p99 = {9:F2} (target <= 3); 5xx {10}; statuses {11}",
+            total, r.Elapsed.TotalSeconds, total / r.Elapsed.TotalSeconds,
+            r.Reads.Length, Measure.Percentile(r.Reads, 0.5), Measure.Percentile(r.Reads, 0.99),
+            r.Writes.Length, Measure.Percentile(r.Writes, 0.5), Measure.Percentile(r.Writes, 0.99),
+            Measure.Percentile(r.Writes, 0.99) / Measure.Percentile(r.Reads, 0.99), fivexx, codes));
+    }
+
+    private sealed record Result(double[] Reads, double[] Writes, TimeSpan Elapsed, Dictionary<int, int> Statuses);
+}
