@@ -37,6 +37,15 @@ internal static class MetaWebhook
             },
         });
 
+    /// <summary>A messages change for <paramref name="phoneNumberId"/> around <paramref name="valueJson"/> (its <c>contacts</c>, <c>messages</c> or <c>statuses</c>), as Meta wraps it.</summary>
+    public static string Change(string phoneNumberId, string valueJson) => Body(phoneNumberId, JsonDocument.Parse(valueJson).RootElement);
+
+    /// <summary>A fresh WhatsApp message id, shaped like Meta's.</summary>
+    public static string NewWamid() => "wamid.HBgL" + Guid.NewGuid().ToString("N").ToUpperInvariant() + "=";
+
+    /// <summary>A fresh business-scoped user id (BSUID), shaped like Meta's.</summary>
+    public static string NewUserId() => "US." + Random.Shared.NextInt64(1_000_000_000_000_000, 9_000_000_000_000_000_000).ToString(CultureInfo.InvariantCulture);
+
     public static async Task<HttpResponseMessage> PostAsync(HttpClient client, string body, string? signature = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "whatsapp/webhook") { Content = new StringContent(body, Encoding.UTF8, "application/json") };

@@ -23,41 +23,19 @@ public sealed class InboundIdentityChangeTests : IAsyncLifetime
         await _graph.DisposeAsync();
     }
 
-    private static string NewUserId() => "US." + Random.Shared.NextInt64(1_000_000_000_000_000, 9_000_000_000_000_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static string NewWamid() => "wamid.HBgL" + Guid.NewGuid().ToString("N").ToUpperInvariant() + "=";
-
     private static string Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private async Task PostAsync(Sender sender, string valueJson)
-    {
-        var value = JsonDocument.Parse(valueJson).RootElement;
-        var merged = new Dictionary<string, object>
-        {
-            ["messaging_product"] = "whatsapp",
-            ["metadata"] = new { display_phone_number = "15550783881", phone_number_id = sender.PhoneNumberId },
-        };
-        foreach (var property in value.EnumerateObject())
-        {
-            merged[property.Name] = property.Value;
-        }
-
-        var body = JsonSerializer.Serialize(new
-        {
-            @object = "whatsapp_business_account",
-            entry = new[] { new { id = "102290129340398", changes = new[] { new { value = merged, field = "messages" } } } },
-        });
-        await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, body));
-    }
+    private async Task PostAsync(Sender sender, string valueJson) =>
+        await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, MetaWebhook.Change(sender.PhoneNumberId, valueJson)));
 
     private static string Withheld(string userId) => $$$"""
         {"contacts":[{"profile":{"name":"Sheena Nelson","username":"@realsheenanelson"},"user_id":"{{{userId}}}"}],
-         "messages":[{"from_user_id":"{{{userId}}}","id":"{{{NewWamid()}}}","timestamp":"{{{Now()}}}","type":"text","text":{"body":"hi, no phone"}}]}
+         "messages":[{"from_user_id":"{{{userId}}}","id":"{{{MetaWebhook.NewWamid()}}}","timestamp":"{{{Now()}}}","type":"text","text":{"body":"hi, no phone"}}]}
         """;
 
     private static string WithPhone(string userId, string phoneDigits) => $$$"""
         {"contacts":[{"profile":{"name":"Sheena Nelson","username":"@realsheenanelson"},"wa_id":"{{{phoneDigits}}}","user_id":"{{{userId}}}"}],
-         "messages":[{"from":"{{{phoneDigits}}}","from_user_id":"{{{userId}}}","id":"{{{NewWamid()}}}","timestamp":"{{{Now()}}}","type":"text","text":{"body":"hi, with phone"}}]}
+         "messages":[{"from":"{{{phoneDigits}}}","from_user_id":"{{{userId}}}","id":"{{{MetaWebhook.NewWamid()}}}","timestamp":"{{{Now()}}}","type":"text","text":{"body":"hi, with phone"}}]}
         """;
 
     [Fact]
@@ -65,7 +43,7 @@ public sealed class InboundIdentityChangeTests : IAsyncLifetime
     {
         var sender = await Sender.CloudAsync(_host);
         var phone = Sender.NewPhone();
-        var userId = NewUserId();
+        var userId = MetaWebhook.NewUserId();
         var crm = (await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", new { phone_number = phone, name = "Sheena (CRM)", opted_in = false, tags = new[] { "vip" } }), HttpStatusCode.Created)).GetProperty("id").GetString()!;
 
         await PostAsync(sender, Withheld(userId));
@@ -99,7 +77,7 @@ public sealed class InboundIdentityChangeTests : IAsyncLifetime
     {
         var sender = await Sender.CloudAsync(_host);
         var phone = Sender.NewPhone();
-        var userId = NewUserId();
+        var userId = MetaWebhook.NewUserId();
         var crm = (await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", new { phone_number = phone, name = "Sheena (CRM)" }), HttpStatusCode.Created)).GetProperty("id").GetString()!;
         await PostAsync(sender, Withheld(userId));
         await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts")), l => l.GetProperty("total").GetInt32() == 2, what: "the withheld reply made a contact by BSUID");
@@ -121,11 +99,11 @@ public sealed class InboundIdentityChangeTests : IAsyncLifetime
     {
         var sender = await Sender.CloudAsync(_host);
         var (oldPhone, newPhone) = (Sender.NewPhone(), Sender.NewPhone());
-        var (oldUser, newUser) = (NewUserId(), NewUserId());
+        var (oldUser, newUser) = (MetaWebhook.NewUserId(), MetaWebhook.NewUserId());
         var crm = (await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", new { phone_number = oldPhone, name = "CRM" }), HttpStatusCode.Created)).GetProperty("id").GetString()!;
 
         await PostAsync(sender, $$$"""
-            {"messages":[{"from":"{{{oldPhone.TrimStart('+')}}}","from_user_id":"{{{oldUser}}}","id":"{{{NewWamid()}}}","timestamp":"{{{Now()}}}","type":"system",
+            {"messages":[{"from":"{{{oldPhone.TrimStart('+')}}}","from_user_id":"{{{oldUser}}}","id":"{{{MetaWebhook.NewWamid()}}}","timestamp":"{{{Now()}}}","type":"system",
               "system":{"body":"User CRM changed from {{{oldPhone}}} to {{{newPhone}}}","wa_id":"{{{newPhone.TrimStart('+')}}}",
                 "user_id":"{{{newUser}}}","previous_user_id":"{{{oldUser}}}","type":"user_changed_number"}}]}
             """);
@@ -133,7 +111,7 @@ public sealed class InboundIdentityChangeTests : IAsyncLifetime
             c => c.GetProperty("phone_number").GetString() == newPhone && c.GetProperty("wa_user_id").GetString() == newUser, what: "the contact moved to its new phone and id");
         await PostAsync(sender, $$$"""
             {"contacts":[{"profile":{"name":"CRM"},"wa_id":"{{{newPhone.TrimStart('+')}}}","user_id":"{{{newUser}}}"}],
-             "messages":[{"from":"{{{newPhone.TrimStart('+')}}}","from_user_id":"{{{newUser}}}","id":"{{{NewWamid()}}}","timestamp":"{{{Now()}}}","type":"text","text":{"body":"new phone"}}]}
+             "messages":[{"from":"{{{newPhone.TrimStart('+')}}}","from_user_id":"{{{newUser}}}","id":"{{{MetaWebhook.NewWamid()}}}","timestamp":"{{{Now()}}}","type":"text","text":{"body":"new phone"}}]}
             """);
 
         Assert.Equal(newUser, moved.GetProperty("wa_user_id").GetString());

@@ -28,7 +28,7 @@ public sealed class InboundIdentityTests : IAsyncLifetime
     public async Task A_message_from_a_username_user_without_a_phone_creates_the_contact_by_user_id_and_is_stored_with_its_event()
     {
         var sender = await Sender.SandboxAsync(_host);
-        var wamid = NewWamid();
+        var wamid = MetaWebhook.NewWamid();
 
         await PostAsync(sender, WithheldPhone(wamid));
 
@@ -60,9 +60,9 @@ public sealed class InboundIdentityTests : IAsyncLifetime
         var sender = await Sender.SandboxAsync(_host);
         var existing = await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", new { phone_number = "+16505551234", name = "Sheena (CRM)" }), HttpStatusCode.Created);
 
-        await PostAsync(sender, WithPhone(NewWamid(), "16505551234"));
+        await PostAsync(sender, WithPhone(MetaWebhook.NewWamid(), "16505551234"));
         var linked = await SingleContactAsync(sender, c => c.GetProperty("wa_user_id").ValueKind == JsonValueKind.String);
-        await PostAsync(sender, WithheldPhone(NewWamid()));
+        await PostAsync(sender, WithheldPhone(MetaWebhook.NewWamid()));
         await Eventually.WaitAsync(() => EventsAsync(sender, "message.incoming"), e => e.Count == 2, what: "both messages stored");
 
         var contact = await SingleContactAsync(sender, _ => true);
@@ -80,11 +80,11 @@ public sealed class InboundIdentityTests : IAsyncLifetime
     public async Task A_user_changed_number_system_message_moves_the_contact_to_the_new_user_id_and_phone()
     {
         var sender = await Sender.SandboxAsync(_host);
-        await PostAsync(sender, WithPhone(NewWamid(), "16505551234"));
+        await PostAsync(sender, WithPhone(MetaWebhook.NewWamid(), "16505551234"));
         var before = await SingleContactAsync(sender, c => c.GetProperty("wa_user_id").ValueKind == JsonValueKind.String);
 
         await PostAsync(sender, $$$"""
-            {"messages":[{"from":"16505551234","from_user_id":"{{{Bsuid}}}","id":"{{{NewWamid()}}}","timestamp":"1749416400","type":"system",
+            {"messages":[{"from":"16505551234","from_user_id":"{{{Bsuid}}}","id":"{{{MetaWebhook.NewWamid()}}}","timestamp":"1749416400","type":"system",
               "system":{"body":"User Sheena Nelson changed from 16505551234 to 16505559876","wa_id":"16505559876",
                 "user_id":"US.20000000000000000001","parent_user_id":"{{{Parent}}}",
                 "previous_user_id":"{{{Bsuid}}}","previous_parent_user_id":"{{{Parent}}}","type":"user_changed_number"}}]}
@@ -95,7 +95,7 @@ public sealed class InboundIdentityTests : IAsyncLifetime
         Assert.Equal("+16505559876", after.GetProperty("phone_number").GetString());
 
         // The next message from the new id finds the moved contact; the system notice itself was not stored as a message.
-        await PostAsync(sender, WithheldPhone(NewWamid(), "US.20000000000000000001"));
+        await PostAsync(sender, WithheldPhone(MetaWebhook.NewWamid(), "US.20000000000000000001"));
         await Eventually.WaitAsync(() => EventsAsync(sender, "message.incoming"), e => e.Count == 1, what: "the later message stored");
         Assert.Equal(before.GetProperty("id").GetString(), (await SingleContactAsync(sender, _ => true)).GetProperty("id").GetString());
     }
@@ -104,11 +104,11 @@ public sealed class InboundIdentityTests : IAsyncLifetime
     public async Task A_user_changed_user_id_system_message_moves_only_the_user_id()
     {
         var sender = await Sender.SandboxAsync(_host);
-        await PostAsync(sender, WithheldPhone(NewWamid()));
+        await PostAsync(sender, WithheldPhone(MetaWebhook.NewWamid()));
         var before = await SingleContactAsync(sender, _ => true);
 
         await PostAsync(sender, $$$"""
-            {"messages":[{"from_user_id":"{{{Bsuid}}}","id":"{{{NewWamid()}}}","timestamp":"1749416400","type":"system",
+            {"messages":[{"from_user_id":"{{{Bsuid}}}","id":"{{{MetaWebhook.NewWamid()}}}","timestamp":"1749416400","type":"system",
               "system":{"body":"User changed","user_id":"US.30000000000000000003","previous_user_id":"{{{Bsuid}}}","type":"user_changed_user_id"}}]}
             """);
 
@@ -118,7 +118,7 @@ public sealed class InboundIdentityTests : IAsyncLifetime
         Assert.Equal("@realsheenanelson", after.GetProperty("username").GetString());
 
         // The old id is free: a message from it now is a new person.
-        await PostAsync(sender, WithheldPhone(NewWamid()));
+        await PostAsync(sender, WithheldPhone(MetaWebhook.NewWamid()));
         await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts")), c => c.GetProperty("total").GetInt32() == 2, what: "a second contact for the freed id");
     }
 
@@ -129,7 +129,7 @@ public sealed class InboundIdentityTests : IAsyncLifetime
         var before = await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", new { phone_number = "+16315551234", name = "Old shape" }), HttpStatusCode.Created);
 
         await PostAsync(sender, $$$"""
-            {"messages":[{"from":"16315551234","id":"{{{NewWamid()}}}","timestamp":"1749416400","type":"system",
+            {"messages":[{"from":"16315551234","id":"{{{MetaWebhook.NewWamid()}}}","timestamp":"1749416400","type":"system",
               "system":{"body":"Old shape changed from 1 (631) 555-1234 to 1 (631) 555-4321","wa_id":"16315554321","type":"user_changed_number"}}]}
             """);
 
@@ -186,12 +186,12 @@ public sealed class InboundIdentityTests : IAsyncLifetime
         await PostAsync(sender, $$$"""
             {"contacts":[{"profile":{"name":"Long","username":{{{JsonSerializer.Serialize(longUsername)}}}},"user_id":"US.4000"},{"profile":{"name":"Good"},"user_id":"US.5000"}],
              "messages":[
-              {"from_user_id":"13491208655302741918","id":"{{{NewWamid()}}}","type":"text","text":{"body":"phone-like id, no phone"}},
-              {"from_user_id":12345,"id":"{{{NewWamid()}}}","type":"text","text":{"body":"numeric id"}},
-              {"from_user_id":"US.4000","id":"{{{NewWamid()}}}","type":"system","system":{"type":"user_changed_user_id","user_id":"US.4001","previous_user_id":"not an id"}},
-              {"from_user_id":"US.4000","id":"{{{NewWamid()}}}","type":"system","system":"not an object"},
-              {"from_user_id":"US.4000","id":"{{{NewWamid()}}}","type":"text","text":{"body":"long username"}},
-              {"from_user_id":"US.5000","id":"{{{NewWamid()}}}","type":"text","text":{"body":"good"}}]}
+              {"from_user_id":"13491208655302741918","id":"{{{MetaWebhook.NewWamid()}}}","type":"text","text":{"body":"phone-like id, no phone"}},
+              {"from_user_id":12345,"id":"{{{MetaWebhook.NewWamid()}}}","type":"text","text":{"body":"numeric id"}},
+              {"from_user_id":"US.4000","id":"{{{MetaWebhook.NewWamid()}}}","type":"system","system":{"type":"user_changed_user_id","user_id":"US.4001","previous_user_id":"not an id"}},
+              {"from_user_id":"US.4000","id":"{{{MetaWebhook.NewWamid()}}}","type":"system","system":"not an object"},
+              {"from_user_id":"US.4000","id":"{{{MetaWebhook.NewWamid()}}}","type":"text","text":{"body":"long username"}},
+              {"from_user_id":"US.5000","id":"{{{MetaWebhook.NewWamid()}}}","type":"text","text":{"body":"good"}}]}
             """);
 
         var list = await Eventually.WaitAsync(async () => await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts")),
@@ -221,28 +221,8 @@ public sealed class InboundIdentityTests : IAsyncLifetime
            "type":"text","text":{"body":"Does it come in another color?"}}]}
         """;
 
-    private static string NewWamid() => "wamid.HBgL" + Guid.NewGuid().ToString("N").ToUpperInvariant() + "=";
-
-    private async Task PostAsync(Sender sender, string valueJson)
-    {
-        var value = JsonDocument.Parse(valueJson).RootElement;
-        var merged = new Dictionary<string, object>
-        {
-            ["messaging_product"] = "whatsapp",
-            ["metadata"] = new { display_phone_number = "15550783881", phone_number_id = sender.PhoneNumberId },
-        };
-        foreach (var property in value.EnumerateObject())
-        {
-            merged[property.Name] = property.Value;
-        }
-
-        var body = JsonSerializer.Serialize(new
-        {
-            @object = "whatsapp_business_account",
-            entry = new[] { new { id = "102290129340398", changes = new[] { new { value = merged, field = "messages" } } } },
-        });
-        await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, body));
-    }
+    private async Task PostAsync(Sender sender, string valueJson) =>
+        await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, MetaWebhook.Change(sender.PhoneNumberId, valueJson)));
 
     private static async Task<JsonElement> SingleContactAsync(Sender sender, Func<JsonElement, bool> done)
     {

@@ -28,8 +28,6 @@ public sealed class UsernameSendTests : IAsyncLifetime
         await _graph.DisposeAsync();
     }
 
-    private static string NewUserId() => "US." + Random.Shared.NextInt64(1_000_000_000_000_000, 9_000_000_000_000_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture);
-
     private static async Task<string> ContactAsync(Sender sender, object body) =>
         (await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", body), HttpStatusCode.Created)).GetProperty("id").GetString()!;
 
@@ -40,7 +38,7 @@ public sealed class UsernameSendTests : IAsyncLifetime
     public async Task A_send_by_user_id_to_a_phone_less_contact_goes_to_meta_as_recipient_and_answers_its_contact_and_user_id()
     {
         var sender = await Sender.CloudAsync(_host);
-        var userId = NewUserId();
+        var userId = MetaWebhook.NewUserId();
         var contactId = await ContactAsync(sender, new { wa_user_id = userId, username = "@realsheenanelson", name = "Sheena Nelson" });
 
         var accepted = await Envelope.SuccessAsync(await sender.SendAsync(new { user_id = userId, type = "template", template = new { name = "hello_world", language = "en_US" } }), HttpStatusCode.Accepted);
@@ -63,7 +61,7 @@ public sealed class UsernameSendTests : IAsyncLifetime
     {
         var sender = await Sender.CloudAsync(_host);
         var phone = Sender.NewPhone();
-        var userId = NewUserId();
+        var userId = MetaWebhook.NewUserId();
         var contactId = await ContactAsync(sender, new { phone_number = phone, wa_user_id = userId });
 
         var id = await Sender.AcceptedIdAsync(await sender.SendAsync(new { contact_id = contactId, type = "template", template = new { name = "hello_world", language = "en_US" } }));
@@ -80,7 +78,7 @@ public sealed class UsernameSendTests : IAsyncLifetime
     public async Task A_template_to_a_user_id_never_seen_creates_the_contact_by_that_user_id()
     {
         var sender = await Sender.CloudAsync(_host);
-        var userId = NewUserId();
+        var userId = MetaWebhook.NewUserId();
 
         var accepted = await Envelope.SuccessAsync(await sender.SendAsync(new { user_id = userId, type = "template", template = new { name = "hello_world", language = "en_US" } }), HttpStatusCode.Accepted);
 
@@ -94,7 +92,7 @@ public sealed class UsernameSendTests : IAsyncLifetime
     public async Task The_window_and_opt_out_rules_hold_for_a_phone_less_contact()
     {
         var sender = await Sender.CloudAsync(_host);
-        var userId = NewUserId();
+        var userId = MetaWebhook.NewUserId();
         var contactId = await ContactAsync(sender, new { wa_user_id = userId });
         await Envelope.SuccessAsync(await sender.Api.PutAsync("contacts/" + contactId, new { opted_in = false }));
 
@@ -110,7 +108,7 @@ public sealed class UsernameSendTests : IAsyncLifetime
     public async Task An_authentication_template_to_a_contact_known_only_by_user_id_is_refused_at_request_time()
     {
         var sender = await Sender.CloudAsync(_host);
-        var userId = NewUserId();
+        var userId = MetaWebhook.NewUserId();
         await ContactAsync(sender, new { wa_user_id = userId });
 
         var refused = await sender.SendAsync(new { user_id = userId, type = "template", template = new { name = "login_code", language = "en_US", components = new[] { new { type = "body", parameters = new[] { new { type = "text", text = "123456" } } } } } });

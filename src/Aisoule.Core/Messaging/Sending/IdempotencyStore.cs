@@ -81,7 +81,7 @@ public sealed class IdempotencyStore(StorageAccount storage, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(record);
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        var takeOver = NewId();
+        var takeOver = MessageKeys.NewWriteId();
         var row = new TableEntity(record.WorkspaceId, record.KeyHash)
         {
             ["BodyHash"] = record.BodyHash,
@@ -146,8 +146,6 @@ public sealed class IdempotencyStore(StorageAccount storage, TimeProvider clock)
         }).ConfigureAwait(false);
         return deleted;
     }
-
-    private static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
     private static IdempotencyRecord Record(TableEntity row) =>
         new(row.PartitionKey, row.RowKey, row.GetString("BodyHash") ?? "", row.GetString("MessageId") ?? "", row.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue, row.ETag);
