@@ -53,6 +53,9 @@ internal sealed class LossyTableProxy : IAsyncDisposable
         return proxy;
     }
 
+    /// <summary>A transaction (entity group batch): the table and its entities are in the body.</summary>
+    public static bool IsBatch(string method, string path) => method == "POST" && path.EndsWith("$batch", StringComparison.Ordinal);
+
     /// <summary>
     /// Loses the answer to the next <paramref name="times"/> requests whose method, path and body text match
     /// <paramref name="match"/> (the body of a batch holds its entities as JSON). The request itself reaches Azurite.

@@ -35,7 +35,7 @@ public sealed class AmbiguousWriteTests : IAsyncLifetime
     public async Task A_claim_whose_answer_was_lost_is_recognised_as_this_dispatchers_and_the_message_is_sent_once()
     {
         var sender = await Sender.CloudAsync(_host);
-        _proxy.LoseAnswer((method, path, body) => IsBatch(method, path) && body.Contains("\"Status\":\"sending\"", StringComparison.Ordinal));
+        _proxy.LoseAnswer((method, path, body) => LossyTableProxy.IsBatch(method, path) && body.Contains("\"Status\":\"sending\"", StringComparison.Ordinal));
 
         var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
 
@@ -50,7 +50,7 @@ public sealed class AmbiguousWriteTests : IAsyncLifetime
         var sender = await Sender.CloudAsync(_host);
         var calls = 0;
         _graph.OnSend = (_, _) => Interlocked.Increment(ref calls) == 1 ? FakeGraphApi.Reply.ServerError() : FakeGraphApi.Reply.Ok();
-        _proxy.LoseAnswer((method, path, body) => IsBatch(method, path) && body.Contains("\"Status\":\"queued\"", StringComparison.Ordinal) && body.Contains("\"Failures\":1", StringComparison.Ordinal));
+        _proxy.LoseAnswer((method, path, body) => LossyTableProxy.IsBatch(method, path) && body.Contains("\"Status\":\"queued\"", StringComparison.Ordinal) && body.Contains("\"Failures\":1", StringComparison.Ordinal));
 
         var id = await Sender.AcceptedIdAsync(await sender.SendTemplateAsync(Sender.NewPhone()));
 
@@ -65,7 +65,7 @@ public sealed class AmbiguousWriteTests : IAsyncLifetime
     public async Task A_send_whose_insert_answer_was_lost_answers_202_and_is_sent_once_without_waiting_for_the_sweeper()
     {
         var sender = await Sender.CloudAsync(_host);
-        _proxy.LoseAnswer((method, path, body) => IsBatch(method, path) && body.Contains("\"PayloadJson\"", StringComparison.Ordinal) && body.Contains("\"Status\":\"queued\"", StringComparison.Ordinal));
+        _proxy.LoseAnswer((method, path, body) => LossyTableProxy.IsBatch(method, path) && body.Contains("\"PayloadJson\"", StringComparison.Ordinal) && body.Contains("\"Status\":\"queued\"", StringComparison.Ordinal));
 
         var response = await sender.SendTemplateAsync(Sender.NewPhone());
 
@@ -82,7 +82,7 @@ public sealed class AmbiguousWriteTests : IAsyncLifetime
         var sender = await Sender.CloudAsync(_host);
         var phone = Sender.NewPhone();
         var key = "lost-insert-" + Guid.NewGuid().ToString("N");
-        _proxy.LoseAnswer((method, path, body) => IsBatch(method, path) && body.Contains("\"PayloadJson\"", StringComparison.Ordinal) && body.Contains("\"Status\":\"queued\"", StringComparison.Ordinal));
+        _proxy.LoseAnswer((method, path, body) => LossyTableProxy.IsBatch(method, path) && body.Contains("\"PayloadJson\"", StringComparison.Ordinal) && body.Contains("\"Status\":\"queued\"", StringComparison.Ordinal));
 
         var first = await sender.SendTemplateAsync(phone, idempotencyKey: key);
         var retry = await sender.SendTemplateAsync(phone, idempotencyKey: key);
@@ -93,6 +93,4 @@ public sealed class AmbiguousWriteTests : IAsyncLifetime
         Assert.Equal(1, _proxy.Lost);
         Assert.Equal(1, _graph.DeliveredPerMessage.GetValueOrDefault(id));
     }
-
-    private static bool IsBatch(string method, string path) => method == "POST" && path.EndsWith("$batch", StringComparison.Ordinal);
 }

@@ -35,7 +35,7 @@ public sealed class IdempotencyRaceTests : IAsyncLifetime
     {
         var sender = await Sender.CloudAsync(_host);
         var (phone, key) = (Sender.NewPhone(), "slow-insert-" + Guid.NewGuid().ToString("N"));
-        var held = _proxy.Hold((method, path, body) => method == "POST" && path.EndsWith("$batch", StringComparison.Ordinal) && body.Contains("\"PayloadJson\"", StringComparison.Ordinal), Slow);
+        var held = _proxy.Hold((method, path, body) => LossyTableProxy.IsBatch(method, path) && body.Contains("\"PayloadJson\"", StringComparison.Ordinal), Slow);
 
         var first = sender.SendTemplateAsync(phone, idempotencyKey: key);
         await held;
