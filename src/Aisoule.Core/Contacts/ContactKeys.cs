@@ -68,11 +68,12 @@ internal static class ContactKeys
 
     public static string Stage(string stage, string id) => StagePrefix + Encode(stage.ToLowerInvariant()) + Separator + id;
 
-    public static string TotalCounter => CounterPrefix + "total";
+    /// <summary>The counters (each kept in <see cref="CounterShards"/>: each name, a prefix ending in the separator, plus a shard number is a row).</summary>
+    public static string TotalCounter => CounterPrefix + "total" + Separator;
 
-    public static string TagCounter(string tag) => CounterPrefix + TagPrefix + Encode(tag.ToLowerInvariant());
+    public static string TagCounter(string tag) => CounterPrefix + TagPrefix + Encode(tag.ToLowerInvariant()) + Separator;
 
-    public static string StageCounter(string stage) => CounterPrefix + StagePrefix + Encode(stage.ToLowerInvariant());
+    public static string StageCounter(string stage) => CounterPrefix + StagePrefix + Encode(stage.ToLowerInvariant()) + Separator;
 
     /// <summary>All tag (or stage) index rows of one value: its prefix up to and including the separator.</summary>
     public static string TagRange(string tag) => TagPrefix + Encode(tag.ToLowerInvariant()) + Separator;

@@ -8,7 +8,7 @@ namespace Aisoule.Core.Contacts;
 /// <summary>
 /// Lists a workspace's contacts newest first, from its own partition only. No filter, one tag or one stage:
 /// the rows come straight off the contact rows or that index, and <c>total</c> is a counter kept exact in the
-/// same transactions as the writes — one point read, whatever the workspace's size. Search and combined filters:
+/// same transactions as the writes (<see cref="CounterShards"/>) — one short range query, whatever the workspace's size. Search and combined filters:
 /// the matching index ranges are read keys-only and intersected, so the cost follows the matches, never the
 /// whole workspace. Pages past the first skip keys-only; a cursor continues without skipping and without
 /// overlaps even while contacts are being added.
@@ -41,7 +41,7 @@ public sealed class ContactLister(StorageAccount storage)
         if (filter.IsEmpty)
         {
             // The contact rows are their own index: one range query reads the page itself.
-            var totalTask = CounterAsync(table, workspaceId, single.Counter, cancellationToken);
+            var totalTask = CounterShards.SumAsync(table, workspaceId, single.Counter, cancellationToken);
             var rows = await ContactRowsAsync(table, workspaceId, after, skip, perPage + 1, cancellationToken).ConfigureAwait(false);
             var shown = rows.Take(perPage).Select(ContactView.From).ToList();
             var next = rows.Count > perPage ? EncodeCursor(shown[^1].Id) : null;
@@ -50,7 +50,7 @@ public sealed class ContactLister(StorageAccount storage)
 
         if (single.Range is not null)
         {
-            var totalTask = CounterAsync(table, workspaceId, single.Counter, cancellationToken);
+            var totalTask = CounterShards.SumAsync(table, workspaceId, single.Counter, cancellationToken);
             var ids = await PageOfRangeAsync(table, workspaceId, single.Range, after, skip, perPage + 1, cancellationToken).ConfigureAwait(false);
             return await PageAsync(table, workspaceId, ids, await totalTask.ConfigureAwait(false), page, perPage, cancellationToken).ConfigureAwait(false);
         }
@@ -219,12 +219,6 @@ public sealed class ContactLister(StorageAccount storage)
         }
 
         return ids;
-    }
-
-    private static async Task<long> CounterAsync(TableClient table, string workspaceId, string counter, CancellationToken cancellationToken)
-    {
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(workspaceId, counter, [ContactWriter.CountProperty], cancellationToken).ConfigureAwait(false);
-        return row.HasValue ? row.Value!.GetInt64(ContactWriter.CountProperty) ?? 0 : 0;
     }
 
     private static string EncodeCursor(string id) => Convert.ToBase64String(Encoding.ASCII.GetBytes(id)).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -52,14 +52,14 @@ public sealed partial class ContactService
                 if (absorbed is not null)
                 {
                     absorbed.UpdatedAt = now;
-                    await ContactWriter.CommitAsync(table, ContactChange.Update(kept, absorbed, now), cancellationToken).ConfigureAwait(false);
+                    await _writer.CommitAsync(table, ContactChange.Update(kept, absorbed, now), cancellationToken).ConfigureAwait(false);
                 }
 
                 // Deleted with a forward row to the phone contact, in the same transaction: a write still addressed to
                 // the deleted id (Meta's opt-out for a message sent to it, a reply in flight) lands on the phone contact.
                 var delete = ContactChange.Delete(twin);
                 delete.Actions.Add(new(TableTransactionActionType.UpsertReplace, new TableEntity(workspaceId, ContactKeys.Forward(twin.Id)) { ["ContactId"] = kept.Id }));
-                await ContactWriter.CommitAsync(table, delete, cancellationToken).ConfigureAwait(false);
+                await _writer.CommitAsync(table, delete, cancellationToken).ConfigureAwait(false);
                 return attempt.Again();
             }
 
@@ -81,7 +81,7 @@ public sealed partial class ContactService
                 contact.RowKey = ContactKeys.Contact(contact.Id);
 
                 // A racing writer that took the phone or the id fails this whole write (409): the next attempt finds it.
-                await ContactWriter.CommitAsync(table, ContactChange.Create(contact, now), cancellationToken).ConfigureAwait(false);
+                await _writer.CommitAsync(table, ContactChange.Create(contact, now), cancellationToken).ConfigureAwait(false);
                 return contact;
             }
 
@@ -103,7 +103,7 @@ public sealed partial class ContactService
             }
 
             after.UpdatedAt = now;
-            await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            await _writer.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
             return after;
         }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
@@ -157,7 +157,7 @@ public sealed partial class ContactService
             Observe(after, next);
             var now = clock.GetUtcNow();
             after.UpdatedAt = now;
-            await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            await _writer.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
             return after;
         }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
@@ -198,7 +198,7 @@ public sealed partial class ContactService
             var now = clock.GetUtcNow();
             after.PhoneNumber = newPhone;
             after.UpdatedAt = now;
-            await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            await _writer.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
             return after;
         }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
     }

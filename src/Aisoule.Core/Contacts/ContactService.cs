@@ -16,6 +16,9 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
     // Rounds of "look up, then create or change" (each already retried on its own writes) before giving up.
     private const int MaxRereads = 5;
 
+    // Commits every contact write; holds this process's counter shards.
+    private readonly ContactWriter _writer = new();
+
     public static ApiError Exists(string id) =>
         new ApiError(ErrorCodes.ContactExists, "A contact with this phone number already exists.") with { ExistingId = id };
 
@@ -59,7 +62,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
 
             try
             {
-                await ContactWriter.CommitAsync(table, change, cancellationToken).ConfigureAwait(false);
+                await _writer.CommitAsync(table, change, cancellationToken).ConfigureAwait(false);
                 return ContactView.From(contact);
             }
             catch (Exception ex) when (StorageFailures.IsValueRefused(ex))
@@ -103,7 +106,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
 
             try
             {
-                await ContactWriter.CommitAsync(table, change, cancellationToken).ConfigureAwait(false);
+                await _writer.CommitAsync(table, change, cancellationToken).ConfigureAwait(false);
                 return ContactView.From(after);
             }
             catch (Exception ex) when (StorageFailures.IsValueRefused(ex))
@@ -124,7 +127,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
                 return NotFound();
             }
 
-            await ContactWriter.CommitAsync(table, ContactChange.Delete(contact), cancellationToken).ConfigureAwait(false);
+            await _writer.CommitAsync(table, ContactChange.Delete(contact), cancellationToken).ConfigureAwait(false);
             return contact.Id;
         }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
@@ -184,7 +187,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
 
             try
             {
-                await ContactWriter.CommitAsync(table, combined, cancellationToken).ConfigureAwait(false);
+                await _writer.CommitAsync(table, combined, cancellationToken).ConfigureAwait(false);
                 created += chunk.Count;
             }
             catch (Exception ex) when (OptimisticRetry.IsConflict(ex) || StorageFailures.IsValueRefused(ex) || ex is TableTransactionFailedException { ErrorCode: "InvalidDuplicateRow" })
@@ -293,7 +296,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
 
             var now = clock.GetUtcNow();
             after.UpdatedAt = now;
-            await ContactWriter.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            await _writer.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
             return true;
         }, gaveUp: () => throw new InvalidOperationException($"Contact {id} kept changing while it was being changed."), cancellationToken: cancellationToken).ConfigureAwait(false);
     }

@@ -4,35 +4,20 @@ using Azure.Data.Tables;
 namespace Aisoule.Core.Contacts;
 
 /// <summary>
-/// Commits a <see cref="ContactChange"/>: reads the counter rows it moves, adds their new values under ETags,
-/// and submits everything as one transaction. A concurrent writer makes it fail whole (412/409), never half: a
-/// conflict for <see cref="OptimisticRetry"/>.
+/// Commits a <see cref="ContactChange"/>: takes one counter shard for the write (<see cref="CounterShards"/>), moves
+/// that shard of each counter the change moves, and submits everything as one transaction. A concurrent writer of the
+/// same shard makes it fail whole (412/409), never half: a conflict for <see cref="OptimisticRetry"/>, whose next
+/// attempt takes a shard again. One per <see cref="ContactService"/>, so one per process.
 /// </summary>
-internal static class ContactWriter
+internal sealed class ContactWriter
 {
-    public const string CountProperty = "Count";
+    private readonly CounterShards _counters = new(CounterShards.ContactsDefault);
 
-    public static async Task CommitAsync(TableClient table, ContactChange change, CancellationToken cancellationToken = default)
+    public async Task CommitAsync(TableClient table, ContactChange change, CancellationToken cancellationToken = default)
     {
-        var actions = new List<TableTransactionAction>(change.Actions);
-        var moved = change.Counters.Where(c => c.Value != 0).ToList();
-        var current = await Task.WhenAll(moved.Select(c =>
-            table.GetEntityIfExistsAsync<TableEntity>(change.WorkspaceId, c.Key, cancellationToken: cancellationToken))).ConfigureAwait(false);
-        for (var i = 0; i < moved.Count; i++)
-        {
-            var (key, delta) = moved[i];
-            if (current[i].HasValue)
-            {
-                var row = current[i].Value!;
-                row[CountProperty] = (row.GetInt64(CountProperty) ?? 0) + delta;
-                actions.Add(new(TableTransactionActionType.UpdateReplace, row, row.ETag));
-            }
-            else
-            {
-                actions.Add(new(TableTransactionActionType.Add, new TableEntity(change.WorkspaceId, key) { [CountProperty] = delta }));
-            }
-        }
-
-        await TableBatch.SubmitAsync(table, actions, cancellationToken).ConfigureAwait(false);
+        using var lease = _counters.Take(change.WorkspaceId);
+        var moves = await _counters.MoveAsync(table, change.WorkspaceId, lease.Shard, change.Counters, cancellationToken).ConfigureAwait(false);
+        var response = await TableBatch.SubmitAsync(table, [.. change.Actions, .. moves.Actions], cancellationToken).ConfigureAwait(false);
+        _counters.Remember(moves, response.Value, change.Actions.Count);
     }
 }

@@ -23,7 +23,7 @@ internal static class MessageKeys
     public const string StatusPrefix = "s_";
     public const string CountPrefix = "n_total_";
 
-    /// <summary>Each partition's share of the message count is spread over this many rows, so concurrent sends rarely touch the same one.</summary>
+    /// <summary>Each partition's share of the message count is spread over this many rows (<see cref="Storage.CounterShards"/>), 64 a workspace, so concurrent sends rarely touch the same one.</summary>
     public const int CountShards = 4;
     public const string IdPrefix = "msg_";
 

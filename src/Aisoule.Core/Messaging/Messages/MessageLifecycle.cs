@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -24,10 +23,8 @@ namespace Aisoule.Core.Messaging.Messages;
 /// </summary>
 public sealed class MessageLifecycle(StorageAccount storage, MessageStore store, SendEnqueuer enqueuer, TimeProvider clock)
 {
-    /// <summary>At most this many count shards are remembered (a few bytes each); past it, shards are read.</summary>
-    private const int MaxKnownShards = 20_000;
-
-    private readonly ConcurrentDictionary<(string Partition, string RowKey), (long Count, ETag ETag)> _shards = new();
+    // Each message partition's share of the workspace's message count (this process's shard choice and copies).
+    private readonly CounterShards _counts = new(MessageKeys.CountShards);
 
     /// <summary>The error of a message whose sending instance stopped before Meta's answer was recorded.</summary>
     public const string DeliveryUnknownCode = "delivery_unknown";
@@ -104,13 +101,14 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         // exact. A count row someone else just moved fails the ETag; try again on another.
         return await OptimisticRetry.RunAsync<MessageEntity?>(async attempt =>
         {
-            var (shard, count) = await CountShardAsync(table, partition, Random.Shared.Next(MessageKeys.CountShards), cancellationToken).ConfigureAwait(false);
+            using var lease = _counts.Take(partition);
+            var count = await _counts.MoveAsync(table, partition, lease.Shard, [new(MessageKeys.CountPrefix, 1)], cancellationToken).ConfigureAwait(false);
             try
             {
-                var response = await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact), new(TableTransactionActionType.Add, byStatus), shard], cancellationToken).ConfigureAwait(false);
+                var response = await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact), new(TableTransactionActionType.Add, byStatus), .. count.Actions], cancellationToken).ConfigureAwait(false);
                 mayBeStored.Value = true;
                 message.ETag = response.Value[0].Headers.ETag ?? default;
-                KeepCountShard(shard.Entity, count, response.Value[3].Headers.ETag);
+                _counts.Remember(count, response.Value, 3);
                 return message;
             }
             catch (TableTransactionFailedException ex) when (ex.Status == 409)
@@ -380,36 +378,6 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
     /// </summary>
     private static bool IsDefinitelyNotApplied(Exception exception) =>
         exception is StoredSizeExceededException or ArgumentException or RequestFailedException { Status: >= 400 and < 500 };
-
-    /// <summary>
-    /// The action that adds one to a count shard, and the count it writes: an update guarded by its ETag, or its first
-    /// insert. The shard as this process last wrote it is taken from <see cref="_shards"/> when there (taken out, so two
-    /// of this process's own sends never race on one copy), which saves the read; if another instance moved the shard
-    /// since, the ETag fails the transaction and the next try reads it.
-    /// </summary>
-    private async Task<(TableTransactionAction Action, long Count)> CountShardAsync(TableClient table, string partition, int shard, CancellationToken cancellationToken)
-    {
-        var key = MessageKeys.CountShard(shard);
-        if (_shards.TryRemove((partition, key), out var known))
-        {
-            return (new(TableTransactionActionType.UpdateReplace, new TableEntity(partition, key) { ["Count"] = known.Count + 1 }, known.ETag), known.Count + 1);
-        }
-
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var count = row.HasValue ? (row.Value!.GetInt64("Count") ?? 0) + 1 : 1L;
-        return row.HasValue
-            ? (new(TableTransactionActionType.UpdateReplace, new TableEntity(partition, key) { ["Count"] = count }, row.Value!.ETag), count)
-            : (new(TableTransactionActionType.Add, new TableEntity(partition, key) { ["Count"] = count }), count);
-    }
-
-    /// <summary>Remembers a count shard as this process just wrote it, for the next send in its partition.</summary>
-    private void KeepCountShard(ITableEntity shard, long count, ETag? etag)
-    {
-        if (etag is { } e && e != default && _shards.Count < MaxKnownShards)
-        {
-            _shards[(shard.PartitionKey, shard.RowKey)] = (count, e);
-        }
-    }
 
     // `from` is null when Meta withholds the phone (a username user); `from_user_id` (the BSUID) is then always there.
     private sealed record IncomingEvent(

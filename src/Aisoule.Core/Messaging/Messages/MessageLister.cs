@@ -24,16 +24,8 @@ public sealed class MessageLister(StorageAccount storage, MessageStore store)
         var skip = (page - 1) * perPage;
         if (contactId is null && status is null)
         {
-            var counts = await Task.WhenAll(MessageKeys.AllPartitions(workspaceId).Select(async partition =>
-            {
-                long count = 0;
-                await foreach (var row in table.QueryAsync<TableEntity>(Range(partition, MessageKeys.CountPrefix), select: ["Count"], cancellationToken: cancellationToken).ConfigureAwait(false))
-                {
-                    count += row.GetInt64("Count") ?? 0;
-                }
-
-                return count;
-            })).ConfigureAwait(false);
+            var counts = await Task.WhenAll(MessageKeys.AllPartitions(workspaceId).Select(partition =>
+                CounterShards.SumAsync(table, partition, MessageKeys.CountPrefix, cancellationToken))).ConfigureAwait(false);
             var rows = await NewestAsync(table, workspaceId, skip, perPage, cancellationToken).ConfigureAwait(false);
             return new MessagePage([.. rows.Select(MessageView.From)], counts.Sum(), page, perPage);
         }
