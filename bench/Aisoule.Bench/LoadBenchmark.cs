@@ -1,8 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Aisoule.Core.Storage;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisoule.Bench;
 
@@ -23,6 +27,8 @@ internal static class LoadBenchmark
 
     private static readonly string[] LoadTag = ["load"];
 
+    private const int FloorRows = 6;
+
     public static async Task RunAsync(int clients, int seconds, int writersMax)
     {
         await using var host = await BenchHost.StartAsync().ConfigureAwait(false);
@@ -42,8 +48,10 @@ internal static class LoadBenchmark
 
         foreach (var writers in WriterCounts.Where(w => w <= writersMax))
         {
-            var result = await RunClientsAsync(host, keys, writers, TimeSpan.FromSeconds(Math.Max(10, seconds / 3)), contacts, mixed: false).ConfigureAwait(false);
+            var phase = TimeSpan.FromSeconds(Math.Max(10, seconds / 3));
+            var result = await RunClientsAsync(host, keys, writers, phase, contacts, mixed: false).ConfigureAwait(false);
             Print($"contact writes only ({writers} writers: 50% create, 50% update)", result);
+            Print($"  floor: the bare SDK, {writers} writers at the same pace, each a {FloorRows}-row insert transaction in one partition of the same table", await FloorAsync(host, writers, phase).ConfigureAwait(false));
         }
     }
 
@@ -66,15 +74,62 @@ internal static class LoadBenchmark
         return body.TryGetProperty("id", out var id) ? id.GetString()! : throw new InvalidOperationException($"POST /contacts answered {(int)response.StatusCode}: {body}");
     }
 
-    private static async Task<Result> RunClientsAsync(BenchHost host, List<string> keys, int clients, TimeSpan duration, ConcurrentBag<(string Id, string Phone)> contacts, bool mixed)
+    private static Task<Result> RunClientsAsync(BenchHost host, List<string> keys, int clients, TimeSpan duration, ConcurrentBag<(string Id, string Phone)> contacts, bool mixed)
     {
         var known = contacts.ToArray();
+        return PacedAsync(clients, duration, async (client, n, random) =>
+        {
+            var key = keys[(client * KeysPerClient) + (n % KeysPerClient)];
+            var target = known[random.Next(known.Length)];
+            var roll = random.NextDouble();
+            var (isRead, method, path, body) = mixed
+                ? roll switch
+                {
+                    < 0.35 => (true, HttpMethod.Get, "contacts/" + target.Id, null),
+                    < 0.55 => (true, HttpMethod.Get, random.Next(2) == 0 ? "contacts" : "contacts?tag=load", null),
+                    < 0.75 => (false, HttpMethod.Post, "contacts", NewContact(random)),
+                    < 0.85 => (false, HttpMethod.Put, "contacts/" + target.Id, (object?)new { name = "Updated " + random.Next(), tags = new[] { "load", "t" + random.Next(5) } }),
+                    _ => (false, HttpMethod.Post, "messages/send", new { to = target.Phone, type = "template", template = new { name = "hello_world", language = "en_US" } }),
+                }
+                : roll < 0.5
+                    ? (false, HttpMethod.Post, "contacts", NewContact(random))
+                    : (false, HttpMethod.Put, "contacts/" + target.Id, (object?)new { name = "Updated " + random.Next(), stage = "s" + random.Next(4) });
+            using var response = await host.SendAsync(method, path, key, body).ConfigureAwait(false);
+            await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+            return (isRead, (int)response.StatusCode);
+        });
+    }
+
+    /// <summary>
+    /// What storage alone costs a contact write at this concurrency: the same writers at the same pace, each an insert
+    /// transaction of <see cref="FloorRows"/> fresh rows (a contact, its pointer, three index rows, an outbox event) in
+    /// one partition of the contacts table, with no counters, no reads and no HTTP.
+    /// </summary>
+    private static async Task<Result> FloorAsync(BenchHost host, int writers, TimeSpan duration)
+    {
+        var table = await host.Services.GetRequiredService<StorageAccount>().GetTableAsync("contacts").ConfigureAwait(false);
+        var partition = "floor" + Guid.NewGuid().ToString("N")[..8];
+        return await PacedAsync(writers, duration, async (_, _, _) =>
+        {
+            var id = Guid.NewGuid().ToString("N");
+            var rows = Enumerable.Range(0, FloorRows).Select(i => new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(partition, $"x{i}_{id}") { ["Name"] = "Floor " + id, ["Count"] = 1L }));
+            var response = await table.SubmitTransactionAsync(rows).ConfigureAwait(false);
+            return (false, response.GetRawResponse().Status);
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <paramref name="clients"/> clients for <paramref name="duration"/>, each taking its next request no sooner than its
+    /// keys allow (a key at most <see cref="PerKeyPerMinute"/> a minute); latencies measured at the client.
+    /// </summary>
+    private static async Task<Result> PacedAsync(int clients, TimeSpan duration, Func<int, int, Random, Task<(bool IsRead, int Status)>> request)
+    {
         var reads = new ConcurrentBag<double>();
         var writes = new ConcurrentBag<double>();
         var statuses = new ConcurrentDictionary<int, int>();
         var clock = Stopwatch.StartNew();
 
-        // Each client takes its next request no sooner than its keys allow (a key at most PerKeyPerMinute a minute).
+        using var conflicts = new ConflictCount();
         var spacing = TimeSpan.FromMinutes(1) / (PerKeyPerMinute * KeysPerClient);
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async client =>
         {
@@ -88,31 +143,15 @@ internal static class LoadBenchmark
                 }
 
                 nextAt += spacing;
-                var key = keys[(client * KeysPerClient) + (n % KeysPerClient)];
-                var target = known[random.Next(known.Length)];
-                var roll = random.NextDouble();
-                var (isRead, method, path, body) = mixed
-                    ? roll switch
-                    {
-                        < 0.35 => (true, HttpMethod.Get, "contacts/" + target.Id, null),
-                        < 0.55 => (true, HttpMethod.Get, random.Next(2) == 0 ? "contacts" : "contacts?tag=load", null),
-                        < 0.75 => (false, HttpMethod.Post, "contacts", NewContact(random)),
-                        < 0.85 => (false, HttpMethod.Put, "contacts/" + target.Id, (object?)new { name = "Updated " + random.Next(), tags = new[] { "load", "t" + random.Next(5) } }),
-                        _ => (false, HttpMethod.Post, "messages/send", new { to = target.Phone, type = "template", template = new { name = "hello_world", language = "en_US" } }),
-                    }
-                    : roll < 0.5
-                        ? (false, HttpMethod.Post, "contacts", NewContact(random))
-                        : (false, HttpMethod.Put, "contacts/" + target.Id, (object?)new { name = "Updated " + random.Next(), stage = "s" + random.Next(4) });
                 var started = Stopwatch.GetTimestamp();
-                using var response = await host.SendAsync(method, path, key, body).ConfigureAwait(false);
-                await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                var (isRead, status) = await request(client, n, random).ConfigureAwait(false);
                 var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 (isRead ? reads : writes).Add(elapsed);
-                statuses.AddOrUpdate((int)response.StatusCode, 1, (_, c) => c + 1);
+                statuses.AddOrUpdate(status, 1, (_, c) => c + 1);
             }
         })).ConfigureAwait(false);
         clock.Stop();
-        return new Result([.. reads.Order()], [.. writes.Order()], clock.Elapsed, new Dictionary<int, int>(statuses));
+        return new Result([.. reads.Order()], [.. writes.Order()], clock.Elapsed, new Dictionary<int, int>(statuses), conflicts.Count);
     }
 
     private static object NewContact(Random random) => new
@@ -132,18 +171,44 @@ internal static class LoadBenchmark
         if (r.Reads.Length == 0)
         {
             Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-                "  {0:N0} requests in {1:F1} s = {2:F1} req/s; writes p50 {3:F0} ms p99 {4:F0} ms; 5xx {5}; statuses {6}",
-                total, r.Elapsed.TotalSeconds, total / r.Elapsed.TotalSeconds, Measure.Percentile(r.Writes, 0.5), Measure.Percentile(r.Writes, 0.99), fivexx, codes));
+                "  {0:N0} requests in {1:F1} s = {2:F1} req/s; writes p50 {3:F0} ms p99 {4:F0} ms; 5xx {5}; statuses {6}; conflict retries {7} ({8:F3} a write)",
+                total, r.Elapsed.TotalSeconds, total / r.Elapsed.TotalSeconds, Measure.Percentile(r.Writes, 0.5), Measure.Percentile(r.Writes, 0.99), fivexx, codes,
+                r.Conflicts, (double)r.Conflicts / Math.Max(1, r.Writes.Length)));
             return;
         }
 
         Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-            "  {0:N0} requests in {1:F1} s = {2:F1} req/s; reads n={3} p50 {4:F0} ms p99 {5:F0} ms; writes n={6} p50 {7:F0} ms p99 {8:F0} ms; writes p99 / reads p99 = {9:F2} (target <= 3); 5xx {10}; statuses {11}",
+            "  {0:N0} requests in {1:F1} s = {2:F1} req/s; reads n={3} p50 {4:F0} ms p99 {5:F0} ms; writes n={6} p50 {7:F0} ms p99 {8:F0} ms; writes p99 / reads p99 = {9:F2} (target <= 3); 5xx {10}; statuses {11}; conflict retries {12} ({13:F3} a write)",
             total, r.Elapsed.TotalSeconds, total / r.Elapsed.TotalSeconds,
             r.Reads.Length, Measure.Percentile(r.Reads, 0.5), Measure.Percentile(r.Reads, 0.99),
             r.Writes.Length, Measure.Percentile(r.Writes, 0.5), Measure.Percentile(r.Writes, 0.99),
-            Measure.Percentile(r.Writes, 0.99) / Measure.Percentile(r.Reads, 0.99), fivexx, codes));
+            Measure.Percentile(r.Writes, 0.99) / Measure.Percentile(r.Reads, 0.99), fivexx, codes,
+            r.Conflicts, (double)r.Conflicts / Math.Max(1, r.Writes.Length)));
     }
 
-    private sealed record Result(double[] Reads, double[] Writes, TimeSpan Elapsed, Dictionary<int, int> Statuses);
+    private sealed record Result(double[] Reads, double[] Writes, TimeSpan Elapsed, Dictionary<int, int> Statuses, long Conflicts);
+
+    /// <summary>Counts the host's optimistic-write conflicts (<see cref="OptimisticRetry.ConflictsName"/>) while it listens.</summary>
+    private sealed class ConflictCount : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _count;
+
+        public ConflictCount()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == OptimisticRetry.MeterName && instrument.Name == OptimisticRetry.ConflictsName)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _count, value));
+            _listener.Start();
+        }
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public void Dispose() => _listener.Dispose();
+    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Azure;
 
 namespace Aisoule.Core.Storage;
@@ -30,6 +31,14 @@ namespace Aisoule.Core.Storage;
 /// </summary>
 public static class OptimisticRetry
 {
+    /// <summary>The meter of storage contention: <see cref="ConflictsName"/> counts every attempt that met another writer.</summary>
+    public const string MeterName = "Aisoule.Storage";
+
+    public const string ConflictsName = "aisoule.storage.conflicts";
+
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<long> Conflicts = Meter.CreateCounter<long>(ConflictsName, "{conflict}", "Optimistic writes that met another writer and went again (or gave up).");
+
     /// <summary>Retries that go without waiting; the back-off starts after them.</summary>
     public const int ImmediateRetries = 2;
 
@@ -65,6 +74,8 @@ public static class OptimisticRetry
             {
                 // Read again and decide again: below.
             }
+
+            Conflicts.Add(1);
 
             if (limit.Reached(number + 1, Stopwatch.GetElapsedTime(started)))
             {
