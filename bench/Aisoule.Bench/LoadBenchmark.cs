@@ -82,21 +82,21 @@ internal static class LoadBenchmark
             var key = keys[(client * KeysPerClient) + (n % KeysPerClient)];
             var target = known[random.Next(known.Length)];
             var roll = random.NextDouble();
-            var (isRead, method, path, body) = mixed
+            var (kind, method, path, body) = mixed
                 ? roll switch
                 {
-                    < 0.35 => (true, HttpMethod.Get, "contacts/" + target.Id, null),
-                    < 0.55 => (true, HttpMethod.Get, random.Next(2) == 0 ? "contacts" : "contacts?tag=load", null),
-                    < 0.75 => (false, HttpMethod.Post, "contacts", NewContact(random)),
-                    < 0.85 => (false, HttpMethod.Put, "contacts/" + target.Id, (object?)new { name = "Updated " + random.Next(), tags = new[] { "load", "t" + random.Next(5) } }),
-                    _ => (false, HttpMethod.Post, "messages/send", new { to = target.Phone, type = "template", template = new { name = "hello_world", language = "en_US" } }),
+                    < 0.35 => ("get", HttpMethod.Get, "contacts/" + target.Id, null),
+                    < 0.55 => ("list", HttpMethod.Get, random.Next(2) == 0 ? "contacts" : "contacts?tag=load", null),
+                    < 0.75 => ("create", HttpMethod.Post, "contacts", NewContact(random)),
+                    < 0.85 => ("update", HttpMethod.Put, "contacts/" + target.Id, (object?)new { name = "Updated " + random.Next(), tags = new[] { "load", "t" + random.Next(5) } }),
+                    _ => ("send", HttpMethod.Post, "messages/send", new { to = target.Phone, type = "template", template = new { name = "hello_world", language = "en_US" } }),
                 }
                 : roll < 0.5
-                    ? (false, HttpMethod.Post, "contacts", NewContact(random))
-                    : (false, HttpMethod.Put, "contacts/" + target.Id, (object?)new { name = "Updated " + random.Next(), stage = "s" + random.Next(4) });
+                    ? ("create", HttpMethod.Post, "contacts", NewContact(random))
+                    : ("update", HttpMethod.Put, "contacts/" + target.Id, (object?)new { name = "Updated " + random.Next(), stage = "s" + random.Next(4) });
             using var response = await host.SendAsync(method, path, key, body).ConfigureAwait(false);
             await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-            return (isRead, (int)response.StatusCode);
+            return (kind, (int)response.StatusCode);
         });
     }
 
@@ -114,7 +114,7 @@ internal static class LoadBenchmark
             var id = Guid.NewGuid().ToString("N");
             var rows = Enumerable.Range(0, FloorRows).Select(i => new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(partition, $"x{i}_{id}") { ["Name"] = "Floor " + id, ["Count"] = 1L }));
             var response = await table.SubmitTransactionAsync(rows).ConfigureAwait(false);
-            return (false, response.GetRawResponse().Status);
+            return ("insert", response.GetRawResponse().Status);
         }).ConfigureAwait(false);
     }
 
@@ -122,9 +122,10 @@ internal static class LoadBenchmark
     /// <paramref name="clients"/> clients for <paramref name="duration"/>, each taking its next request no sooner than its
     /// keys allow (a key at most <see cref="PerKeyPerMinute"/> a minute); latencies measured at the client.
     /// </summary>
-    private static async Task<Result> PacedAsync(int clients, TimeSpan duration, Func<int, int, Random, Task<(bool IsRead, int Status)>> request)
+    private static async Task<Result> PacedAsync(int clients, TimeSpan duration, Func<int, int, Random, Task<(string Kind, int Status)>> request)
     {
         var reads = new ConcurrentBag<double>();
+        var byKind = new ConcurrentDictionary<string, ConcurrentBag<double>>(StringComparer.Ordinal);
         var writes = new ConcurrentBag<double>();
         var statuses = new ConcurrentDictionary<int, int>();
         var clock = Stopwatch.StartNew();
@@ -144,14 +145,16 @@ internal static class LoadBenchmark
 
                 nextAt += spacing;
                 var started = Stopwatch.GetTimestamp();
-                var (isRead, status) = await request(client, n, random).ConfigureAwait(false);
+                var (kind, status) = await request(client, n, random).ConfigureAwait(false);
                 var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                (isRead ? reads : writes).Add(elapsed);
+                (kind is "get" or "list" ? reads : writes).Add(elapsed);
+                byKind.GetOrAdd(kind, _ => []).Add(elapsed);
                 statuses.AddOrUpdate(status, 1, (_, c) => c + 1);
             }
         })).ConfigureAwait(false);
         clock.Stop();
-        return new Result([.. reads.Order()], [.. writes.Order()], clock.Elapsed, new Dictionary<int, int>(statuses), conflicts.Count);
+        return new Result([.. reads.Order()], [.. writes.Order()], clock.Elapsed, new Dictionary<int, int>(statuses), conflicts.Count,
+            byKind.ToDictionary(k => k.Key, k => k.Value.Order().ToArray(), StringComparer.Ordinal));
     }
 
     private static object NewContact(Random random) => new
@@ -184,9 +187,11 @@ internal static class LoadBenchmark
             r.Writes.Length, Measure.Percentile(r.Writes, 0.5), Measure.Percentile(r.Writes, 0.99),
             Measure.Percentile(r.Writes, 0.99) / Measure.Percentile(r.Reads, 0.99), fivexx, codes,
             r.Conflicts, (double)r.Conflicts / Math.Max(1, r.Writes.Length)));
+        Console.WriteLine("  by kind: " + string.Join("; ", r.ByKind.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k =>
+            string.Format(CultureInfo.InvariantCulture, "{0} n={1} p50 {2:F0} p99 {3:F0} ms", k.Key, k.Value.Length, Measure.Percentile(k.Value, 0.5), Measure.Percentile(k.Value, 0.99)))));
     }
 
-    private sealed record Result(double[] Reads, double[] Writes, TimeSpan Elapsed, Dictionary<int, int> Statuses, long Conflicts);
+    private sealed record Result(double[] Reads, double[] Writes, TimeSpan Elapsed, Dictionary<int, int> Statuses, long Conflicts, Dictionary<string, double[]> ByKind);
 
     /// <summary>Counts the host's optimistic-write conflicts (<see cref="OptimisticRetry.ConflictsName"/>) while it listens.</summary>
     private sealed class ConflictCount : IDisposable

@@ -39,10 +39,12 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
     {
         ArgumentNullException.ThrowIfNull(draft);
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        return await OptimisticRetry.RunAsync<Outcome<ContactView>>(async _ =>
+        return await OptimisticRetry.RunAsync<Outcome<ContactView>>(async attempt =>
         {
-            // A racing create that took the phone or user id fails this one's write; the next attempt answers it as a 409.
-            if (await TakenAsync(table, workspaceId, draft.PhoneNumber, draft.WaUserId, cancellationToken).ConfigureAwait(false) is { } taken)
+            // A new phone or user id is the usual case, so the first attempt just writes: the pointer rows it adds fail
+            // the transaction if another contact holds either (or a racing create took it), and the next attempt looks
+            // them up and answers 409.
+            if (!attempt.IsFirst && await TakenAsync(table, workspaceId, draft.PhoneNumber, draft.WaUserId, cancellationToken).ConfigureAwait(false) is { } taken)
             {
                 return taken;
             }

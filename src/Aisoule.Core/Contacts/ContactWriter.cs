@@ -6,7 +6,7 @@ namespace Aisoule.Core.Contacts;
 /// <summary>
 /// Commits a <see cref="ContactChange"/>: takes one counter shard for the write (<see cref="CounterShards"/>), moves
 /// that shard of each counter the change moves, and submits everything as one transaction. A concurrent writer of the
-/// same shard makes it fail whole (412/409), never half: a conflict for <see cref="OptimisticRetry"/>, whose next
+/// same row makes it fail whole (412/409), never half: a conflict for <see cref="OptimisticRetry"/>, whose next
 /// attempt takes a shard again. One per <see cref="ContactService"/>, so one per process.
 /// </summary>
 internal sealed class ContactWriter
@@ -17,7 +17,15 @@ internal sealed class ContactWriter
     {
         using var lease = _counters.Take(change.WorkspaceId);
         var moves = await _counters.MoveAsync(table, change.WorkspaceId, lease.Shard, change.Counters, cancellationToken).ConfigureAwait(false);
-        var response = await TableBatch.SubmitAsync(table, [.. change.Actions, .. moves.Actions], cancellationToken).ConfigureAwait(false);
-        _counters.Remember(moves, response.Value, change.Actions.Count);
+        try
+        {
+            var response = await TableBatch.SubmitAsync(table, [.. change.Actions, .. moves.Actions], cancellationToken).ConfigureAwait(false);
+            _counters.Remember(moves, response.Value, change.Actions.Count);
+        }
+        catch (TableTransactionFailedException ex)
+        {
+            lease.Failed(ex, change.Actions.Count);
+            throw;
+        }
     }
 }

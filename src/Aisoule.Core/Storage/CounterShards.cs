@@ -11,8 +11,9 @@ namespace Aisoule.Core.Storage;
 /// transaction) and a read sums them with one range query of at most <see cref="Shards"/> rows.
 /// <list type="bullet">
 /// <item>The shard a write moves is chosen per write by <see cref="Take"/>: one that no other writer of the same scope
-/// in this process holds while one is free, looked for from a random place so that processes spread too. Two writers
-/// meet on a row only across processes, or past <see cref="Shards"/> concurrent writes of one scope in one process:
+/// in this process holds while one is free, looked for from this process's home shard (random, so processes spread;
+/// moved at random when a write meets another process on a shard, <see cref="Lease.Failed"/>), so that a process keeps
+/// writing the shards it has copies of. Two writers meet on a row only across processes, or past <see cref="Shards"/> concurrent writes of one scope in one process:
 /// a conflict retry is the exception.</item>
 /// <item>A shard as this process last wrote it (its count and ETag) is remembered, so the next write of it needs no
 /// read. A write takes the copy out; if another process moved the row since, the ETag fails the transaction and the
@@ -39,8 +40,15 @@ public sealed class CounterShards
     private readonly ConcurrentDictionary<string, int[]> _held = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Partition, string RowKey), (long Count, ETag ETag)> _known = new();
 
-    public CounterShards(int shards) =>
+    // Where this instance starts looking for a free shard: its own, so that its copies are used, and moved at random
+    // when a write meets another instance's (two instances that started at the same place stop meeting).
+    private int _home;
+
+    public CounterShards(int shards)
+    {
         Shards = shards is > 0 and <= 100 ? shards : throw new ArgumentOutOfRangeException(nameof(shards));
+        _home = Random.Shared.Next(Shards);
+    }
 
     public int Shards { get; }
 
@@ -81,7 +89,7 @@ public sealed class CounterShards
                     continue;
                 }
 
-                var start = Random.Shared.Next(Shards);
+                var start = Volatile.Read(ref _home);
                 var best = start;
                 for (var i = 1; i < Shards && held[best] > 0; i++)
                 {
@@ -171,6 +179,18 @@ public sealed class CounterShards
         }
 
         public int Shard { get; }
+
+        /// <summary>
+        /// Tells the lease why its write failed: when a counter action (at <paramref name="firstIndex"/> or after in the
+        /// transaction) met another writer, this process moves its home shard, so two processes that keep meeting stop.
+        /// </summary>
+        public void Failed(Exception exception, int firstIndex)
+        {
+            if (exception is TableTransactionFailedException { FailedTransactionActionIndex: { } index } failed && index >= firstIndex && OptimisticRetry.IsConflict(failed))
+            {
+                Volatile.Write(ref _owner._home, Random.Shared.Next(_owner.Shards));
+            }
+        }
 
         public void Dispose()
         {
