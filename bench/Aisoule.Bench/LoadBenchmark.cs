@@ -23,7 +23,9 @@ internal static class LoadBenchmark
 
     private const int KeysPerClient = 2;
 
-    private static readonly int[] WriterCounts = [8, 16, 32];
+    // Writers and their pace: 32 at half pace offers what 16 do, so the two show whether latency follows the writers in
+    // flight (contention) or the requests a second the machine must serve (capacity).
+    private static readonly (int Writers, double Pace)[] WriterPhases = [(8, 1), (16, 1), (32, 0.5), (32, 1)];
 
     private static readonly string[] LoadTag = ["load"];
 
@@ -31,28 +33,41 @@ internal static class LoadBenchmark
 
     public static async Task RunAsync(int clients, int seconds, int writersMax)
     {
-        await using var host = await BenchHost.StartAsync().ConfigureAwait(false);
-        var (workspaceId, userId, firstKey) = await host.NewWorkspaceWithOwnerAsync().ConfigureAwait(false);
-        var keys = await host.MoreKeysAsync(workspaceId, userId, (Math.Max(clients, writersMax) * KeysPerClient) - 1).ConfigureAwait(false);
-        keys.Insert(0, firstKey);
+        // Each phase on a host of its own over fresh tables: the emulator's costs grow with a table's size (bench/README.md),
+        // so a phase run after others would measure what they left behind.
+        await using (var mixedHost = await BenchHost.StartAsync().ConfigureAwait(false))
+        {
+            var (keys, contacts) = await WorkspaceAsync(mixedHost, clients).ConfigureAwait(false);
+            Console.WriteLine($"{contacts.Count} contacts in one workspace; {clients} clients over {clients * KeysPerClient} keys for {seconds} s, each key at most {PerKeyPerMinute}/min");
+            var mixed = await RunClientsAsync(mixedHost, keys, clients, TimeSpan.FromSeconds(seconds), contacts, mixed: true).ConfigureAwait(false);
+            Print($"mixed ({clients} clients: 35% get, 20% list, 20% create, 10% update, 15% send)", mixed);
+        }
 
+        foreach (var (writers, pace) in WriterPhases.Where(w => w.Writers <= writersMax))
+        {
+            await using var host = await BenchHost.StartAsync().ConfigureAwait(false);
+            var (keys, contacts) = await WorkspaceAsync(host, writers).ConfigureAwait(false);
+            var phase = TimeSpan.FromSeconds(Math.Max(10, seconds / 3));
+            var how = pace == 1 ? "" : $", each at {pace:0.##} of the pace";
+            var result = await RunClientsAsync(host, keys, writers, phase, contacts, mixed: false, pace).ConfigureAwait(false);
+            Print($"contact writes only ({writers} writers{how}: 50% create, 50% update)", result);
+            Print($"  floor: the bare SDK, {writers} writers at the same pace, each a {FloorRows}-row insert transaction in one partition", await FloorAsync(host, writers, phase, pace).ConfigureAwait(false));
+        }
+    }
+
+    /// <summary>A workspace with two keys a client and 100 contacts to read and update.</summary>
+    private static async Task<(List<string> Keys, ConcurrentBag<(string Id, string Phone)> Contacts)> WorkspaceAsync(BenchHost host, int clients)
+    {
+        var (workspaceId, userId, firstKey) = await host.NewWorkspaceWithOwnerAsync().ConfigureAwait(false);
+        var keys = await host.MoreKeysAsync(workspaceId, userId, (clients * KeysPerClient) - 1).ConfigureAwait(false);
+        keys.Insert(0, firstKey);
         var contacts = new ConcurrentBag<(string Id, string Phone)>();
         for (var i = 0; i < 100; i++)
         {
             contacts.Add(await CreateAsync(host, keys[i % keys.Count], i).ConfigureAwait(false));
         }
 
-        Console.WriteLine($"{contacts.Count} contacts in one workspace; {clients} clients over {clients * KeysPerClient} keys for {seconds} s, each key at most {PerKeyPerMinute}/min");
-        var mixed = await RunClientsAsync(host, keys, clients, TimeSpan.FromSeconds(seconds), contacts, mixed: true).ConfigureAwait(false);
-        Print($"mixed ({clients} clients: 35% get, 20% list, 20% create, 10% update, 15% send)", mixed);
-
-        foreach (var writers in WriterCounts.Where(w => w <= writersMax))
-        {
-            var phase = TimeSpan.FromSeconds(Math.Max(10, seconds / 3));
-            var result = await RunClientsAsync(host, keys, writers, phase, contacts, mixed: false).ConfigureAwait(false);
-            Print($"contact writes only ({writers} writers: 50% create, 50% update)", result);
-            Print($"  floor: the bare SDK, {writers} writers at the same pace, each a {FloorRows}-row insert transaction in one partition of the same table", await FloorAsync(host, writers, phase).ConfigureAwait(false));
-        }
+        return (keys, contacts);
     }
 
     private static async Task<(string Id, string Phone)> CreateAsync(BenchHost host, string key, int n)
@@ -74,10 +89,10 @@ internal static class LoadBenchmark
         return body.TryGetProperty("id", out var id) ? id.GetString()! : throw new InvalidOperationException($"POST /contacts answered {(int)response.StatusCode}: {body}");
     }
 
-    private static Task<Result> RunClientsAsync(BenchHost host, List<string> keys, int clients, TimeSpan duration, ConcurrentBag<(string Id, string Phone)> contacts, bool mixed)
+    private static Task<Result> RunClientsAsync(BenchHost host, List<string> keys, int clients, TimeSpan duration, ConcurrentBag<(string Id, string Phone)> contacts, bool mixed, double pace = 1)
     {
         var known = contacts.ToArray();
-        return PacedAsync(clients, duration, async (client, n, random) =>
+        return PacedAsync(clients, duration, pace, async (client, n, random) =>
         {
             var key = keys[(client * KeysPerClient) + (n % KeysPerClient)];
             var target = known[random.Next(known.Length)];
@@ -103,26 +118,35 @@ internal static class LoadBenchmark
     /// <summary>
     /// What storage alone costs a contact write at this concurrency: the same writers at the same pace, each an insert
     /// transaction of <see cref="FloorRows"/> fresh rows (a contact, its pointer, three index rows, an outbox event) in
-    /// one partition of the contacts table, with no counters, no reads and no HTTP.
+    /// one partition of a table of its own (dropped afterwards, so that it does not slow the phases that follow), with no
+    /// counters, no reads and no HTTP.
     /// </summary>
-    private static async Task<Result> FloorAsync(BenchHost host, int writers, TimeSpan duration)
+    private static async Task<Result> FloorAsync(BenchHost host, int writers, TimeSpan duration, double pace)
     {
-        var table = await host.Services.GetRequiredService<StorageAccount>().GetTableAsync("contacts").ConfigureAwait(false);
-        var partition = "floor" + Guid.NewGuid().ToString("N")[..8];
-        return await PacedAsync(writers, duration, async (_, _, _) =>
+        // A table of its own, dropped afterwards: its rows must not slow the phases that follow.
+        var table = await host.Services.GetRequiredService<StorageAccount>().GetTableAsync("floor" + Guid.NewGuid().ToString("N")[..8]).ConfigureAwait(false);
+        var partition = "floor";
+        try
         {
-            var id = Guid.NewGuid().ToString("N");
-            var rows = Enumerable.Range(0, FloorRows).Select(i => new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(partition, $"x{i}_{id}") { ["Name"] = "Floor " + id, ["Count"] = 1L }));
-            var response = await table.SubmitTransactionAsync(rows).ConfigureAwait(false);
-            return ("insert", response.GetRawResponse().Status);
-        }).ConfigureAwait(false);
+            return await PacedAsync(writers, duration, pace, async (_, _, _) =>
+            {
+                var id = Guid.NewGuid().ToString("N");
+                var rows = Enumerable.Range(0, FloorRows).Select(i => new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(partition, $"x{i}_{id}") { ["Name"] = "Floor " + id, ["Count"] = 1L }));
+                var response = await table.SubmitTransactionAsync(rows).ConfigureAwait(false);
+                return ("insert", response.GetRawResponse().Status);
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            await table.DeleteAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>
     /// <paramref name="clients"/> clients for <paramref name="duration"/>, each taking its next request no sooner than its
-    /// keys allow (a key at most <see cref="PerKeyPerMinute"/> a minute); latencies measured at the client.
+    /// keys allow (a key at most <see cref="PerKeyPerMinute"/> a minute, times <paramref name="pace"/>); latencies measured at the client.
     /// </summary>
-    private static async Task<Result> PacedAsync(int clients, TimeSpan duration, Func<int, int, Random, Task<(string Kind, int Status)>> request)
+    private static async Task<Result> PacedAsync(int clients, TimeSpan duration, double pace, Func<int, int, Random, Task<(string Kind, int Status)>> request)
     {
         var reads = new ConcurrentBag<double>();
         var byKind = new ConcurrentDictionary<string, ConcurrentBag<double>>(StringComparer.Ordinal);
@@ -131,7 +155,7 @@ internal static class LoadBenchmark
         var clock = Stopwatch.StartNew();
 
         using var conflicts = new ConflictCount();
-        var spacing = TimeSpan.FromMinutes(1) / (PerKeyPerMinute * KeysPerClient);
+        var spacing = TimeSpan.FromMinutes(1) / (PerKeyPerMinute * KeysPerClient * pace);
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async client =>
         {
             var random = new Random(Random.Shared.Next());
