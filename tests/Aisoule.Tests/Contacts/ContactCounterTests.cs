@@ -96,6 +96,24 @@ public sealed class ContactCounterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_bulk_upsert_of_contacts_that_exist_updates_each_without_trying_a_create_bound_to_fail()
+    {
+        var phones = Enumerable.Range(0, 10).Select(Phone).ToList();
+        var first = await Envelope.SuccessAsync(await _api.PostAsync("contacts/bulk", new { contacts = phones.Select(p => new { phone_number = p, tags = new[] { "vip" } }) }));
+        Assert.Equal(10, first.GetProperty("created").GetInt32());
+        var before = ContactTransactions();
+
+        // A CRM sync sends the same people again: bulk has looked each phone up and found it taken.
+        var again = await Envelope.SuccessAsync(await _api.PostAsync("contacts/bulk", new { contacts = phones.Select(p => new { phone_number = p, tags = new[] { "vip", "synced" } }) }));
+
+        Assert.Equal(10, again.GetProperty("updated").GetInt32());
+        Assert.Equal(0, ContactTransactions() - before);
+        Assert.Equal(10, await TotalAsync("contacts?per_page=1"));
+        Assert.Equal(10, await TotalAsync("contacts?per_page=1&tag=vip"));
+        Assert.Equal(10, await TotalAsync("contacts?per_page=1&tag=synced"));
+    }
+
+    [Fact]
     public async Task More_concurrent_writers_than_shards_creating_updating_and_deleting_keep_every_total_exact()
     {
         var ids = await Task.WhenAll(Enumerable.Range(0, 80).Select(async i =>
