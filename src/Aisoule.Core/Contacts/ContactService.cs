@@ -35,7 +35,10 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
         return contact is null ? NotFound() : ContactView.From(contact);
     }
 
-    public async Task<Outcome<ContactView>> CreateAsync(string workspaceId, ContactDraft draft, CancellationToken cancellationToken = default)
+    public Task<Outcome<ContactView>> CreateAsync(string workspaceId, ContactDraft draft, CancellationToken cancellationToken = default) =>
+        CreateAsync(workspaceId, draft, lookFirst: false, cancellationToken);
+
+    private async Task<Outcome<ContactView>> CreateAsync(string workspaceId, ContactDraft draft, bool lookFirst, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(draft);
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
@@ -43,8 +46,8 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
         {
             // A new phone or user id is the usual case, so the first attempt just writes: the pointer rows it adds fail
             // the transaction if another contact holds either (or a racing create took it), and the next attempt looks
-            // them up and answers 409.
-            if (!attempt.IsFirst && await TakenAsync(table, workspaceId, draft.PhoneNumber, draft.WaUserId, cancellationToken).ConfigureAwait(false) is { } taken)
+            // them up and answers 409. A caller that expects the contact to exist (an upsert) looks first.
+            if ((lookFirst || !attempt.IsFirst) && await TakenAsync(table, workspaceId, draft.PhoneNumber, draft.WaUserId, cancellationToken).ConfigureAwait(false) is { } taken)
             {
                 return taken;
             }
@@ -366,10 +369,11 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
     /// <summary>Created (true) or updated (false).</summary>
     private async Task<Outcome<bool>> UpsertAsync(string workspaceId, ContactDraft draft, CancellationToken cancellationToken)
     {
-        // Found taken by a contact that is gone before it can be updated (a racing delete): create again.
+        // Found taken by a contact that is gone before it can be updated (a racing delete): create again. Bulk sends an
+        // item here when its phone or user id was found taken or named twice, so the contact is expected: look first.
         return await OptimisticRetry.RunAsync<Outcome<bool>>(async attempt =>
         {
-            var created = await CreateAsync(workspaceId, draft, cancellationToken).ConfigureAwait(false);
+            var created = await CreateAsync(workspaceId, draft, lookFirst: true, cancellationToken).ConfigureAwait(false);
             if (created.Succeeded)
             {
                 return true;

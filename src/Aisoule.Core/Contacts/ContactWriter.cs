@@ -24,7 +24,7 @@ internal sealed class ContactWriter
         }
         catch (TableTransactionFailedException ex)
         {
-            lease.Failed(ex, change.Actions.Count);
+            lease.Failed(ex, moves, change.Actions.Count);
             throw;
         }
     }

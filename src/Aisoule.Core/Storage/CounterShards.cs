@@ -16,8 +16,8 @@ namespace Aisoule.Core.Storage;
 /// writing the shards it has copies of. Two writers meet on a row only across processes, or past <see cref="Shards"/> concurrent writes of one scope in one process:
 /// a conflict retry is the exception.</item>
 /// <item>A shard as this process last wrote it (its count and ETag) is remembered, so the next write of it needs no
-/// read. A write takes the copy out; if another process moved the row since, the ETag fails the transaction and the
-/// writer's next attempt reads it.</item>
+/// read. A write takes the copy out (and puts it back when its transaction failed before the counters, <see cref="Lease.Failed"/>);
+/// if another process moved the row since, the ETag fails the transaction and the writer's next attempt reads it.</item>
 /// </list>
 /// One instance serves one table; the ETags keep every count exact, the choice and the copies only save work.
 /// </summary>
@@ -127,7 +127,7 @@ public sealed class CounterShards
             var (key, delta) = rows[i];
             var (before, etag) = known[i] ?? (read[i] is { HasValue: true } row ? (row.Value!.GetInt64(CountProperty) ?? 0, row.Value!.ETag) : (0, default));
             var entity = new TableEntity(partition, key) { [CountProperty] = before + delta };
-            moves.Add(etag == default ? new(TableTransactionActionType.Add, entity) : new(TableTransactionActionType.UpdateReplace, entity, etag), before + delta);
+            moves.Add(etag == default ? new(TableTransactionActionType.Add, entity) : new(TableTransactionActionType.UpdateReplace, entity, etag), before + delta, etag == default ? null : (before, etag));
         }
 
         return moves;
@@ -146,6 +146,19 @@ public sealed class CounterShards
             if (answers[firstIndex + i].Headers.ETag is { } etag && etag != default && _known.Count < MaxKnown)
             {
                 _known[(moves.Partition, moves.Actions[i].Entity.RowKey)] = (moves.Counts[i], etag);
+            }
+        }
+    }
+
+    // The transaction failed on an action before the counters' (a taken phone, a row changed meanwhile): it moved
+    // nothing, so the shards are as the moves found them; keep those copies (unless a newer one is already kept).
+    private void Keep(CounterMoves moves)
+    {
+        for (var i = 0; i < moves.Actions.Count; i++)
+        {
+            if (moves.Copies[i] is { } copy && _known.Count < MaxKnown)
+            {
+                _known.TryAdd((moves.Partition, moves.Actions[i].Entity.RowKey), copy);
             }
         }
     }
@@ -181,14 +194,24 @@ public sealed class CounterShards
         public int Shard { get; }
 
         /// <summary>
-        /// Tells the lease why its write failed: when a counter action (at <paramref name="firstIndex"/> or after in the
-        /// transaction) met another writer, this process moves its home shard, so two processes that keep meeting stop.
+        /// Tells the lease why the write of <paramref name="moves"/> failed: when a counter action (at
+        /// <paramref name="firstIndex"/> or after in the transaction) met another writer, this process moves its home
+        /// shard, so two processes that keep meeting stop; when an action before them failed the transaction, the
+        /// counter rows did not move and the copies the moves were made from are kept for the next write.
         /// </summary>
-        public void Failed(Exception exception, int firstIndex)
+        public void Failed(Exception exception, CounterMoves moves, int firstIndex)
         {
-            if (exception is TableTransactionFailedException { FailedTransactionActionIndex: { } index } failed && index >= firstIndex && OptimisticRetry.IsConflict(failed))
+            ArgumentNullException.ThrowIfNull(moves);
+            if (exception is TableTransactionFailedException { FailedTransactionActionIndex: { } index } failed)
             {
-                Volatile.Write(ref _owner._home, Random.Shared.Next(_owner.Shards));
+                if (index < firstIndex)
+                {
+                    _owner.Keep(moves);
+                }
+                else if (OptimisticRetry.IsConflict(failed))
+                {
+                    Volatile.Write(ref _owner._home, Random.Shared.Next(_owner.Shards));
+                }
             }
         }
 
@@ -207,6 +230,7 @@ public sealed class CounterMoves(string partition)
 {
     private readonly List<TableTransactionAction> _actions = [];
     private readonly List<long> _counts = [];
+    private readonly List<(long Count, ETag ETag)?> _copies = [];
 
     public string Partition { get; } = partition;
 
@@ -214,9 +238,13 @@ public sealed class CounterMoves(string partition)
 
     internal IReadOnlyList<long> Counts => _counts;
 
-    internal void Add(TableTransactionAction action, long count)
+    /// <summary>Each row as the move found it (its count and ETag), or null for a row it inserts.</summary>
+    internal IReadOnlyList<(long Count, ETag ETag)?> Copies => _copies;
+
+    internal void Add(TableTransactionAction action, long count, (long Count, ETag ETag)? copy)
     {
         _actions.Add(action);
         _counts.Add(count);
+        _copies.Add(copy);
     }
 }

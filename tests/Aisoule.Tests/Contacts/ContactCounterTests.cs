@@ -80,6 +80,40 @@ public sealed class ContactCounterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_create_refused_for_a_taken_phone_leaves_the_counter_copies_so_the_next_create_still_reads_nothing()
+    {
+        await Envelope.SuccessAsync(await _api.PostAsync("contacts", new { phone_number = Phone(1), tags = new[] { "vip" } }), HttpStatusCode.Created);
+
+        // The refused create's transaction fails on the phone's pointer row: the counter rows it would have moved did not move.
+        await Envelope.ErrorAsync(await _api.PostAsync("contacts", new { phone_number = Phone(1), tags = new[] { "vip" } }), HttpStatusCode.Conflict, "contact_exists");
+
+        var before = _proxy.Requests.Count;
+        Assert.Equal(HttpStatusCode.Created, (await _api.PostAsync("contacts", new { phone_number = Phone(2), tags = new[] { "vip" } })).StatusCode);
+        var create = _proxy.Requests.Skip(before).Where(r => r.Path.Contains("contacts", StringComparison.Ordinal) || LossyTableProxy.IsBatch(r.Method, r.Path)).ToList();
+        Assert.Equal(["POST"], create.Select(r => r.Method));
+        Assert.Equal(2, await TotalAsync("contacts?per_page=1"));
+        Assert.Equal(2, await TotalAsync("contacts?per_page=1&tag=vip"));
+    }
+
+    [Fact]
+    public async Task A_bulk_upsert_of_contacts_that_exist_updates_each_without_trying_a_create_bound_to_fail()
+    {
+        var phones = Enumerable.Range(0, 10).Select(Phone).ToList();
+        var first = await Envelope.SuccessAsync(await _api.PostAsync("contacts/bulk", new { contacts = phones.Select(p => new { phone_number = p, tags = new[] { "vip" } }) }));
+        Assert.Equal(10, first.GetProperty("created").GetInt32());
+        var before = ContactTransactions();
+
+        // A CRM sync sends the same people again: bulk has looked each phone up and found it taken.
+        var again = await Envelope.SuccessAsync(await _api.PostAsync("contacts/bulk", new { contacts = phones.Select(p => new { phone_number = p, tags = new[] { "vip", "synced" } }) }));
+
+        Assert.Equal(10, again.GetProperty("updated").GetInt32());
+        Assert.Equal(0, ContactTransactions() - before);
+        Assert.Equal(10, await TotalAsync("contacts?per_page=1"));
+        Assert.Equal(10, await TotalAsync("contacts?per_page=1&tag=vip"));
+        Assert.Equal(10, await TotalAsync("contacts?per_page=1&tag=synced"));
+    }
+
+    [Fact]
     public async Task More_concurrent_writers_than_shards_creating_updating_and_deleting_keep_every_total_exact()
     {
         var ids = await Task.WhenAll(Enumerable.Range(0, 80).Select(async i =>

@@ -122,13 +122,13 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
                 }
 
                 // A count row another instance inserted first: go again (as for a 412, a count row just moved).
-                lease.Failed(ex, 3);
+                lease.Failed(ex, count, 3);
                 throw;
             }
             catch (TableTransactionFailedException ex) when (ex.Status == 412)
             {
                 // A count row another instance moved since this one's copy of it: go again.
-                lease.Failed(ex, 3);
+                lease.Failed(ex, count, 3);
                 throw;
             }
             catch (Exception ex) when (!IsDefinitelyNotApplied(ex))
