@@ -22,7 +22,7 @@ public sealed class InboundBurstTests(ITestOutputHelper output) : IAsyncLifetime
     private const int People = 500;
 
     /// <summary>
-    /// The stated bound for draining the burst, from the last webhook answered to the queue empty and every reply stored.
+    /// The stated bound for draining the burst, from the first webhook posted to the queue empty and every reply stored.
     /// On this machine (2 cores, the suite's Azurite, nothing else running) it takes about 5 s; the bound leaves room for
     /// a slower CI machine. The figures, before and after sharding the counters, are in the issue notes.
     /// </summary>
@@ -40,8 +40,9 @@ public sealed class InboundBurstTests(ITestOutputHelper output) : IAsyncLifetime
         var sender = await Sender.SandboxAsync(_host);
         var people = Enumerable.Range(0, People).Select(i => (Phone: "1650555" + i.ToString("D4", CultureInfo.InvariantCulture), UserId: MetaWebhook.NewUserId())).ToList();
 
+        var burst = Stopwatch.StartNew();
         var answers = await Task.WhenAll(people.Select(p => MetaWebhook.PostAsync(_host.Client, MetaWebhook.Change(sender.PhoneNumberId, Reply(p.Phone, p.UserId)))));
-        var posted = Stopwatch.StartNew();
+        var answered = burst.Elapsed;
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
         var storage = _host.Services.GetRequiredService<StorageAccount>();
@@ -50,9 +51,9 @@ public sealed class InboundBurstTests(ITestOutputHelper output) : IAsyncLifetime
         await Eventually.WaitAsync(
             async () => (await EventsAsync(sender), (await inbound.GetPropertiesAsync()).Value.ApproximateMessagesCount),
             s => s.Item1 == People && s.Item2 == 0,
-            timeout: DrainBound,
+            timeout: DrainBound > burst.Elapsed ? DrainBound - burst.Elapsed : TimeSpan.Zero,
             what: "every reply stored and the inbound queue empty");
-        output.WriteLine($"{People} replies drained {posted.Elapsed.TotalSeconds:F1} s after the last webhook was answered");
+        output.WriteLine($"{People} replies: every webhook answered in {answered.TotalSeconds:F1} s, all stored and the queue empty {burst.Elapsed.TotalSeconds:F1} s after the first was posted");
 
         Assert.Equal(0, (await poison.GetPropertiesAsync()).Value.ApproximateMessagesCount);
         Assert.Equal(People, (await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts?per_page=1"))).GetProperty("total").GetInt64());
