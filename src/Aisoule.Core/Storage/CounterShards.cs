@@ -73,7 +73,7 @@ public sealed class CounterShards
 
     /// <summary>
     /// A shard for one write in <paramref name="scope"/> (a partition): the one least held by this process's other
-    /// writers, looking from a random place. Dispose it when the write is done, whatever its outcome.
+    /// writers, looking from this process's home shard. Dispose it when the write is done, whatever its outcome.
     /// </summary>
     public Lease Take(string scope)
     {
