@@ -4,7 +4,6 @@ using System.Net;
 using Aisoule.Core.Messaging;
 using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
-using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using Xunit.Abstractions;
@@ -49,7 +48,7 @@ public sealed class InboundBurstTests(ITestOutputHelper output) : IAsyncLifetime
         var inbound = await storage.GetQueueAsync(MessagingNames.InboundQueue);
         var poison = await storage.GetQueueAsync(MessagingNames.InboundQueue + "-poison");
         await Eventually.WaitAsync(
-            async () => (await EventsAsync(sender), (await inbound.GetPropertiesAsync()).Value.ApproximateMessagesCount),
+            async () => ((await sender.EventsAsync("message.incoming")).Count, (await inbound.GetPropertiesAsync()).Value.ApproximateMessagesCount),
             s => s.Item1 == People && s.Item2 == 0,
             timeout: DrainBound > burst.Elapsed ? DrainBound - burst.Elapsed : TimeSpan.Zero,
             what: "every reply stored and the inbound queue empty");
@@ -74,17 +73,4 @@ public sealed class InboundBurstTests(ITestOutputHelper output) : IAsyncLifetime
          "messages":[{"from":"{{{phone}}}","from_user_id":"{{{userId}}}","id":"{{{MetaWebhook.NewWamid()}}}","timestamp":"1749416383",
            "type":"text","text":{"body":"Yes please, tell me more."}}]}
         """;
-
-    private async Task<int> EventsAsync(Sender sender)
-    {
-        var table = await _host.Services.GetRequiredService<StorageAccount>().GetTableAsync(MessagingNames.Messages);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {sender.Owner.WorkspaceId} and PartitionKey lt {sender.Owner.WorkspaceId + "}"} and Event eq {"message.incoming"}");
-        var count = 0;
-        await foreach (var _ in table.QueryAsync<TableEntity>(filter, select: ["RowKey"]))
-        {
-            count++;
-        }
-
-        return count;
-    }
 }

@@ -46,7 +46,7 @@ public sealed class InboundIdentityTests : IAsyncLifetime
         Assert.Equal(contact.GetProperty("id").GetString(), row.GetString("ContactId"));
         Assert.Equal("Does it come in another color?", row.GetString("Text"));
 
-        var incoming = JsonDocument.Parse(Assert.Single(await EventsAsync(sender, "message.incoming"))).RootElement;
+        var incoming = JsonDocument.Parse(Assert.Single(await sender.EventsAsync("message.incoming"))).RootElement;
         Assert.Equal(JsonValueKind.Null, incoming.GetProperty("from").ValueKind);
         Assert.Equal(Bsuid, incoming.GetProperty("from_user_id").GetString());
         Assert.Equal("@realsheenanelson", incoming.GetProperty("username").GetString());
@@ -63,7 +63,7 @@ public sealed class InboundIdentityTests : IAsyncLifetime
         await PostAsync(sender, WithPhone(MetaWebhook.NewWamid(), "16505551234"));
         var linked = await SingleContactAsync(sender, c => c.GetProperty("wa_user_id").ValueKind == JsonValueKind.String);
         await PostAsync(sender, WithheldPhone(MetaWebhook.NewWamid()));
-        await Eventually.WaitAsync(() => EventsAsync(sender, "message.incoming"), e => e.Count == 2, what: "both messages stored");
+        await Eventually.WaitAsync(() => sender.EventsAsync("message.incoming"), e => e.Count == 2, what: "both messages stored");
 
         var contact = await SingleContactAsync(sender, _ => true);
         Assert.Equal(existing.GetProperty("id").GetString(), linked.GetProperty("id").GetString());
@@ -71,7 +71,7 @@ public sealed class InboundIdentityTests : IAsyncLifetime
         Assert.Equal("+16505551234", contact.GetProperty("phone_number").GetString());
         Assert.Equal(Bsuid, contact.GetProperty("wa_user_id").GetString());
         Assert.Equal("Sheena (CRM)", contact.GetProperty("name").GetString());
-        var events = (await EventsAsync(sender, "message.incoming")).Select(e => JsonDocument.Parse(e).RootElement).ToList();
+        var events = (await sender.EventsAsync("message.incoming")).Select(e => JsonDocument.Parse(e).RootElement).ToList();
         Assert.All(events, e => Assert.Equal(contact.GetProperty("id").GetString(), e.GetProperty("contact_id").GetString()));
         Assert.Contains(events, e => e.GetProperty("from").ValueKind == JsonValueKind.String && e.GetProperty("from").GetString() == "+16505551234");
     }
@@ -96,7 +96,7 @@ public sealed class InboundIdentityTests : IAsyncLifetime
 
         // The next message from the new id finds the moved contact; the system notice itself was not stored as a message.
         await PostAsync(sender, WithheldPhone(MetaWebhook.NewWamid(), "US.20000000000000000001"));
-        await Eventually.WaitAsync(() => EventsAsync(sender, "message.incoming"), e => e.Count == 1, what: "the later message stored");
+        await Eventually.WaitAsync(() => sender.EventsAsync("message.incoming"), e => e.Count == 1, what: "the later message stored");
         Assert.Equal(before.GetProperty("id").GetString(), (await SingleContactAsync(sender, _ => true)).GetProperty("id").GetString());
     }
 
@@ -200,7 +200,7 @@ public sealed class InboundIdentityTests : IAsyncLifetime
         Assert.Equal(["US.4000", "US.5000"], contacts.Select(c => c.GetProperty("wa_user_id").GetString()!).Order(StringComparer.Ordinal));
         var cut = contacts.Single(c => c.GetProperty("wa_user_id").GetString() == "US.4000").GetProperty("username").GetString()!;
         Assert.True(cut.Length <= 64 && longUsername.StartsWith(cut, StringComparison.Ordinal), cut);
-        Assert.Equal(2, (await EventsAsync(sender, "message.incoming")).Count);
+        Assert.Equal(2, (await sender.EventsAsync("message.incoming")).Count);
     }
 
     /// <summary>Meta's §1.3 example: a text from a username user whose phone is withheld (Meta's "uUS." typo corrected).</summary>
@@ -236,17 +236,5 @@ public sealed class InboundIdentityTests : IAsyncLifetime
         var table = await _host.Services.GetRequiredService<StorageAccount>().GetTableAsync(MessagingNames.Messages);
         var rows = await table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {sender.Owner.WorkspaceId} and RowKey ge {"i_"} and RowKey lt {"i`"}")).ToListAsync();
         return Assert.Single(rows);
-    }
-
-    private async Task<List<string>> EventsAsync(Sender sender, string name)
-    {
-        var table = await _host.Services.GetRequiredService<StorageAccount>().GetTableAsync(MessagingNames.Messages);
-        var found = new List<string>();
-        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {sender.Owner.WorkspaceId} and PartitionKey lt {sender.Owner.WorkspaceId + "}"} and Event eq {name}")))
-        {
-            found.Add(row.GetString("Data"));
-        }
-
-        return found;
     }
 }

@@ -1,6 +1,10 @@
 using System.Net;
 using System.Text.Json;
+using Aisoule.Core.Messaging;
+using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisoule.Tests.Messaging;
 
@@ -63,6 +67,19 @@ internal sealed record Sender(TestHost Host, Account Owner, string Key, string A
         Eventually.WaitAsync(() => MessageAsync(id), done, what: what);
 
     public static Func<JsonElement, bool> StatusIs(params string[] statuses) => m => statuses.Contains(m.GetProperty("status").GetString());
+
+    /// <summary>The data of the workspace's outbox events named <paramref name="name"/>: its inbound partition and its message partitions (<c>{workspace}|x</c>).</summary>
+    public async Task<List<string>> EventsAsync(string name)
+    {
+        var table = await Host.Services.GetRequiredService<StorageAccount>().GetTableAsync(MessagingNames.Messages);
+        var found = new List<string>();
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {Owner.WorkspaceId} and PartitionKey lt {Owner.WorkspaceId + "}"} and Event eq {name}")))
+        {
+            found.Add(row.GetString("Data"));
+        }
+
+        return found;
+    }
 
     /// <summary>Tells the API the contact wrote to us just now (opens the 24-hour window).</summary>
     public async Task InboundFromAsync(string phone, string text = "Hi")

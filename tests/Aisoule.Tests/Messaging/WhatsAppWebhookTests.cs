@@ -1,12 +1,8 @@
 using System.Net;
 using System.Text.Json;
-using Aisoule.Core.Messaging;
 using Aisoule.Core.Messaging.Inbound;
-using Aisoule.Core.Storage;
 using Aisoule.Core.WhatsApp;
 using Aisoule.Tests.Infrastructure;
-using Azure.Data.Tables;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Aisoule.Tests.Messaging;
@@ -131,7 +127,7 @@ public sealed class WhatsAppWebhookTests : IAsyncLifetime
         Assert.Equal(phone, contact.GetProperty("phone_number").GetString());
         Assert.Equal("Asha", contact.GetProperty("name").GetString());
         await Task.Delay(1000);
-        var incoming = await EventsAsync(sender, "message.incoming");
+        var incoming = await sender.EventsAsync("message.incoming");
         var evt = Assert.Single(incoming);
         Assert.Contains("Do you ship to Pune?", evt, StringComparison.Ordinal);
     }
@@ -155,8 +151,8 @@ public sealed class WhatsAppWebhookTests : IAsyncLifetime
         var final = await sender.MessageAsync(id);
         Assert.Equal("read", final.GetProperty("status").GetString());
         Assert.Equal(JsonValueKind.String, final.GetProperty("delivered_at").ValueKind);
-        Assert.Single(await EventsAsync(sender, "message.read"));
-        Assert.Single(await EventsAsync(sender, "message.delivered"));
+        Assert.Single(await sender.EventsAsync("message.read"));
+        Assert.Single(await sender.EventsAsync("message.delivered"));
         _ = read;
     }
 
@@ -188,18 +184,5 @@ public sealed class WhatsAppWebhookTests : IAsyncLifetime
         await Envelope.SuccessAsync(await MetaWebhook.PostAsync(_host.Client, body));
 
         await Eventually.WaitAsync(() => Task.FromResult(_host.Logs.AllText()), t => t.Contains("000999888777", StringComparison.Ordinal), what: "log line");
-    }
-
-    /// <summary>The workspace's events: its inbound partition and its message partitions (<c>{workspace}|x</c>).</summary>
-    private async Task<List<string>> EventsAsync(Sender sender, string name)
-    {
-        var table = await _host.Services.GetRequiredService<StorageAccount>().GetTableAsync(MessagingNames.Messages);
-        var found = new List<string>();
-        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {sender.Owner.WorkspaceId} and PartitionKey lt {sender.Owner.WorkspaceId + "}"} and Event eq {name}")))
-        {
-            found.Add(row.GetString("Data"));
-        }
-
-        return found;
     }
 }
