@@ -124,28 +124,8 @@ public sealed partial class ContactService
             throw new ArgumentException("Not a WhatsApp user id.", nameof(next));
         }
 
-        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        return await OptimisticRetry.RunAsync<Outcome<ContactEntity>>(async attempt =>
+        return await MovePointerAsync(workspaceId, ContactKeys.User(previousUserId), ContactKeys.User(next.UserId), UserExists, async (table, before) =>
         {
-            var previous = await FindByPointerAsync(table, workspaceId, ContactKeys.User(previousUserId), cancellationToken).ConfigureAwait(false);
-            var current = await FindByPointerAsync(table, workspaceId, ContactKeys.User(next.UserId), cancellationToken).ConfigureAwait(false);
-            if (previous.Vanished || current.Vanished)
-            {
-                return attempt.Again();
-            }
-
-            if (previous.Contact is null)
-            {
-                // Moved already (a redelivery), or a user this workspace never had.
-                return current.Contact is { } moved ? moved : NotFound();
-            }
-
-            if (current.Contact is { } other && other.Id != previous.Contact.Id)
-            {
-                return UserExists(other.Id);
-            }
-
-            var before = previous.Contact;
             var after = before.Clone();
             after.WaUserId = next.UserId;
             if (next.Phone is not null && next.Phone != after.PhoneNumber
@@ -155,11 +135,8 @@ public sealed partial class ContactService
             }
 
             Observe(after, next);
-            var now = clock.GetUtcNow();
-            after.UpdatedAt = now;
-            await _writer.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
             return after;
-        }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -173,11 +150,28 @@ public sealed partial class ContactService
         ArgumentException.ThrowIfNullOrEmpty(previousPhone);
         ArgumentException.ThrowIfNullOrEmpty(newPhone);
 
+        return await MovePointerAsync(workspaceId, ContactKeys.Phone(previousPhone), ContactKeys.Phone(newPhone), Exists, (_, before) =>
+        {
+            var after = before.Clone();
+            after.PhoneNumber = newPhone;
+            return Task.FromResult(after);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Moves the contact that <paramref name="previousKey"/> points at to <paramref name="nextKey"/>: <paramref name="move"/>
+    /// makes the changed contact from the one found, committed under its ETag. Idempotent (already moved: the contact as
+    /// it is); not found when neither pointer has a contact; <paramref name="taken"/> when another contact holds the next one.
+    /// </summary>
+    private async Task<Outcome<ContactEntity>> MovePointerAsync(
+        string workspaceId, string previousKey, string nextKey, Func<string, ApiError> taken,
+        Func<TableClient, ContactEntity, Task<ContactEntity>> move, CancellationToken cancellationToken)
+    {
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
         return await OptimisticRetry.RunAsync<Outcome<ContactEntity>>(async attempt =>
         {
-            var previous = await FindByPointerAsync(table, workspaceId, ContactKeys.Phone(previousPhone), cancellationToken).ConfigureAwait(false);
-            var current = await FindByPointerAsync(table, workspaceId, ContactKeys.Phone(newPhone), cancellationToken).ConfigureAwait(false);
+            var previous = await FindByPointerAsync(table, workspaceId, previousKey, cancellationToken).ConfigureAwait(false);
+            var current = await FindByPointerAsync(table, workspaceId, nextKey, cancellationToken).ConfigureAwait(false);
             if (previous.Vanished || current.Vanished)
             {
                 return attempt.Again();
@@ -185,18 +179,18 @@ public sealed partial class ContactService
 
             if (previous.Contact is null)
             {
+                // Moved already (a redelivery), or someone this workspace never had.
                 return current.Contact is { } moved ? moved : NotFound();
             }
 
             if (current.Contact is { } other && other.Id != previous.Contact.Id)
             {
-                return Exists(other.Id);
+                return taken(other.Id);
             }
 
             var before = previous.Contact;
-            var after = before.Clone();
+            var after = await move(table, before).ConfigureAwait(false);
             var now = clock.GetUtcNow();
-            after.PhoneNumber = newPhone;
             after.UpdatedAt = now;
             await _writer.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
             return after;
