@@ -52,14 +52,14 @@ public sealed partial class ContactService
                 if (absorbed is not null)
                 {
                     absorbed.UpdatedAt = now;
-                    await _writer.CommitAsync(table, ContactChange.Update(kept, absorbed, now), cancellationToken).ConfigureAwait(false);
+                    await CommitAsync(table, ContactChange.Update(kept, absorbed, now), cancellationToken).ConfigureAwait(false);
                 }
 
                 // Deleted with a forward row to the phone contact, in the same transaction: a write still addressed to
                 // the deleted id (Meta's opt-out for a message sent to it, a reply in flight) lands on the phone contact.
                 var delete = ContactChange.Delete(twin);
                 delete.Actions.Add(new(TableTransactionActionType.UpsertReplace, new TableEntity(workspaceId, ContactKeys.Forward(twin.Id)) { ["ContactId"] = kept.Id }));
-                await _writer.CommitAsync(table, delete, cancellationToken).ConfigureAwait(false);
+                await CommitAsync(table, delete, cancellationToken).ConfigureAwait(false);
                 return attempt.Again();
             }
 
@@ -81,7 +81,7 @@ public sealed partial class ContactService
                 contact.RowKey = ContactKeys.Contact(contact.Id);
 
                 // A racing writer that took the phone or the id fails this whole write (409): the next attempt finds it.
-                await _writer.CommitAsync(table, ContactChange.Create(contact, now), cancellationToken).ConfigureAwait(false);
+                await CommitAsync(table, ContactChange.Create(contact, now), cancellationToken).ConfigureAwait(false);
                 return contact;
             }
 
@@ -103,7 +103,7 @@ public sealed partial class ContactService
             }
 
             after.UpdatedAt = now;
-            await _writer.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            await CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
             return after;
         }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
@@ -192,7 +192,7 @@ public sealed partial class ContactService
             var after = await move(table, before).ConfigureAwait(false);
             var now = clock.GetUtcNow();
             after.UpdatedAt = now;
-            await _writer.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            await CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
             return after;
         }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
     }

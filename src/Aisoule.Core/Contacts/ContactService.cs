@@ -16,8 +16,8 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
     // Rounds of "look up, then create or change" (each already retried on its own writes) before giving up.
     private const int MaxRereads = 5;
 
-    // Commits every contact write; holds this process's counter shards.
-    private readonly ContactWriter _writer = new();
+    // The workspace's counters (total, per tag, per stage): this process's shard choice and copies.
+    private readonly CounterShards _counters = new(CounterShards.ContactsDefault);
 
     public static ApiError Exists(string id) =>
         new ApiError(ErrorCodes.ContactExists, "A contact with this phone number already exists.") with { ExistingId = id };
@@ -67,7 +67,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
 
             try
             {
-                await _writer.CommitAsync(table, change, cancellationToken).ConfigureAwait(false);
+                await CommitAsync(table, change, cancellationToken).ConfigureAwait(false);
                 return ContactView.From(contact);
             }
             catch (Exception ex) when (StorageFailures.IsValueRefused(ex))
@@ -111,7 +111,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
 
             try
             {
-                await _writer.CommitAsync(table, change, cancellationToken).ConfigureAwait(false);
+                await CommitAsync(table, change, cancellationToken).ConfigureAwait(false);
                 return ContactView.From(after);
             }
             catch (Exception ex) when (StorageFailures.IsValueRefused(ex))
@@ -132,7 +132,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
                 return NotFound();
             }
 
-            await _writer.CommitAsync(table, ContactChange.Delete(contact), cancellationToken).ConfigureAwait(false);
+            await CommitAsync(table, ContactChange.Delete(contact), cancellationToken).ConfigureAwait(false);
             return contact.Id;
         }, gaveUp: () => Busy(), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
@@ -192,7 +192,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
 
             try
             {
-                await _writer.CommitAsync(table, combined, cancellationToken).ConfigureAwait(false);
+                await CommitAsync(table, combined, cancellationToken).ConfigureAwait(false);
                 created += chunk.Count;
             }
             catch (Exception ex) when (OptimisticRetry.IsConflict(ex) || StorageFailures.IsValueRefused(ex) || ex is TableTransactionFailedException { ErrorCode: "InvalidDuplicateRow" })
@@ -301,7 +301,7 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
 
             var now = clock.GetUtcNow();
             after.UpdatedAt = now;
-            await _writer.CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
+            await CommitAsync(table, ContactChange.Update(before, after, now), cancellationToken).ConfigureAwait(false);
             return true;
         }, gaveUp: () => throw new InvalidOperationException($"Contact {id} kept changing while it was being changed."), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
@@ -462,6 +462,14 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
         new(ErrorCodes.Conflict, "The contact kept changing while it was being saved; try again.");
 
     /// <summary>So many writers at once on one workspace that this one never got its turn: the caller may retry.</summary>
+    /// <summary>
+    /// Commits a <see cref="ContactChange"/> as one transaction with its counters' moves (<see cref="CounterShards"/>). A
+    /// concurrent writer of the same row makes it fail whole (412/409), never half: a conflict for
+    /// <see cref="OptimisticRetry"/>, whose next attempt takes a shard again.
+    /// </summary>
+    private async Task CommitAsync(TableClient table, ContactChange change, CancellationToken cancellationToken) =>
+        await _counters.SubmitAsync(table, change.WorkspaceId, change.Actions, change.Counters, cancellationToken).ConfigureAwait(false);
+
     private static ApiError Busy() =>
         new(ErrorCodes.Busy, "Too many changes to this workspace's contacts at once; try again.") { RetryAfter = TimeSpan.FromSeconds(1) };
 

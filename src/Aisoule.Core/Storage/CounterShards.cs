@@ -72,6 +72,31 @@ public sealed class CounterShards
     }
 
     /// <summary>
+    /// Submits <paramref name="actions"/> and the moves of <paramref name="deltas"/> as one transaction in
+    /// <paramref name="partition"/>: takes a shard for it (<see cref="Take"/>), moves that shard of each counter
+    /// (<see cref="MoveAsync"/>), remembers what it wrote (<see cref="Remember"/>), and when the transaction fails tells
+    /// the lease why (<see cref="Lease.Failed"/>) and rethrows, for the caller's retry. The answer's first
+    /// <c>actions.Count</c> entries are the caller's actions'.
+    /// </summary>
+    public async Task<Response<IReadOnlyList<Response>>> SubmitAsync(TableClient table, string partition, IReadOnlyList<TableTransactionAction> actions, IEnumerable<KeyValuePair<string, long>> deltas, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(actions);
+        using var lease = Take(partition);
+        var moves = await MoveAsync(table, partition, lease.Shard, deltas, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await TableBatch.SubmitAsync(table, [.. actions, .. moves.Actions], cancellationToken).ConfigureAwait(false);
+            Remember(moves, response.Value, actions.Count);
+            return response;
+        }
+        catch (TableTransactionFailedException ex)
+        {
+            lease.Failed(ex, moves, actions.Count);
+            throw;
+        }
+    }
+
+    /// <summary>
     /// A shard for one write in <paramref name="scope"/> (a partition): the one least held by this process's other
     /// writers, looking from this process's home shard. Dispose it when the write is done, whatever its outcome.
     /// </summary>

@@ -101,14 +101,11 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         // exact. A count row someone else just moved fails the ETag; try again on another.
         return await OptimisticRetry.RunAsync<MessageEntity?>(async attempt =>
         {
-            using var lease = _counts.Take(partition);
-            var count = await _counts.MoveAsync(table, partition, lease.Shard, [new(MessageKeys.CountPrefix, 1)], cancellationToken).ConfigureAwait(false);
             try
             {
-                var response = await TableBatch.SubmitAsync(table, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact), new(TableTransactionActionType.Add, byStatus), .. count.Actions], cancellationToken).ConfigureAwait(false);
+                var response = await _counts.SubmitAsync(table, partition, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact), new(TableTransactionActionType.Add, byStatus)], [new(MessageKeys.CountPrefix, 1)], cancellationToken).ConfigureAwait(false);
                 mayBeStored.Value = true;
                 message.ETag = response.Value[0].Headers.ETag ?? default;
-                _counts.Remember(count, response.Value, 3);
                 return message;
             }
             catch (TableTransactionFailedException ex) when (ex.Status == 409)
@@ -122,13 +119,6 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
                 }
 
                 // A count row another instance inserted first: go again (as for a 412, a count row just moved).
-                lease.Failed(ex, count, 3);
-                throw;
-            }
-            catch (TableTransactionFailedException ex) when (ex.Status == 412)
-            {
-                // A count row another instance moved since this one's copy of it: go again.
-                lease.Failed(ex, count, 3);
                 throw;
             }
             catch (Exception ex) when (!IsDefinitelyNotApplied(ex))
