@@ -27,7 +27,7 @@ public static class MessagingServiceCollectionExtensions
         services.AddOptions<WhatsAppOptions>().Bind(configuration.GetSection("WhatsApp")).ValidateDataAnnotations()
             .Validate<IOptions<Storage.StorageOptions>>(
                 (_, storage) => MessagingNames.QueueSettings(storage.Value.Prefix).All(q => configuration[q.Key] is null || configuration[q.Key] == q.Value),
-                "The settings SendsQueue and InboundQueue must name the queues the app writes to: Storage:Prefix + 'sends' and + 'wainbound'.")
+                "The settings SendsQueue, InboundQueue and CampaignStepsQueue must name the queues the app writes to: Storage:Prefix + 'sends', + 'wainbound' and + 'campaignsteps'.")
             .ValidateOnStart();
 
         if (configuration["KeyVault:Uri"] is { Length: > 0 } vault)
@@ -87,6 +87,16 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<PendingSends>();
         services.AddSingleton<SendSweeper>();
         services.AddSingleton<InboundProcessor>();
+
+        services.AddSingleton<Campaigns.CampaignStore>();
+        services.AddSingleton<Campaigns.CampaignLifecycle>();
+        services.AddSingleton<Campaigns.CampaignPlanner>();
+        services.AddSingleton<Campaigns.CampaignChecks>();
+        services.AddSingleton<Campaigns.CampaignSteps>();
+        services.AddSingleton<Campaigns.CampaignFanout>();
+        services.AddSingleton<Campaigns.CampaignGate>();
+        services.AddSingleton<Campaigns.CampaignWatcher>();
+        services.AddSingleton<Campaigns.CampaignService>();
         return services;
     }
 }

@@ -42,6 +42,7 @@ public static class MessagingNames
     {
         [SendsQueueSetting] = prefix + SendsQueue,
         [InboundQueueSetting] = prefix + InboundQueue,
+        [Campaigns.CampaignKeys.StepsQueueSetting] = prefix + Campaigns.CampaignKeys.StepsQueue,
     };
 
     /// <summary>Settings the local host fills in when unset, as local.settings.sample.json does for Core Tools.</summary>
@@ -51,5 +52,6 @@ public static class MessagingNames
             [TemplateSyncScheduleSetting] = DefaultTemplateSyncSchedule,
             [AccountRecheckScheduleSetting] = DefaultAccountRecheckSchedule,
             [SendSweepScheduleSetting] = DefaultSendSweepSchedule,
+            [Campaigns.CampaignKeys.WatchScheduleSetting] = Campaigns.CampaignKeys.DefaultWatchSchedule,
         };
 }

@@ -40,6 +40,8 @@ public static class ErrorCodes
     public const string AccountExists = "account_exists";
     public const string IdempotencyKeyReused = "idempotency_key_reused";
     public const string Conflict = "conflict";
+    public const string CampaignBusy = "campaign_busy";
+    public const string InvalidCampaignState = "invalid_campaign_state";
 
     // Well-formed, but the rules say no.
     public const string NoDefaultAccount = "no_default_account";

@@ -45,6 +45,8 @@ public static class ErrorStatus
         [ErrorCodes.AccountExists] = StatusCodes.Status409Conflict,
         [ErrorCodes.IdempotencyKeyReused] = StatusCodes.Status409Conflict,
         [ErrorCodes.Conflict] = StatusCodes.Status409Conflict,
+        [ErrorCodes.CampaignBusy] = StatusCodes.Status409Conflict,
+        [ErrorCodes.InvalidCampaignState] = StatusCodes.Status409Conflict,
 
         [ErrorCodes.NoDefaultAccount] = StatusCodes.Status422UnprocessableEntity,
         [ErrorCodes.AccountDisconnected] = StatusCodes.Status422UnprocessableEntity,

@@ -27,8 +27,12 @@ public sealed class SendDispatcher(
     IWhatsAppProvider provider,
     IOptionsMonitor<WhatsAppOptions> options,
     TimeProvider clock,
-    ILogger<SendDispatcher> logger)
+    ILogger<SendDispatcher> logger,
+    Campaigns.CampaignGate? campaigns = null)
 {
+    /// <summary>How long a paused campaign's message waits before the dispatcher looks at its campaign again.</summary>
+    public static readonly TimeSpan PausedRecheck = TimeSpan.FromSeconds(2);
+
     private static readonly TimeSpan GateWait = TimeSpan.FromSeconds(20);
     private static readonly MessageError DeliveryUnknown = new(MessageLifecycle.DeliveryUnknownCode, "The sending instance stopped before WhatsApp's answer was recorded; not resent to avoid a duplicate.");
 
@@ -67,11 +71,17 @@ public sealed class SendDispatcher(
             return;
         }
 
-        var account = await accounts.GetRecentAsync(work.WorkspaceId, message.AccountId, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
-
         // Only while it is still queued at this attempt: an instance that already sees the account connected again
         // may have claimed it meanwhile.
         bool StillQueued(MessageEntity m) => m.Status == MessageStatus.Queued && m.Attempts == work.Attempt;
+
+        // A campaign's message goes only while its campaign runs: a cancelled one's is cancelled, a paused one's waits.
+        if (await CampaignHoldAsync(message, work, StillQueued, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var account = await accounts.GetRecentAsync(work.WorkspaceId, message.AccountId, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
         if (account is null || account.Status == AccountStatus.Removed)
         {
             await lifecycle.FailAsync(message, DeliveryPolicy.AccountDisconnected, StillQueued, cancellationToken).ConfigureAwait(false);
@@ -136,6 +146,13 @@ public sealed class SendDispatcher(
             return;
         }
 
+        if (admitted && claimed.CampaignId is not null && await CampaignStatusAsync(claimed, cancellationToken).ConfigureAwait(false) is not Campaigns.CampaignStatus.Running)
+        {
+            // Paused or cancelled while this one waited for its slot: Meta has not been called; decided again unclaimed.
+            await lifecycle.GiveBackAsync(claimed, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+            return;
+        }
+
         if (!admitted)
         {
             // Not the stopping token: a stop that comes just now must not leave the claim "sending" (it would end as
@@ -167,6 +184,25 @@ public sealed class SendDispatcher(
         }
 
         await policy.ApplyAsync(claimed, result.Error!, ErrorSource.SendCall, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async Task<string> CampaignStatusAsync(MessageEntity message, CancellationToken cancellationToken) =>
+        campaigns is null || message.CampaignId is null ? Campaigns.CampaignStatus.Running : await campaigns.StatusAsync(message.WorkspaceId, message.CampaignId, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>True when the message's campaign holds it: cancelled (the message is cancelled) or paused (it comes back later).</summary>
+    private async Task<bool> CampaignHoldAsync(MessageEntity message, SendWork work, Func<MessageEntity, bool> stillQueued, CancellationToken cancellationToken)
+    {
+        switch (await CampaignStatusAsync(message, cancellationToken).ConfigureAwait(false))
+        {
+            case Campaigns.CampaignStatus.Cancelled or Campaigns.CampaignStatus.Failed:
+                await lifecycle.FailAsync(message, Campaigns.CampaignLedger.Cancelled, stillQueued, cancellationToken).ConfigureAwait(false);
+                return true;
+            case Campaigns.CampaignStatus.Paused:
+                await enqueuer.EnqueueAsync(work, PausedRecheck, cancellationToken).ConfigureAwait(false);
+                return true;
+            default:
+                return false;
+        }
     }
 
     /// <summary>A queue message that ended in the poison queue: its message is failed if nothing else finished it.</summary>

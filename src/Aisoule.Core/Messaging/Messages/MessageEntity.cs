@@ -71,6 +71,9 @@ public sealed class MessageEntity : ITableEntity
 
     public DateTimeOffset? FailedAt { get; set; }
 
+    /// <summary>The campaign that sent it (its recipient row is <c>r_{campaign}_{ContactId}</c> in this partition), or null.</summary>
+    public string? CampaignId { get; set; }
+
     /// <summary>
     /// A random id of the write that last changed the row (<see cref="MessageKeys.NewWriteId"/>). A writer whose answer
     /// was lost (the storage client retried a write that had landed, and the retry met it: 412 or 409) reads the row

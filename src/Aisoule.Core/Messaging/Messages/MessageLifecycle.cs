@@ -23,9 +23,6 @@ namespace Aisoule.Core.Messaging.Messages;
 /// </summary>
 public sealed class MessageLifecycle(StorageAccount storage, MessageStore store, SendEnqueuer enqueuer, TimeProvider clock)
 {
-    // Each message partition's share of the workspace's message count (this process's shard choice and copies).
-    private readonly CounterShards _counts = new(MessageKeys.CountShards);
-
     /// <summary>The error of a message whose sending instance stopped before Meta's answer was recorded.</summary>
     public const string DeliveryUnknownCode = "delivery_unknown";
 
@@ -76,23 +73,8 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
     {
         ArgumentNullException.ThrowIfNull(draft);
         ArgumentNullException.ThrowIfNull(mayBeStored);
-        var partition = MessageKeys.Partition(draft.WorkspaceId, draft.Id);
-        var message = new MessageEntity
-        {
-            PartitionKey = partition,
-            RowKey = MessageKeys.Message(draft.Id),
-            Id = draft.Id,
-            ContactId = draft.ContactId,
-            To = draft.To,
-            UserId = draft.UserId,
-            Type = draft.Type,
-            AccountId = draft.AccountId,
-            PhoneNumberId = draft.PhoneNumberId,
-            PayloadJson = draft.PayloadJson,
-            Status = MessageStatus.Queued,
-            CreatedAt = clock.GetUtcNow(),
-            WriteId = MessageKeys.NewWriteId(),
-        };
+        var message = NewRow(draft);
+        var partition = message.PartitionKey;
         var byContact = new TableEntity(partition, MessageKeys.ByContact(TableKeys.Encode(draft.ContactId), draft.Id));
         var byStatus = new TableEntity(partition, MessageKeys.ByStatus(MessageStatus.Queued, draft.Id));
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
@@ -103,7 +85,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         {
             try
             {
-                var response = await _counts.SubmitAsync(table, partition, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact), new(TableTransactionActionType.Add, byStatus)], [new(MessageKeys.CountPrefix, 1)], cancellationToken).ConfigureAwait(false);
+                var response = await store.Counts.SubmitAsync(table, partition, [new(TableTransactionActionType.Add, message), new(TableTransactionActionType.Add, byContact), new(TableTransactionActionType.Add, byStatus)], [new(MessageKeys.CountPrefix, 1)], cancellationToken).ConfigureAwait(false);
                 mayBeStored.Value = true;
                 message.ETag = response.Value[0].Headers.ETag ?? default;
                 return message;
@@ -130,6 +112,66 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
             }
         }, gaveUp: () => throw new InvalidOperationException($"The count rows of {partition} kept changing under every attempt to store message {draft.Id}."), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A campaign recipient's message (<paramref name="draft"/>, with its campaign): stored as <c>queued</c> as
+    /// <see cref="CreateAsync"/> stores one, and in the same transaction its recipient row (<paramref name="recipientRowKey"/>)
+    /// moved from <c>pending</c> to <c>queued</c> under the ETag it was read with, and the campaign's stats moved
+    /// (pending −1, queued +1). The recipient's ETag is the commit point: whoever moves it first creates the message,
+    /// and a recipient is released once per round. The row as stored; null when the recipient was no longer as read
+    /// (another step released or cancelled it), or when the message exists already (released before).
+    /// </summary>
+    public async Task<MessageEntity?> ReleaseAsync(NewMessage draft, string recipientRowKey, ETag recipientETag, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        var campaignId = draft.CampaignId ?? throw new ArgumentException("A released message names its campaign.", nameof(draft));
+        var message = NewRow(draft);
+        var partition = message.PartitionKey;
+        var now = clock.GetUtcNow();
+        var recipient = new TableEntity(partition, recipientRowKey) { ["Status"] = Campaigns.RecipientStatus.Queued, ["MessageId"] = draft.Id, ["UpdatedAt"] = now };
+        List<TableTransactionAction> actions =
+        [
+            new(TableTransactionActionType.Add, message),
+            new(TableTransactionActionType.Add, new TableEntity(partition, MessageKeys.ByContact(TableKeys.Encode(draft.ContactId), draft.Id))),
+            new(TableTransactionActionType.Add, new TableEntity(partition, MessageKeys.ByStatus(MessageStatus.Queued, draft.Id))),
+            new(TableTransactionActionType.UpdateMerge, recipient, recipientETag),
+        ];
+        KeyValuePair<string, long>[] deltas = [new(MessageKeys.CountPrefix, 1), new(Campaigns.CampaignKeys.Stat(campaignId, Campaigns.RecipientStatus.Pending), -1), new(Campaigns.CampaignKeys.Stat(campaignId, Campaigns.RecipientStatus.Queued), 1)];
+        var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
+        return await OptimisticRetry.RunAsync<MessageEntity?>(async attempt =>
+        {
+            try
+            {
+                var response = await store.Counts.SubmitAsync(table, partition, actions, deltas, cancellationToken).ConfigureAwait(false);
+                message.ETag = response.Value[0].Headers.ETag ?? default;
+                return message;
+            }
+            catch (TableTransactionFailedException ex) when (ex.FailedTransactionActionIndex is { } index && index < actions.Count && ex.Status is 409 or 412 or 404)
+            {
+                // The message exists, or the recipient moved: released already (by this call, if the client retried a
+                // transaction that landed; its message is then the one stored here), or cancelled meanwhile.
+                return await store.FindAsync(draft.WorkspaceId, draft.Id, cancellationToken).ConfigureAwait(false) is { } stored && stored.WriteId == message.WriteId ? stored : null;
+            }
+        }, gaveUp: () => throw new InvalidOperationException($"The count rows of {partition} kept changing under every attempt to release message {draft.Id}."), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    private MessageEntity NewRow(NewMessage draft) => new()
+    {
+        PartitionKey = MessageKeys.Partition(draft.WorkspaceId, draft.Id),
+        RowKey = MessageKeys.Message(draft.Id),
+        Id = draft.Id,
+        ContactId = draft.ContactId,
+        To = draft.To,
+        UserId = draft.UserId,
+        Type = draft.Type,
+        AccountId = draft.AccountId,
+        PhoneNumberId = draft.PhoneNumberId,
+        PayloadJson = draft.PayloadJson,
+        Status = MessageStatus.Queued,
+        CreatedAt = clock.GetUtcNow(),
+        WriteId = MessageKeys.NewWriteId(),
+        CampaignId = draft.CampaignId,
+    };
 
     /// <summary>
     /// <c>queued → sending</c> for <paramref name="attempt"/>: only the caller whose write lands calls the provider for
@@ -391,7 +433,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
 }
 
 /// <summary>A send accepted at request time, to be stored as <c>queued</c> by <see cref="MessageLifecycle.CreateAsync"/>.</summary>
-public sealed record NewMessage(string WorkspaceId, string Id, string ContactId, string? To, string? UserId, string Type, string AccountId, string PhoneNumberId, string PayloadJson);
+public sealed record NewMessage(string WorkspaceId, string Id, string ContactId, string? To, string? UserId, string Type, string AccountId, string PhoneNumberId, string PayloadJson, string? CampaignId = null);
 
 /// <summary>
 /// A message a contact sent, as <see cref="MessageLifecycle.RecordInboundAsync"/> stores it: <see cref="From"/> is the

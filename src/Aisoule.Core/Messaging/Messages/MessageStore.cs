@@ -12,6 +12,12 @@ namespace Aisoule.Core.Messaging.Messages;
 /// </summary>
 public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
 {
+    /// <summary>
+    /// The count rows of each message partition: the workspace's message count (<see cref="MessageKeys.CountPrefix"/>)
+    /// and its campaigns' stats (<see cref="Campaigns.CampaignKeys.Stat"/>), moved inside the transactions that change what they count.
+    /// </summary>
+    internal CounterShards Counts { get; } = new(MessageKeys.CountShards);
+
     /// <summary>What <see cref="ChangeAsync"/> did.</summary>
     public enum Result
     {
@@ -99,7 +105,8 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
 
             after.WriteId = writeId;
             var statusMoved = before.Status != after.Status;
-            if (eventKey is null && !statusMoved)
+            var (recipient, deltas) = Campaigns.CampaignLedger.Change(before, after, clock.GetUtcNow());
+            if (eventKey is null && !statusMoved && recipient is null)
             {
                 // A 412 (someone else changed it first) goes again on the row as it is now.
                 var single = await table.UpdateEntityAsync(after, before.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
@@ -124,15 +131,24 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
                 OutboxEvent.Create(partition, eventKey, eventName!, MessageView.From(after), clock.GetUtcNow()).AddTo(actions);
             }
 
+            if (recipient is { } recipientChange)
+            {
+                // A campaign's message: its recipient and the campaign's stats move with it (CampaignLedger).
+                actions.Add(recipientChange);
+            }
+
             try
             {
-                var response = await TableBatch.SubmitAsync(table, actions, cancellationToken).ConfigureAwait(false);
+                var response = deltas.Count > 0
+                    ? await Counts.SubmitAsync(table, partition, actions, deltas, cancellationToken).ConfigureAwait(false)
+                    : await TableBatch.SubmitAsync(table, actions, cancellationToken).ConfigureAwait(false);
                 // Without an ETag in the answer, the next change through this copy reads the row first.
                 after.ETag = response.Value[0].Headers.ETag ?? default;
                 return (Result.Changed, after);
             }
-            // The event row is the batch's only insert, so a conflict means this cause was applied before.
-            catch (TableTransactionFailedException ex) when (ex.Status == 409 && eventKey is not null)
+            // The event row is the batch's only insert besides a new count row (after the caller's actions), so a conflict
+            // before those means this cause was applied before.
+            catch (TableTransactionFailedException ex) when (ex.Status == 409 && eventKey is not null && !(ex.FailedTransactionActionIndex >= actions.Count))
             {
                 // Unless it is this call's own event, written by a try whose answer was lost.
                 var now = await table.GetEntityIfExistsAsync<MessageEntity>(partition, MessageKeys.Message(messageId), cancellationToken: cancellationToken).ConfigureAwait(false);

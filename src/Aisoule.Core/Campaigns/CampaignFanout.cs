@@ -1,0 +1,410 @@
+using System.Globalization;
+using System.Text.Json;
+using Aisoule.Core.Accounts;
+using Aisoule.Core.Messaging.Dispatch;
+using Aisoule.Core.Messaging.Messages;
+using Aisoule.Core.Messaging.Sending;
+using Aisoule.Core.Storage;
+using Aisoule.Core.WhatsApp;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+
+namespace Aisoule.Core.Campaigns;
+
+/// <summary>
+/// One step of a campaign (queue <c>campaignsteps</c>, about once a second while it runs), single-flight under the
+/// lease on its fan-out row <c>f_{id}</c>: plans the recipient list when the campaign has just started, prepares a
+/// retry, cancels what is left of a cancelled one, completes it when nothing is pending or queued, and otherwise
+/// releases a window: as many pending recipients as the number can send in the next <see cref="Lead"/> less what is
+/// still queued, so the sends queue stays shallow and a pause or cancel has little to undo.
+/// </summary>
+/// <remarks>
+/// A recipient is released by one transaction (<see cref="MessageLifecycle.ReleaseAsync"/>): its row moves
+/// <c>pending → queued</c> under its ETag with its message created under the id fixed at plan time, so a recipient
+/// gets at most one message per round whatever crashes. The window's message ids are written to the fan-out row
+/// before its releases; a step that finds the last window unfinished enqueues its messages again (a duplicate queue
+/// message is harmless: only the claim sends).
+/// </remarks>
+public sealed class CampaignFanout(
+    CampaignStore store,
+    CampaignLifecycle lifecycle,
+    CampaignPlanner planner,
+    CampaignSteps steps,
+    MessageLifecycle messages,
+    MessageStore messageStore,
+    SendEnqueuer enqueuer,
+    WhatsAppAccountService accounts,
+    CampaignChecks templates,
+    ThroughputGate gate,
+    TimeProvider clock,
+    ILogger<CampaignFanout> logger)
+{
+    /// <summary>How much sending a window holds: the number's throughput for this long.</summary>
+    public static readonly TimeSpan Lead = TimeSpan.FromSeconds(3);
+
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(30);
+
+    public async Task StepAsync(CampaignStep step, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        var (ws, id) = (step.WorkspaceId, step.CampaignId);
+        var campaign = await store.FindAsync(ws, id, cancellationToken).ConfigureAwait(false);
+        if (campaign is null)
+        {
+            return;
+        }
+
+        var table = await store.TableAsync(cancellationToken).ConfigureAwait(false);
+        var fanout = await TakeLeaseAsync(table, ws, id, cancellationToken).ConfigureAwait(false);
+        if (fanout is null)
+        {
+            return;
+        }
+
+        TimeSpan? next = null;
+        try
+        {
+            next = await RunAsync(campaign, fanout, table, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            fanout["LeaseUntil"] = clock.GetUtcNow();
+            fanout["LastStepAt"] = clock.GetUtcNow();
+            try
+            {
+                await table.UpdateEntityAsync(fanout, fanout.ETag, TableUpdateMode.Replace, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+            {
+                // Another step took over (this one ran past its lease): it carries on.
+                next = null;
+            }
+        }
+
+        if (next is { } delay)
+        {
+            await steps.EnqueueAsync(ws, id, delay, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The step's work; when the next step should come (null: none, the campaign has nothing left to do here).</summary>
+    private async Task<TimeSpan?> RunAsync(CampaignEntity campaign, TableEntity fanout, TableClient table, CancellationToken cancellationToken)
+    {
+        var (ws, id) = (campaign.PartitionKey, campaign.Id);
+        if (campaign.Status == CampaignStatus.Running && !campaign.Planned)
+        {
+            campaign = await PlanAsync(campaign, cancellationToken).ConfigureAwait(false);
+        }
+
+        var counts = await store.CountsAsync(ws, id, cancellationToken).ConfigureAwait(false);
+        long Count(string status) => counts.GetValueOrDefault(status);
+        if (campaign.Status == CampaignStatus.Cancelled)
+        {
+            if (Count(RecipientStatus.Pending) > 0)
+            {
+                await CancelPendingAsync(ws, id, cancellationToken).ConfigureAwait(false);
+                return Interval;
+            }
+
+            if (Count(RecipientStatus.Queued) == 0)
+            {
+                await store.SetActiveAsync(ws, id, false, cancellationToken).ConfigureAwait(false);
+                return null;
+            }
+
+            // Queued messages are cancelled by the dispatcher as their queue messages come.
+            return Interval * 5;
+        }
+
+        if (campaign.Status != CampaignStatus.Running)
+        {
+            if (CampaignStatus.IsFinal(campaign.Status))
+            {
+                await store.SetActiveAsync(ws, id, false, cancellationToken).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+
+        if (campaign.RetryCategoriesJson is { } categoriesJson)
+        {
+            await PrepareRetryAsync(campaign, JsonSerializer.Deserialize<List<string>>(categoriesJson) ?? [], cancellationToken).ConfigureAwait(false);
+            fanout["Cursors"] = null;
+            return TimeSpan.Zero;
+        }
+
+        if (fanout.GetBoolean("WindowDone") == false)
+        {
+            await ReplayWindowAsync(ws, fanout, cancellationToken).ConfigureAwait(false);
+        }
+
+        var pending = Count(RecipientStatus.Pending);
+        var queued = Count(RecipientStatus.Queued);
+        if (pending + queued == 0)
+        {
+            var (completed, _) = await lifecycle.CompleteAsync(ws, id, cancellationToken).ConfigureAwait(false);
+            if (completed)
+            {
+                await store.SetActiveAsync(ws, id, false, cancellationToken).ConfigureAwait(false);
+                return null;
+            }
+
+            return Interval;
+        }
+
+        var account = await accounts.GetRecentAsync(ws, campaign.AccountId, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+        var mps = Math.Max(1, account?.ThroughputMps ?? 80);
+        var window = (int)Math.Ceiling(mps * Lead.TotalSeconds) - (int)Math.Min(queued, int.MaxValue);
+        if (pending == 0 || window <= 0)
+        {
+            return Interval;
+        }
+
+        // Meta asked the number to slow down (130429): release nothing until its schedule is free again.
+        if (await ScheduledUntilAsync(campaign.PhoneNumberId, cancellationToken).ConfigureAwait(false) is { } until && until > clock.GetUtcNow() + Interval)
+        {
+            return Interval;
+        }
+
+        var cursors = fanout.GetString("Cursors") is { } cursorJson ? JsonSerializer.Deserialize<string[]>(cursorJson) ?? NewCursors() : NewCursors();
+        var picked = await PickAsync(ws, id, cursors, window, cancellationToken).ConfigureAwait(false);
+        if (picked.Count == 0)
+        {
+            // The cursors passed every pending row (some became pending again): look from the start next time.
+            fanout["Cursors"] = null;
+            return Interval;
+        }
+
+        picked = await WithinLimitAsync(campaign, picked, cancellationToken).ConfigureAwait(false);
+        if (picked.Count == 0)
+        {
+            fanout["Cursors"] = null;
+            return null;
+        }
+
+        // The window's messages are named before any of them can exist, so a crash in the middle is finished by the next step.
+        fanout["InFlight"] = string.Join(",", picked.Select(r => r.MessageId));
+        fanout["WindowDone"] = false;
+        fanout["Cursors"] = JsonSerializer.Serialize(cursors);
+        var saved = await table.UpdateEntityAsync(fanout, fanout.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        fanout.ETag = saved.Headers.ETag ?? default;
+
+        await ReleaseAsync(campaign, picked, cancellationToken).ConfigureAwait(false);
+        fanout["WindowDone"] = true;
+        return Interval;
+    }
+
+    private Task<DateTimeOffset?> ScheduledUntilAsync(string phoneNumberId, CancellationToken cancellationToken) => Task.FromResult<DateTimeOffset?>(gate is null ? clock.GetUtcNow() : null);
+
+    private static string[] NewCursors() => [.. Enumerable.Repeat("", Messaging.Messages.MessageKeys.Partitions)];
+
+    /// <summary>Takes the fan-out row's lease (inserting the row the first time); null when another step holds it.</summary>
+    private async Task<TableEntity?> TakeLeaseAsync(TableClient table, string ws, string id, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var found = await table.GetEntityIfExistsAsync<TableEntity>(ws, CampaignKeys.Fanout(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var row = found.HasValue ? found.Value! : new TableEntity(ws, CampaignKeys.Fanout(id));
+        if (row.GetDateTimeOffset("LeaseUntil") is { } until && until > now)
+        {
+            return null;
+        }
+
+        row["LeaseUntil"] = now + LeaseTime;
+        try
+        {
+            var response = found.HasValue
+                ? await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false)
+                : await table.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
+            row.ETag = response.Headers.ETag ?? default;
+            return row;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Resolves and writes the recipient list (or fails the campaign when it can no longer be sent).</summary>
+    private async Task<CampaignEntity> PlanAsync(CampaignEntity campaign, CancellationToken cancellationToken)
+    {
+        var (ws, id) = (campaign.PartitionKey, campaign.Id);
+        var account = await accounts.GetAsync(ws, campaign.AccountId, cancellationToken).ConfigureAwait(false);
+        if (account is null || account.Status == AccountStatus.Removed)
+        {
+            return (await lifecycle.FailAsync(ws, id, Results.ErrorCodes.AccountDisconnected, "The campaign's WhatsApp account was removed before it started.", cancellationToken).ConfigureAwait(false)).Campaign ?? campaign;
+        }
+
+        var check = await templates.CheckAsync(ws, account, campaign.TemplateName, campaign.TemplateLanguage, campaign.ComponentsJson, cancellationToken).ConfigureAwait(false);
+        if (!check.Succeeded)
+        {
+            return (await lifecycle.FailAsync(ws, id, check.Error!.Code, check.Error.Message, cancellationToken).ConfigureAwait(false)).Campaign ?? campaign;
+        }
+
+        var plan = await planner.ResolveAsync(ws, campaign, campaign.StartedAt ?? clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        var limit = await templates.MessagingLimitAsync(account, cancellationToken).ConfigureAwait(false);
+        await planner.WriteAsync(plan, cancellationToken).ConfigureAwait(false);
+        var (_, planned) = await lifecycle.PlannedAsync(ws, id, plan.Skips, limit.Tier, limit.Cap, cancellationToken).ConfigureAwait(false);
+        CampaignLog.Planned(logger, id, plan.Recipients.Count, plan.Sendable);
+        return planned ?? campaign;
+    }
+
+    /// <summary>Up to <paramref name="window"/> pending recipients, taken round-robin over the partitions from their cursors.</summary>
+    private async Task<List<RecipientEntity>> PickAsync(string ws, string id, string[] cursors, int window, CancellationToken cancellationToken)
+    {
+        var table = await store.MessagesAsync(cancellationToken).ConfigureAwait(false);
+        var partitions = CampaignKeys.AllPartitions(ws).ToList();
+        var share = Math.Max(1, (int)Math.Ceiling(window / (double)partitions.Count));
+        var range = CampaignKeys.RecipientRange(id);
+        var found = await Task.WhenAll(partitions.Select(async (partition, p) =>
+        {
+            var rows = new List<RecipientEntity>();
+            if (cursors[p] == "~")
+            {
+                return rows;
+            }
+
+            var filter = TableKeys.PrefixFilter(partition, range, cursors[p].Length > 0 ? CampaignKeys.Recipient(id, cursors[p]) : null) + " and " + TableClient.CreateQueryFilter($"Status eq {RecipientStatus.Pending}");
+            await foreach (var row in table.QueryAsync<RecipientEntity>(filter, maxPerPage: share, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                rows.Add(row);
+                if (rows.Count == share)
+                {
+                    break;
+                }
+            }
+
+            return rows;
+        })).ConfigureAwait(false);
+        var picked = new List<RecipientEntity>();
+        for (var p = 0; p < found.Length; p++)
+        {
+            cursors[p] = found[p].Count < share ? "~" : found[p][^1].ContactId;
+            picked.AddRange(found[p]);
+        }
+
+        return picked.Count > window ? picked[..window] : picked;
+    }
+
+    /// <summary>
+    /// Placeholder for the messaging-limit tier: all recipients may go.
+    /// </summary>
+    private Task<List<RecipientEntity>> WithinLimitAsync(CampaignEntity campaign, List<RecipientEntity> picked, CancellationToken cancellationToken) => Task.FromResult(campaign.TierCap is null || clock is null ? picked : picked);
+
+    private async Task ReleaseAsync(CampaignEntity campaign, List<RecipientEntity> picked, CancellationToken cancellationToken)
+    {
+        var ws = campaign.PartitionKey;
+        await Parallel.ForEachAsync(picked, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (recipient, ct) =>
+        {
+            var components = recipient.ComponentsJson ?? campaign.ComponentsJson;
+            using var document = components is null ? null : JsonDocument.Parse(components);
+            var draft = new SendDraft { Type = "template", Template = new TemplateRef(campaign.TemplateName, campaign.TemplateLanguage, document?.RootElement) };
+            var payload = MetaPayload.Build(ws, recipient.MessageId, draft, new Recipient(recipient.To, recipient.UserId));
+            var message = new NewMessage(ws, recipient.MessageId, recipient.ContactId, recipient.To, recipient.UserId, "template", campaign.AccountId, campaign.PhoneNumberId, payload, campaign.Id);
+            if (await messages.ReleaseAsync(message, recipient.RowKey, recipient.ETag, ct).ConfigureAwait(false) is { } created)
+            {
+                await enqueuer.EnqueueAsync(new SendWork(ws, created.Id, 0, created), null, CancellationToken.None).ConfigureAwait(false);
+            }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>The last window was cut short: its messages that exist and are still waiting for their first attempt are enqueued again.</summary>
+    private async Task ReplayWindowAsync(string ws, TableEntity fanout, CancellationToken cancellationToken)
+    {
+        var ids = (fanout.GetString("InFlight") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (messageId, ct) =>
+        {
+            if (await messageStore.FindAsync(ws, messageId, ct).ConfigureAwait(false) is { Status: MessageStatus.Queued, Attempts: 0 } message)
+            {
+                await enqueuer.EnqueueAsync(new SendWork(ws, message.Id, 0, message), null, ct).ConfigureAwait(false);
+            }
+        }).ConfigureAwait(false);
+        fanout["WindowDone"] = true;
+    }
+
+    /// <summary>Moves pending recipients to cancelled, a transaction per partition of up to 98, with their stats.</summary>
+    private async Task CancelPendingAsync(string ws, string id, CancellationToken cancellationToken)
+    {
+        var table = await store.MessagesAsync(cancellationToken).ConfigureAwait(false);
+        await Parallel.ForEachAsync(CampaignKeys.AllPartitions(ws), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (partition, ct) =>
+            await MoveAllAsync(table, partition, id, RecipientStatus.Pending, r => r.Status == RecipientStatus.Pending, (r, row) => row["Status"] = RecipientStatus.Cancelled, RecipientStatus.Cancelled, 500, ct).ConfigureAwait(false)).ConfigureAwait(false);
+    }
+
+    /// <summary>Failed recipients of the asked categories that Meta never accepted a message for get a new message id and are pending again.</summary>
+    private async Task PrepareRetryAsync(CampaignEntity campaign, List<string> categories, CancellationToken cancellationToken)
+    {
+        var (ws, id) = (campaign.PartitionKey, campaign.Id);
+        var table = await store.MessagesAsync(cancellationToken).ConfigureAwait(false);
+        var now = clock.GetUtcNow();
+        bool Wanted(RecipientEntity r) => r.Status == RecipientStatus.Failed && !r.EverSent && r.ErrorCode != MessageLifecycle.DeliveryUnknownCode
+            && categories.Contains(string.IsNullOrEmpty(r.ErrorCategory) ? CampaignFailures.Categorize(r.ErrorCode) : r.ErrorCategory, StringComparer.Ordinal);
+        await Parallel.ForEachAsync(CampaignKeys.AllPartitions(ws), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (partition, ct) =>
+            await MoveAllAsync(table, partition, id, RecipientStatus.Failed, Wanted, (r, row) =>
+            {
+                row["Status"] = RecipientStatus.Pending;
+                row["MessageId"] = CampaignKeys.MessageIdIn(now, r.ContactId[^1]);
+                row["Round"] = campaign.Round;
+                row["ErrorCode"] = "";
+                row["ErrorTitle"] = "";
+                row["ErrorCategory"] = "";
+                row["UpdatedAt"] = now;
+            }, RecipientStatus.Pending, int.MaxValue, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        await lifecycle.RetryPreparedAsync(ws, id, campaign.Round, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Moves the recipients of one partition in <paramref name="from"/> that <paramref name="wanted"/> picks to
+    /// <paramref name="to"/>: each under its ETag, with the stats, up to 98 a transaction; a transaction that meets a
+    /// recipient moved meanwhile is read and decided again.
+    /// </summary>
+    private static async Task MoveAllAsync(TableClient table, string partition, string id, string from, Func<RecipientEntity, bool> wanted, Action<RecipientEntity, TableEntity> change, string to, int max, CancellationToken cancellationToken)
+    {
+        var counts = new CounterShards(4);
+        var moved = 0;
+        for (var round = 0; round < 100 && moved < max; round++)
+        {
+            var filter = TableKeys.PrefixFilter(partition, CampaignKeys.RecipientRange(id)) + " and " + TableClient.CreateQueryFilter($"Status eq {from}");
+            var rows = new List<RecipientEntity>();
+            await foreach (var row in table.QueryAsync<RecipientEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (wanted(row))
+                {
+                    rows.Add(row);
+                }
+            }
+
+            if (rows.Count == 0)
+            {
+                return;
+            }
+
+            var conflicted = false;
+            foreach (var chunk in rows.Chunk(98))
+            {
+                var actions = chunk.Select(r =>
+                {
+                    var update = new TableEntity(partition, r.RowKey);
+                    change(r, update);
+                    return new TableTransactionAction(TableTransactionActionType.UpdateMerge, update, r.ETag);
+                }).ToList();
+                try
+                {
+                    await counts.SubmitAsync(table, partition, actions, [new(CampaignKeys.Stat(id, from), -chunk.Length), new(CampaignKeys.Stat(id, to), chunk.Length)], cancellationToken).ConfigureAwait(false);
+                    moved += chunk.Length;
+                }
+                catch (TableTransactionFailedException ex) when (OptimisticRetry.IsConflict(ex))
+                {
+                    conflicted = true;
+                    break;
+                }
+            }
+
+            if (!conflicted && rows.Count < 1000)
+            {
+                return;
+            }
+        }
+    }
+}
