@@ -62,13 +62,15 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
 
         if (draft.IsTemplate)
         {
-            var checkedTemplate = await CheckTemplateAsync(workspaceId, account.Value, draft.Template!.Name, draft.Template.Language, draft.Template.Components, cancellationToken).ConfigureAwait(false);
-            if (!checkedTemplate.Succeeded)
+            // CheckTemplateAsync's two halves, with who it goes to between them: an opted-out or phone-less contact is
+            // named before values that do not fit.
+            var found = await FindApprovedAsync(workspaceId, account.Value, draft.Template!.Name, draft.Template.Language, cancellationToken).ConfigureAwait(false);
+            if (!found.Succeeded)
             {
-                return checkedTemplate.Error!;
+                return found.Error!;
             }
 
-            var template = checkedTemplate.Value!;
+            var template = found.Value!;
             if (template.IsMarketing && contact is { OptedIn: false })
             {
                 return new ApiError(ErrorCodes.ContactOptedOut, "This contact has opted out of marketing messages.");
@@ -77,6 +79,11 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
             if (template.IsAuthentication && (contact?.PhoneNumber ?? draft.To) is null)
             {
                 return new ApiError(ErrorCodes.RecipientNeedsPhone, "Authentication templates are delivered to a phone number only, and this contact has none (WhatsApp refuses them for a user_id: 131062).");
+            }
+
+            if (ParametersMismatch(template, draft.Template.Components) is { } mismatch)
+            {
+                return mismatch;
             }
 
             if (contact is null)
@@ -105,9 +112,20 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
     /// The template a send or a campaign names, or the refusal: <c>template_not_approved</c> when the account has no
     /// approved template of this name in this language (the language is part of the key), or
     /// <c>template_parameters_mismatch</c> when <paramref name="components"/> do not fit its named or positional
-    /// parameters. Nothing is written; who it goes to is not looked at.
+    /// parameters. Nothing is written; who it goes to is not looked at. A send asks the same two questions.
     /// </summary>
     public async Task<Outcome<TemplateEntity>> CheckTemplateAsync(string workspaceId, WhatsAppAccountEntity account, string name, string language, JsonElement? components, CancellationToken cancellationToken = default)
+    {
+        var found = await FindApprovedAsync(workspaceId, account, name, language, cancellationToken).ConfigureAwait(false);
+        if (!found.Succeeded)
+        {
+            return found.Error!;
+        }
+
+        return ParametersMismatch(found.Value!, components) is { } mismatch ? mismatch : found.Value!;
+    }
+
+    private async Task<Outcome<TemplateEntity>> FindApprovedAsync(string workspaceId, WhatsAppAccountEntity account, string name, string language, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(account);
         ArgumentNullException.ThrowIfNull(name);
@@ -118,23 +136,17 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
         var template = TemplateEntity.KeyOf(account.RowKey, name, language).Length > StoredSize.MaxKeyChars
             ? null
             : await templates.FindAsync(workspaceId, account.RowKey, name, language, cancellationToken).ConfigureAwait(false);
-        if (template is not { IsApproved: true })
-        {
-            return new ApiError(ErrorCodes.TemplateNotApproved, "Template not approved");
-        }
+        return template is { IsApproved: true } ? template : new ApiError(ErrorCodes.TemplateNotApproved, "Template not approved");
+    }
 
-        // Meta would refuse these later (#100, 132000); a row synced before parameter_format was kept is not checked.
-        if (template.ParameterFormat is not null
-            && TemplateParameters.Problems(template.Format, template.DeclaredParameters, components) is { Count: > 0 } problems)
-        {
-            return new ApiError(ErrorCodes.TemplateParametersMismatch, $"The values do not fit the {template.Format} parameters of template {template.Name}: {string.Join("; ", problems)}.")
+    // Meta would refuse these later (#100, 132000); a row synced before parameter_format was kept is not checked.
+    private static ApiError? ParametersMismatch(TemplateEntity template, JsonElement? components) =>
+        template.ParameterFormat is not null && TemplateParameters.Problems(template.Format, template.DeclaredParameters, components) is { Count: > 0 } problems
+            ? new ApiError(ErrorCodes.TemplateParametersMismatch, $"The values do not fit the {template.Format} parameters of template {template.Name}: {string.Join("; ", problems)}.")
             {
                 Errors = new Dictionary<string, string[]> { ["template.components"] = [.. problems] },
-            };
-        }
-
-        return template;
-    }
+            }
+            : null;
 
     /// <summary>The 400 naming the field whose stored payload would not fit one Table Storage property, if any.</summary>
     public static ApiError? PayloadTooLarge(string workspaceId, SendDraft draft)
