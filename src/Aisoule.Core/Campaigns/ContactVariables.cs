@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Aisoule.Core.Contacts;
-using Aisoule.Core.WhatsApp;
 
 namespace Aisoule.Core.Campaigns;
 
@@ -41,17 +40,28 @@ public static class ContactVariables
     /// </summary>
     public static IReadOnlyList<string> Problems(JsonElement components)
     {
+        if (!IsReadable(components))
+        {
+            return ["template.components: text that is not valid UTF-16 (an unpaired surrogate such as \\ud800)"];
+        }
+
         var problems = new List<string>();
+        var slots = new HashSet<string>(StringComparer.Ordinal);
         foreach (var slot in Slots(components))
         {
+            slots.Add(slot.Path);
             problems.AddRange(Scan(slot.Text).Where(e => e.Problem is not null).Select(e => $"{slot.Path}: {e.Problem}"));
         }
 
+        // Anywhere else (a media link, a currency's fallback, a component's own text) it would reach Meta as written.
+        problems.AddRange(Strings(components, "template.components")
+            .Where(s => !slots.Contains(s.Path) && Scan(s.Text).Any())
+            .Select(s => $"{s.Path}: {{{{contact.…}}}} is only replaced in a parameter's text or a button parameter's payload"));
         return problems;
     }
 
     /// <summary>Whether any parameter holds an expression at all (valid or not).</summary>
-    public static bool Uses(JsonElement components) => Slots(components).Any(slot => Scan(slot.Text).Any());
+    public static bool Uses(JsonElement components) => IsReadable(components) && Slots(components).Any(slot => Scan(slot.Text).Any());
 
     /// <summary>
     /// The components with every expression replaced by the contact's value, exactly as stored (not trimmed), or by
@@ -60,10 +70,15 @@ public static class ContactVariables
     /// (<c>name</c>, <c>phone_number</c>, <c>custom_fields.order_id</c>). Everything else is kept as it was, in
     /// order. Call it only on components <see cref="Problems"/> found nothing wrong with.
     /// </summary>
-    /// <exception cref="ArgumentException">The components hold an invalid expression.</exception>
+    /// <exception cref="ArgumentException">The components hold an invalid expression or text.</exception>
     public static Resolution Resolve(JsonElement components, ContactEntity contact)
     {
         ArgumentNullException.ThrowIfNull(contact);
+        if (!IsReadable(components))
+        {
+            throw new ArgumentException($"The components hold text that is not valid UTF-16 (check them with {nameof(Problems)} first).", nameof(components));
+        }
+
         JsonElement? customFields = null;
         string? missing = null;
         var json = Rewrite(components, (path, expression) =>
@@ -100,7 +115,7 @@ public static class ContactVariables
     /// format against the template before any contact is known. An invalid expression is left as it is.
     /// </summary>
     public static string Sample(JsonElement components) =>
-        Rewrite(components, (_, expression) => expression.Problem is null ? SampleValue : expression.Source)!;
+        IsReadable(components) ? Rewrite(components, (_, expression) => expression.Problem is null ? SampleValue : expression.Source)! : components.GetRawText();
 
     // The strings that may hold expressions: each parameter's text, and a button parameter's payload.
     private static IEnumerable<Slot> Slots(JsonElement components)
@@ -115,7 +130,7 @@ public static class ContactVariables
         {
             if (component.ValueKind == JsonValueKind.Object && component.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Array)
             {
-                var isButton = string.Equals(MetaJson.Text(component, "type"), "button", StringComparison.OrdinalIgnoreCase);
+                var isButton = component.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && string.Equals(type.GetString(), "button", StringComparison.OrdinalIgnoreCase);
                 var p = 0;
                 foreach (var parameter in parameters.EnumerateArray())
                 {
@@ -125,7 +140,7 @@ public static class ContactVariables
                         {
                             if (IsSlot(property, isButton))
                             {
-                                yield return new Slot(c, p, property.Name, $"template.components[{c}].parameters[{p}].{property.Name}", MetaJson.Text(parameter, property.Name));
+                                yield return new Slot(c, p, property.Name, $"template.components[{c}].parameters[{p}].{property.Name}", property.Value.GetString()!);
                             }
                         }
                     }
@@ -136,6 +151,60 @@ public static class ContactVariables
 
             c++;
         }
+    }
+
+    // Every string value under an element, with its path.
+    private static IEnumerable<(string Path, string Text)> Strings(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                yield return (path, element.GetString()!);
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    foreach (var found in Strings(item, $"{path}[{i++}]"))
+                    {
+                        yield return found;
+                    }
+                }
+
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    foreach (var found in Strings(property.Value, $"{path}.{property.Name}"))
+                    {
+                        yield return found;
+                    }
+                }
+
+                break;
+        }
+    }
+
+    // Whether every name and string can be read as .NET text: JSON may escape a lone surrogate ("\ud800"), which
+    // System.Text.Json refuses to read (and to look a property up past). Everything else here assumes it can.
+    private static bool IsReadable(JsonElement element)
+    {
+        try
+        {
+            return Readable(element);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        static bool Readable(JsonElement element) => element.ValueKind switch
+        {
+            JsonValueKind.String => element.GetString() is not null,
+            JsonValueKind.Array => element.EnumerateArray().All(Readable),
+            JsonValueKind.Object => element.EnumerateObject().All(p => p.Name is not null && Readable(p.Value)),
+            _ => true,
+        };
     }
 
     private static bool IsSlot(JsonProperty property, bool isButton) =>
@@ -400,16 +469,25 @@ public static class ContactVariables
         }
     }
 
-    // A string as it is; a number or boolean as its JSON text; null, absent or anything else is missing.
-    private static string? CustomField(JsonElement fields, string key) =>
-        fields.ValueKind == JsonValueKind.Object && fields.TryGetProperty(key, out var value)
-            ? value.ValueKind switch
-            {
-                JsonValueKind.String => MetaJson.Text(fields, key),
-                JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
-                _ => null,
-            }
-            : null;
+    // A string as it is; a number or boolean as its JSON text; null, absent, unreadable or anything else is missing.
+    private static string? CustomField(JsonElement fields, string key)
+    {
+        try
+        {
+            return fields.ValueKind == JsonValueKind.Object && fields.TryGetProperty(key, out var value)
+                ? value.ValueKind switch
+                {
+                    JsonValueKind.String => value.GetString(),
+                    JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
+                    _ => null,
+                }
+                : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     private sealed record Slot(int Component, int Parameter, string Property, string Path, string Text);
 

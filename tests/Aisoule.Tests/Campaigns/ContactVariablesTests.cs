@@ -245,12 +245,29 @@ public sealed class ContactVariablesTests
     }
 
     [Fact]
-    public void Payload_outside_a_button_is_not_an_expression_slot()
+    public void Expression_where_it_would_not_be_replaced_is_a_problem()
     {
-        var components = Components("""[{"type":"body","parameters":[{"type":"payload","payload":"{{contact.email}}"}]}]""");
+        var components = Components(
+            """
+            [{"type":"header","parameters":[{"type":"image","image":{"link":"https://x.test/{{contact.name}}.png"}}]},
+             {"type":"body","text":"{{contact.name}}","parameters":[{"type":"payload","payload":"{{ contact.name }}"},{"type":"text","text":"{{1}}","note":["{{contact.x}}"]}]}]
+            """);
 
         Assert.False(ContactVariables.Uses(components));
-        Assert.Empty(ContactVariables.Problems(components));
+        Assert.Equal(
+            [
+                "template.components[0].parameters[0].image.link: {{contact.…}} is only replaced in a parameter's text or a button parameter's payload",
+                "template.components[1].text: {{contact.…}} is only replaced in a parameter's text or a button parameter's payload",
+                "template.components[1].parameters[0].payload: {{contact.…}} is only replaced in a parameter's text or a button parameter's payload",
+                "template.components[1].parameters[1].note[0]: {{contact.…}} is only replaced in a parameter's text or a button parameter's payload",
+            ],
+            ContactVariables.Problems(components));
+    }
+
+    [Fact]
+    public void Several_problems_in_one_text_are_each_named()
+    {
+        Assert.Equal(2, ContactVariables.Problems(Body("{{contact.email}} and {{contact.name | default: nope}} but {{contact.name}}")).Count);
     }
 
     [Fact]
@@ -271,7 +288,7 @@ public sealed class ContactVariablesTests
     [InlineData("null")]
     [InlineData("{}")]
     [InlineData("\"text\"")]
-    [InlineData("[1, \"x\", {\"type\":\"body\",\"parameters\":{\"text\":\"{{contact.email}}\"}}, {\"type\":\"body\",\"parameters\":[null, 3, {\"text\":5}]}]")]
+    [InlineData("[1, \"x\", {\"type\":\"body\",\"parameters\":{\"type\":\"text\"}}, {\"type\":\"body\",\"parameters\":[null, 3, {\"text\":5}]}]")]
     public void Components_of_another_shape_have_no_expressions_and_pass_through(string json)
     {
         var components = Components(json);
@@ -282,13 +299,27 @@ public sealed class ContactVariablesTests
         Assert.Equal(components.GetRawText(), ContactVariables.Sample(components));
     }
 
-    [Fact]
-    public void Unpaired_surrogate_in_a_text_is_not_an_exception()
+    [Theory]
+    [InlineData("""[{"type":"body","parameters":[{"type":"text","text":"\ud800 {{contact.name}}"}]}]""")]
+    [InlineData("""[{"type":"body","parameters":[{"type":"text","text":"{{contact.name}}","\udc00":"x"}]}]""")]
+    [InlineData("""[{"type":"header","parameters":[]},{"\udc00":1,"type":"button","parameters":[{"payload":"{{contact.name}}"}]}]""")]
+    public void Unpaired_surrogate_anywhere_is_one_problem_not_an_exception(string json)
     {
-        var components = Components("""[{"type":"body","parameters":[{"type":"text","text":"\ud800 {{contact.name}}"}]}]""");
+        var components = Components(json);
 
-        Assert.Empty(ContactVariables.Problems(components));
-        Assert.EndsWith(" Pablo", ResolvedTexts(ContactVariables.Resolve(components, Pablo))[0], StringComparison.Ordinal);
+        Assert.Equal(["template.components: text that is not valid UTF-16 (an unpaired surrogate such as \\ud800)"], ContactVariables.Problems(components));
+        Assert.False(ContactVariables.Uses(components));
+        Assert.Equal(components.GetRawText(), ContactVariables.Sample(components));
+        Assert.Throws<ArgumentException>(() => ContactVariables.Resolve(components, Pablo));
+    }
+
+    [Fact]
+    public void Unreadable_custom_field_counts_as_missing()
+    {
+        var contact = Pablo.Clone();
+        contact.CustomFieldsJson = """{"order_id":"\ud800","\udc00":"x"}""";
+
+        Assert.Equal("custom_fields.order_id", ContactVariables.Resolve(Body("{{contact.custom_fields.order_id}}"), contact).MissingVariable);
     }
 
     [Fact]
