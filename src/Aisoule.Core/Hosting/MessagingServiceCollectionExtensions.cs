@@ -1,5 +1,6 @@
 using System.Net;
 using Aisoule.Core.Accounts;
+using Aisoule.Core.Campaigns;
 using Aisoule.Core.Messaging;
 using Aisoule.Core.Messaging.Dispatch;
 using Aisoule.Core.Messaging.Inbound;
@@ -87,6 +88,7 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<PendingSends>();
         services.AddSingleton<SendSweeper>();
         services.AddSingleton<InboundProcessor>();
+        services.AddSingleton<ReachLedger>();
         return services;
     }
 }
