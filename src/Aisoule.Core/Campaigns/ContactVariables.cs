@@ -14,8 +14,11 @@ namespace Aisoule.Core.Campaigns;
 /// optional default, <c>{{contact.name | default: "there"}}</c> (double or single quotes, no escapes inside),
 /// mixed with literal text. Braces that do not start with <c>contact</c> (<c>{{1}}</c>, <c>{{ foo }}</c>) are
 /// literal text; anything else that starts with <c>contact</c> is a problem, so a typo is refused at creation
-/// rather than sent as it is. A value that is missing (null, empty or whitespace only) and has no default is never
-/// sent as a blank: <see cref="Resolve"/> names it instead.
+/// rather than sent as it is. KEY is a custom field's key exactly as the contact stores it (case-sensitive, 1 to
+/// <see cref="ContactLimits.MaxCustomFieldNameLength"/> characters; spaces and dots inside are fine, a key with
+/// <c>|</c> or <c>}}</c> in it cannot be named); a string value is used as it is, a number or boolean as its JSON
+/// text. A value that is missing (null, empty or whitespace only) and has no usable default is never sent as a
+/// blank: <see cref="Resolve"/> names it instead.
 /// </summary>
 public static class ContactVariables
 {
@@ -36,7 +39,8 @@ public static class ContactVariables
 
     /// <summary>
     /// One readable problem per invalid expression, each prefixed with where it is
-    /// (<c>template.components[0].parameters[1].text</c>); empty when every expression is valid.
+    /// (<c>template.components[0].parameters[1].text</c>), and one per other string holding a <c>{{contact…}}</c>
+    /// that would not be replaced (a media link, a component's own text); empty when every expression is valid.
     /// </summary>
     public static IReadOnlyList<string> Problems(JsonElement components)
     {
@@ -60,15 +64,15 @@ public static class ContactVariables
         return problems;
     }
 
-    /// <summary>Whether any parameter holds an expression at all (valid or not).</summary>
+    /// <summary>Whether any parameter's text or button parameter's payload holds an expression at all (valid or not).</summary>
     public static bool Uses(JsonElement components) => IsReadable(components) && Slots(components).Any(slot => Scan(slot.Text).Any());
 
     /// <summary>
     /// The components with every expression replaced by the contact's value, exactly as stored (not trimmed), or by
     /// its default when the value is missing; or, when a value is missing and there is no usable default (a default
     /// that is empty or whitespace only is none), no components and the field that was missing
-    /// (<c>name</c>, <c>phone_number</c>, <c>custom_fields.order_id</c>). Everything else is kept as it was, in
-    /// order. Call it only on components <see cref="Problems"/> found nothing wrong with.
+    /// (<c>name</c>, <c>phone_number</c>, <c>custom_fields.order_id</c>; the first one, in document order).
+    /// Everything else is kept as it was, in order (as compact JSON when anything was replaced, else the text as it came). Call it only on components <see cref="Problems"/> found nothing wrong with.
     /// </summary>
     /// <exception cref="ArgumentException">The components hold an invalid expression or text.</exception>
     public static Resolution Resolve(JsonElement components, ContactEntity contact)
