@@ -109,6 +109,21 @@ public sealed class ReachLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_list_longer_than_one_lease_holds_is_decided_in_order_up_to_the_cap()
+    {
+        var ledger = new ReachLedger(_storage);
+        var waba = NewWaba();
+        var contacts = NewContacts(1_010);
+
+        var reservation = await ledger.ReserveAsync(waba, Workspace, contacts, 1_005, Now);
+
+        Assert.Equal(contacts[..1_005], reservation.Allowed);
+        Assert.Equal(contacts[1_005..], reservation.Waiting);
+        Assert.Equal(1_005, reservation.Used);
+        Assert.Equal(1_005, await ledger.UsedAsync(waba, Now));
+    }
+
+    [Fact]
     public async Task A_lease_left_by_a_reservation_that_died_is_taken_over_once_it_runs_out()
     {
         var ledger = new ReachLedger(_storage);
