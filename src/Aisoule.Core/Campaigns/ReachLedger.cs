@@ -30,7 +30,7 @@ namespace Aisoule.Core.Campaigns;
 /// at most the contacts the stalled one still counts (500 at most). Buckets of past hours are not deleted (a portfolio
 /// leaves at most 16 × 4 rows an hour); only the live ones are read.
 /// </summary>
-public sealed class ReachLedger(StorageAccount storage)
+public sealed class ReachLedger
 {
     public const int Partitions = 16;
 
@@ -55,9 +55,23 @@ public sealed class ReachLedger(StorageAccount storage)
     private const int Parallelism = 16;
 
     /// <summary>Contacts decided per lease: a chunk's reads and writes take well under <see cref="LeaseTime"/>.</summary>
-    private const int ChunkSize = 500;
+    public const int DefaultChunkSize = 500;
 
     private readonly CounterShards _shards = new(BucketShards);
+    private readonly StorageAccount _storage;
+    private readonly int _chunkSize;
+
+    public ReachLedger(StorageAccount storage)
+        : this(storage, DefaultChunkSize)
+    {
+    }
+
+    /// <summary>With chunks of another size (tests: several leases without thousands of contacts).</summary>
+    internal ReachLedger(StorageAccount storage, int chunkSize)
+    {
+        _storage = storage ?? throw new ArgumentNullException(nameof(storage));
+        _chunkSize = chunkSize > 0 ? chunkSize : throw new ArgumentOutOfRangeException(nameof(chunkSize));
+    }
 
     /// <summary>
     /// Counts the contacts that may be sent now, in order, while the portfolio's count stays under <paramref name="cap"/>:
@@ -77,10 +91,10 @@ public sealed class ReachLedger(StorageAccount storage)
             ArgumentException.ThrowIfNullOrEmpty(id, nameof(contactIds));
         }
 
-        var table = await storage.GetTableAsync(CampaignNames.Reach, cancellationToken).ConfigureAwait(false);
+        var table = await _storage.GetTableAsync(CampaignNames.Reach, cancellationToken).ConfigureAwait(false);
         var decided = new Decision[contacts.Count];
         var (used, oldest) = (0, (DateTimeOffset?)null);
-        for (var offset = 0; offset == 0 || offset < contacts.Count; offset += ChunkSize)
+        for (var offset = 0; offset == 0 || offset < contacts.Count; offset += _chunkSize)
         {
             (used, oldest) = await ReserveChunkAsync(table, wabaId, workspaceId, contacts, offset, decided, cap, now, cancellationToken).ConfigureAwait(false);
         }
@@ -94,7 +108,7 @@ public sealed class ReachLedger(StorageAccount storage)
     public async Task<int> UsedAsync(string wabaId, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(wabaId);
-        var table = await storage.GetTableAsync(CampaignNames.Reach, cancellationToken).ConfigureAwait(false);
+        var table = await _storage.GetTableAsync(CampaignNames.Reach, cancellationToken).ConfigureAwait(false);
         return (await SumAsync(table, wabaId, now, cancellationToken).ConfigureAwait(false)).Used;
     }
 
@@ -109,12 +123,12 @@ public sealed class ReachLedger(StorageAccount storage)
     }
 
     /// <summary>
-    /// Decides <see cref="ChunkSize"/> contacts from <paramref name="offset"/> under the portfolio's lease: reads their
+    /// Decides a chunk of contacts from <paramref name="offset"/> under the portfolio's lease: reads their
     /// rows and the sum, counts those that fit. The count after it, and the oldest live hour holding a count.
     /// </summary>
     private async Task<(int Used, DateTimeOffset? Oldest)> ReserveChunkAsync(TableClient table, string wabaId, string workspaceId, List<string> contacts, int offset, Decision[] decided, int cap, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var chunk = Enumerable.Range(offset, Math.Min(ChunkSize, contacts.Count - offset)).ToList();
+        var chunk = Enumerable.Range(offset, Math.Min(_chunkSize, contacts.Count - offset)).ToList();
         var lease = await LeaseAsync(table, wabaId, cancellationToken).ConfigureAwait(false);
         try
         {
