@@ -121,35 +121,39 @@ public sealed class CampaignPlanner(StorageAccount storage, ContactService conta
         {
             foreach (var chunk in partition.Chunk(Chunk))
             {
-                try
+                if (await SubmitAsync(counts, table, partition.Key, chunk, ct).ConfigureAwait(false))
                 {
-                    await SubmitAsync(counts, table, partition.Key, chunk, ct).ConfigureAwait(false);
+                    continue;
                 }
-                catch (TableTransactionFailedException ex) when (ex.Status == 409 && ex.FailedTransactionActionIndex is { } index && index < chunk.Length)
+
+                foreach (var one in chunk)
                 {
-                    foreach (var one in chunk)
-                    {
-                        try
-                        {
-                            await SubmitAsync(counts, table, partition.Key, [one], ct).ConfigureAwait(false);
-                        }
-                        catch (TableTransactionFailedException single) when (single.Status == 409 && single.FailedTransactionActionIndex == 0)
-                        {
-                            // Planned before.
-                        }
-                    }
+                    // False: planned before (its count moved with it then).
+                    await SubmitAsync(counts, table, partition.Key, [one], ct).ConfigureAwait(false);
                 }
             }
         }).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Inserts <paramref name="rows"/> with their counts as one transaction; false, writing nothing, when one of them
+    /// exists already. Only a conflict on a count row goes again: a recipient row's 409 is not one that reading again
+    /// would resolve (nor is the transaction's retry by the storage client that had landed: its rows exist then too).
+    /// </summary>
     private static Task<bool> SubmitAsync(CounterShards counts, TableClient table, string partition, RecipientEntity[] rows, CancellationToken cancellationToken)
     {
         var deltas = rows.GroupBy(r => r.Status).Select(g => new KeyValuePair<string, long>(CampaignKeys.Stat(rows[0].CampaignId, g.Key), g.Count())).ToList();
         return OptimisticRetry.RunAsync<bool>(async _ =>
         {
-            await counts.SubmitAsync(table, partition, [.. rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r))], deltas, cancellationToken).ConfigureAwait(false);
-            return true;
+            try
+            {
+                await counts.SubmitAsync(table, partition, [.. rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r))], deltas, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status == 409 && ex.FailedTransactionActionIndex is { } index && index < rows.Length)
+            {
+                return false;
+            }
         }, gaveUp: () => throw new InvalidOperationException("The campaign's stats rows kept changing while planning."), cancellationToken: cancellationToken);
     }
 
