@@ -1,6 +1,11 @@
 using System.Security.Cryptography;
 using Aisoule.Core.Campaigns;
+using Aisoule.Core.Messaging;
+using Aisoule.Core.Messaging.Messages;
+using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
+using Aisoule.Tests.Messaging;
+using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -48,5 +53,36 @@ public sealed class CampaignCrashTests : IAsyncLifetime
         Assert.Equal(30, counts.GetValueOrDefault(RecipientStatus.Pending));
         var rows = await store.RecipientsAsync(ws, id, null, null, 100, null);
         Assert.Equal(contacts.Order(), rows.Recipients.Select(r => r.ContactId).Order());
+    }
+
+    [Fact]
+    public async Task Cancelling_after_a_window_was_cut_short_between_release_and_enqueue_cancels_its_messages_and_the_campaign_finishes()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var contact = (await CampaignHelpers.ContactsAsync(sender, 1, ["cut"]))[0];
+        var id = (await CampaignHelpers.CreateAsync(sender, new { name = "Cut", template = new { name = "hello_world", language = "en_US" }, audience = new { tags = new[] { "cut" } }, draft = true })).GetProperty("id").GetString()!;
+        var ws = sender.Owner.WorkspaceId;
+        var store = _host.Services.GetRequiredService<CampaignStore>();
+        var campaign = (await store.FindAsync(ws, id))!;
+
+        // A step planned the contact, named its window on the fan-out row and released the recipient (its message is
+        // stored), then its process died before the queue message was written.
+        var recipient = Recipient(ws, id, contact);
+        await _host.Services.GetRequiredService<CampaignPlanner>().WriteAsync(new CampaignPlanner.Plan([recipient], new Dictionary<string, long>()));
+        var messages = await _host.Services.GetRequiredService<StorageAccount>().GetTableAsync(MessagingNames.Messages);
+        var stored = (await messages.GetEntityAsync<RecipientEntity>(recipient.PartitionKey, recipient.RowKey)).Value;
+        var draft = new NewMessage(ws, stored.MessageId, contact, stored.To, null, "template", campaign.AccountId, campaign.PhoneNumberId, "{}", id);
+        Assert.NotNull(await _host.Services.GetRequiredService<MessageLifecycle>().ReleaseAsync(draft, stored.RowKey, stored.ETag));
+        var campaigns = await store.TableAsync();
+        await campaigns.UpsertEntityAsync(new TableEntity(ws, CampaignKeys.Fanout(id)) { ["InFlight"] = stored.MessageId, ["WindowDone"] = false, ["LeaseUntil"] = DateTimeOffset.UtcNow.AddSeconds(-1) });
+
+        // The caller cancels before the next step came.
+        await Envelope.SuccessAsync(await sender.Api.PostAsync($"campaigns/{id}/cancel", new { }));
+
+        var done = await Eventually.WaitAsync(() => CampaignHelpers.GetAsync(sender, id), c => CampaignHelpers.Stat(c, "queued") == 0, TimeSpan.FromSeconds(30), "the cut window's message cancelled");
+        Assert.Equal(1, CampaignHelpers.Stat(done, "cancelled"));
+        var message = await _host.Services.GetRequiredService<MessageStore>().FindAsync(ws, stored.MessageId);
+        Assert.Equal((MessageStatus.Failed, CampaignLedger.CancelledCode), (message!.Status, message.ErrorCode));
+        await Eventually.WaitAsync(async () => await campaigns.GetEntityIfExistsAsync<TableEntity>(CampaignKeys.ActivePartition, CampaignKeys.Active(ws, id)), r => !r.HasValue, TimeSpan.FromSeconds(30), "no longer active");
     }
 }
