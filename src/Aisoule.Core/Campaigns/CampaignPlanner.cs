@@ -3,6 +3,7 @@ using System.Text.Json;
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Storage;
+using Aisoule.Core.WhatsApp;
 using Azure.Data.Tables;
 
 namespace Aisoule.Core.Campaigns;
@@ -78,7 +79,7 @@ public sealed class CampaignPlanner(StorageAccount storage, ContactService conta
                         skip = SkipReasons.MissingVariable;
                         recipient.MissingVariable = missing;
                     }
-                    else if (resolved.ComponentsJson!.Length > MaxResolvedChars)
+                    else if (resolved.ComponentsJson!.Length > MaxResolvedChars || !FitsStored(workspaceId, campaign, recipient, resolved.ComponentsJson))
                     {
                         skip = SkipReasons.ValueTooLarge;
                     }
@@ -106,6 +107,24 @@ public sealed class CampaignPlanner(StorageAccount storage, ContactService conta
 
     /// <summary>The most a recipient's resolved components may take: what leaves room in the message payload (one string property).</summary>
     public const int MaxResolvedChars = 24_000;
+
+    /// <summary>
+    /// Does the message the release stores for this recipient fit one string property? Its payload escapes what the
+    /// values hold (a non-ASCII character, or <c>&lt;</c>, <c>&amp;</c>, <c>'</c>, <c>+</c>, takes six), so a value
+    /// well under <see cref="MaxResolvedChars"/> may not fit; a release that cannot store its message would fail every step.
+    /// </summary>
+    private static bool FitsStored(string workspaceId, CampaignEntity campaign, RecipientEntity recipient, string componentsJson)
+    {
+        if (componentsJson.Length <= 4_000)
+        {
+            // Six times this and the rest of the payload fit whatever it holds: no need to build it.
+            return true;
+        }
+
+        using var components = JsonDocument.Parse(componentsJson);
+        var draft = new SendDraft { Type = "template", Template = new TemplateRef(campaign.TemplateName, campaign.TemplateLanguage, components.RootElement) };
+        return MetaPayload.Build(workspaceId, recipient.MessageId, draft, new Recipient(recipient.To, recipient.UserId)).Length <= StoredSize.MaxStringChars;
+    }
 
     /// <summary>
     /// Writes the plan: recipient rows with their stats in transactions of <see cref="Chunk"/>, the 16 partitions in

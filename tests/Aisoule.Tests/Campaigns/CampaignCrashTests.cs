@@ -85,4 +85,20 @@ public sealed class CampaignCrashTests : IAsyncLifetime
         Assert.Equal((MessageStatus.Failed, CampaignLedger.CancelledCode), (message!.Status, message.ErrorCode));
         await Eventually.WaitAsync(async () => await campaigns.GetEntityIfExistsAsync<TableEntity>(CampaignKeys.ActivePartition, CampaignKeys.Active(ws, id)), r => !r.HasValue, TimeSpan.FromSeconds(30), "no longer active");
     }
+
+    [Fact]
+    public async Task A_recipient_whose_value_would_not_fit_the_stored_payload_is_skipped_as_value_too_large_and_the_others_are_sent()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var wide = new string('я', 6000);
+        await CampaignHelpers.ContactsAsync(sender, 3, ["bio"], i => new { phone_number = Sender.NewPhone(), name = $"Contact {i}", tags = new[] { "bio" }, custom_fields = new { note = i == 0 ? wide : "A-" + i } });
+        var components = new[] { new { type = "body", parameters = new[] { new { type = "text", text = "{{contact.name}}" }, new { type = "text", text = "{{contact.custom_fields.note}}" } } } };
+        var id = (await CampaignHelpers.CreateAsync(sender, new { name = "Bio", template = new { name = "order_update", language = "en_US", components }, audience = new { tags = new[] { "bio" } } })).GetProperty("id").GetString()!;
+
+        var done = await CampaignHelpers.WaitForStatusAsync(sender, id, "completed", TimeSpan.FromSeconds(45));
+        Assert.Equal((3, 1), (CampaignHelpers.Stat(done, "total"), CampaignHelpers.Stat(done, "skipped")));
+        Assert.Equal(1, done.GetProperty("skipped_by_reason").GetProperty("value_too_large").GetInt64());
+        var skipped = await CampaignHelpers.RecipientsAsync(sender, id, "&status=skipped");
+        Assert.Equal("value_too_large", Assert.Single(skipped).GetProperty("skip_reason").GetString());
+    }
 }
