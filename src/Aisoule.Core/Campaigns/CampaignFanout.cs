@@ -100,6 +100,13 @@ public sealed class CampaignFanout(
             campaign = await PlanAsync(campaign, cancellationToken).ConfigureAwait(false);
         }
 
+        if (campaign.Status is CampaignStatus.Running or CampaignStatus.Cancelled && fanout.GetBoolean("WindowDone") == false)
+        {
+            // The last window was cut short: its messages without a queue message are enqueued (a cancelled campaign's
+            // are then cancelled by the dispatcher; nothing else would ever come for them).
+            await ReplayWindowAsync(ws, fanout, cancellationToken).ConfigureAwait(false);
+        }
+
         var counts = await store.CountsAsync(ws, id, cancellationToken).ConfigureAwait(false);
         long Count(string status) => counts.GetValueOrDefault(status);
         if (campaign.Status == CampaignStatus.Cancelled)
@@ -135,11 +142,6 @@ public sealed class CampaignFanout(
             await PrepareRetryAsync(campaign, JsonSerializer.Deserialize<List<string>>(categoriesJson) ?? [], cancellationToken).ConfigureAwait(false);
             fanout["Cursors"] = null;
             return TimeSpan.Zero;
-        }
-
-        if (fanout.GetBoolean("WindowDone") == false)
-        {
-            await ReplayWindowAsync(ws, fanout, cancellationToken).ConfigureAwait(false);
         }
 
         var pending = Count(RecipientStatus.Pending);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Storage;
+using Aisoule.Core.WhatsApp;
 using Azure.Data.Tables;
 
 namespace Aisoule.Core.Campaigns;
@@ -78,7 +79,7 @@ public sealed class CampaignPlanner(StorageAccount storage, ContactService conta
                         skip = SkipReasons.MissingVariable;
                         recipient.MissingVariable = missing;
                     }
-                    else if (resolved.ComponentsJson!.Length > MaxResolvedChars)
+                    else if (resolved.ComponentsJson!.Length > MaxResolvedChars || !FitsStored(workspaceId, campaign, recipient, resolved.ComponentsJson))
                     {
                         skip = SkipReasons.ValueTooLarge;
                     }
@@ -108,6 +109,24 @@ public sealed class CampaignPlanner(StorageAccount storage, ContactService conta
     public const int MaxResolvedChars = 24_000;
 
     /// <summary>
+    /// Does the message the release stores for this recipient fit one string property? Its payload escapes what the
+    /// values hold (a non-ASCII character, or <c>&lt;</c>, <c>&amp;</c>, <c>'</c>, <c>+</c>, takes six), so a value
+    /// well under <see cref="MaxResolvedChars"/> may not fit; a release that cannot store its message would fail every step.
+    /// </summary>
+    private static bool FitsStored(string workspaceId, CampaignEntity campaign, RecipientEntity recipient, string componentsJson)
+    {
+        if (componentsJson.Length <= 4_000)
+        {
+            // Six times this and the rest of the payload fit whatever it holds: no need to build it.
+            return true;
+        }
+
+        using var components = JsonDocument.Parse(componentsJson);
+        var draft = new SendDraft { Type = "template", Template = new TemplateRef(campaign.TemplateName, campaign.TemplateLanguage, components.RootElement) };
+        return MetaPayload.Build(workspaceId, recipient.MessageId, draft, new Recipient(recipient.To, recipient.UserId)).Length <= StoredSize.MaxStringChars;
+    }
+
+    /// <summary>
     /// Writes the plan: recipient rows with their stats in transactions of <see cref="Chunk"/>, the 16 partitions in
     /// parallel. A transaction that meets a row written before (a plan cut short) is written again row by row, each
     /// new row with its own count, so the stats count every row once.
@@ -121,35 +140,39 @@ public sealed class CampaignPlanner(StorageAccount storage, ContactService conta
         {
             foreach (var chunk in partition.Chunk(Chunk))
             {
-                try
+                if (await SubmitAsync(counts, table, partition.Key, chunk, ct).ConfigureAwait(false))
                 {
-                    await SubmitAsync(counts, table, partition.Key, chunk, ct).ConfigureAwait(false);
+                    continue;
                 }
-                catch (TableTransactionFailedException ex) when (ex.Status == 409 && ex.FailedTransactionActionIndex is { } index && index < chunk.Length)
+
+                foreach (var one in chunk)
                 {
-                    foreach (var one in chunk)
-                    {
-                        try
-                        {
-                            await SubmitAsync(counts, table, partition.Key, [one], ct).ConfigureAwait(false);
-                        }
-                        catch (TableTransactionFailedException single) when (single.Status == 409 && single.FailedTransactionActionIndex == 0)
-                        {
-                            // Planned before.
-                        }
-                    }
+                    // False: planned before (its count moved with it then).
+                    await SubmitAsync(counts, table, partition.Key, [one], ct).ConfigureAwait(false);
                 }
             }
         }).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Inserts <paramref name="rows"/> with their counts as one transaction; false, writing nothing, when one of them
+    /// exists already. Only a conflict on a count row goes again: a recipient row's 409 is not one that reading again
+    /// would resolve (nor is the transaction's retry by the storage client that had landed: its rows exist then too).
+    /// </summary>
     private static Task<bool> SubmitAsync(CounterShards counts, TableClient table, string partition, RecipientEntity[] rows, CancellationToken cancellationToken)
     {
         var deltas = rows.GroupBy(r => r.Status).Select(g => new KeyValuePair<string, long>(CampaignKeys.Stat(rows[0].CampaignId, g.Key), g.Count())).ToList();
         return OptimisticRetry.RunAsync<bool>(async _ =>
         {
-            await counts.SubmitAsync(table, partition, [.. rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r))], deltas, cancellationToken).ConfigureAwait(false);
-            return true;
+            try
+            {
+                await counts.SubmitAsync(table, partition, [.. rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r))], deltas, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status == 409 && ex.FailedTransactionActionIndex is { } index && index < rows.Length)
+            {
+                return false;
+            }
         }, gaveUp: () => throw new InvalidOperationException("The campaign's stats rows kept changing while planning."), cancellationToken: cancellationToken);
     }
 
