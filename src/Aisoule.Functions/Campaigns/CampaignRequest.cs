@@ -21,10 +21,11 @@ public sealed record CampaignRequest : IValidatableObject
     [StringLength(60, ErrorMessage = "Not an account id.")]
     public string? WhatsappAccountId { get; init; }
 
-    [Required(ErrorMessage = "Required: {name, language, components?}.")]
+    // Braces doubled: a validation attribute's message is a format string ({0} is the member's name).
+    [Required(ErrorMessage = "Required: {{name, language, components?}}.")]
     public TemplateField? Template { get; init; }
 
-    [Required(ErrorMessage = "Required: {tags[]?, stage?, contact_ids[]?}, at least one of them.")]
+    [Required(ErrorMessage = "Required: {{tags[]?, stage?, contact_ids[]?}}, at least one of them.")]
     public AudienceField? Audience { get; init; }
 
     public DateTimeOffset? ScheduledAt { get; init; }
