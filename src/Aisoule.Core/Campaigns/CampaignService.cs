@@ -185,9 +185,14 @@ public sealed class CampaignService(
         if (outcome.Succeeded)
         {
             await store.SetActiveAsync(workspaceId, id, true, cancellationToken).ConfigureAwait(false);
-            if (at <= now && (await lifecycle.StartAsync(workspaceId, id, dueOnly: false, cancellationToken).ConfigureAwait(false)).Changed)
+            if (at <= now)
             {
-                await TryEnqueueAsync(workspaceId, id).ConfigureAwait(false);
+                // The watch timer may start it first (it is due and marked active): either way it runs, and the answer says so.
+                if ((await lifecycle.StartAsync(workspaceId, id, dueOnly: false, cancellationToken).ConfigureAwait(false)).Changed)
+                {
+                    await TryEnqueueAsync(workspaceId, id).ConfigureAwait(false);
+                }
+
                 return await GetAsync(workspaceId, id, cancellationToken).ConfigureAwait(false);
             }
         }
