@@ -86,4 +86,104 @@ public sealed class CampaignCloudTests : IAsyncLifetime
         Assert.Equal(1, final.GetProperty("skipped_by_reason").GetProperty("opted_out").GetInt64());
         Assert.Equal(done.GetProperty("stats").GetRawText(), final.GetProperty("stats").GetRawText());
     }
+
+    [Fact]
+    public async Task Failed_recipients_carry_metas_code_title_and_category_and_filter_by_category()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        var invalid = new HashSet<string>(StringComparer.Ordinal);
+        var stopped = new HashSet<string>(StringComparer.Ordinal);
+        var ok = new HashSet<string>(StringComparer.Ordinal);
+        var phones = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < 10; i++)
+        {
+            var phone = Sender.NewPhone();
+            var contact = await ContactAsync(sender, new { phone_number = phone, tags = new[] { "fails" } });
+            phones[phone.TrimStart('+')] = contact;
+            (i < 3 ? invalid : i < 5 ? stopped : ok).Add(contact);
+        }
+
+        _graph.OnSend = (_, body) => phones.TryGetValue(body.GetProperty("to").GetString() ?? "", out var c) && invalid.Contains(c)
+            ? FakeGraphApi.Reply.MetaError(400, 131026, "Message undeliverable")
+            : phones.TryGetValue(body.GetProperty("to").GetString() ?? "", out c) && stopped.Contains(c)
+                ? FakeGraphApi.Reply.MetaError(400, 131050, "User has stopped marketing messages")
+                : FakeGraphApi.Reply.Ok();
+
+        var id = Id(await CreateAsync(sender, new { name = "Fails", template = new { name = "promo", language = "en_US" }, audience = new { tags = new[] { "fails" } } }));
+        var done = await WaitForStatusAsync(sender, id, "completed");
+
+        Assert.Equal((10L, 5L, 5L), (Stat(done, "total"), Stat(done, "sent"), Stat(done, "failed")));
+        var failed = await RecipientsAsync(sender, id, "&status=failed");
+        var recipientInvalid = await RecipientsAsync(sender, id, "&category=recipient_invalid");
+        var optedOut = await RecipientsAsync(sender, id, "&category=opted_out&status=failed");
+        var retryable = await RecipientsAsync(sender, id, "&category=retryable");
+        Assert.Equal(invalid.Concat(stopped).Order(StringComparer.Ordinal), ContactIds(failed));
+        Assert.Equal(invalid.Order(StringComparer.Ordinal), ContactIds(recipientInvalid));
+        Assert.All(recipientInvalid, r =>
+        {
+            var error = r.GetProperty("error");
+            Assert.Equal(("131026", "Message undeliverable", "recipient_invalid"), (error.GetProperty("code").GetString(), error.GetProperty("title").GetString(), error.GetProperty("category").GetString()));
+        });
+        Assert.Equal(stopped.Order(StringComparer.Ordinal), ContactIds(optedOut));
+        Assert.All(optedOut, r => Assert.Equal("131050", r.GetProperty("error").GetProperty("code").GetString()));
+        Assert.Empty(retryable);
+        Assert.All(await RecipientsAsync(sender, id, "&status=sent"), r => Assert.Equal(JsonValueKind.Null, r.GetProperty("error").ValueKind));
+    }
+
+    [Fact]
+    public async Task Manual_pause_leaves_one_paused_event_and_after_resume_the_campaign_completes_sending_each_once()
+    {
+        var sender = await Sender.CloudAsync(_host, throughputMps: 4);
+        var phones = new List<string>();
+        for (var i = 0; i < 16; i++)
+        {
+            var phone = Sender.NewPhone();
+            await ContactAsync(sender, new { phone_number = phone, tags = new[] { "hold" } });
+            phones.Add(phone.TrimStart('+'));
+        }
+
+        var id = Id(await CreateAsync(sender, new { name = "Hold", template = new { name = "hello_world", language = "en_US" }, audience = new { tags = new[] { "hold" } } }));
+        var paused = await Envelope.SuccessAsync(await ActAsync(sender, id, "pause"));
+        var pausedAgain = await Envelope.SuccessAsync(await ActAsync(sender, id, "pause"));
+        var events = await OutboxAsync(sender, id);
+
+        Assert.Equal(("paused", "manual"), (paused.GetProperty("status").GetString(), paused.GetProperty("pause_reason").GetString()));
+        Assert.Equal("paused", pausedAgain.GetProperty("status").GetString());
+        // One event per pause, however often it is asked for (numbered by the campaign's pause count).
+        var pausedEvent = Assert.Single(events, e => e.Key.StartsWith($"o_campaign_{id}_paused_", StringComparison.Ordinal)).Value;
+        Assert.Equal("campaign.paused", pausedEvent.GetString("Event"));
+        using (var data = JsonDocument.Parse(pausedEvent.GetString("Data")))
+        {
+            Assert.Equal(("paused", "manual"), (data.RootElement.GetProperty("status").GetString(), data.RootElement.GetProperty("pause_reason").GetString()));
+        }
+
+        var resumed = await Envelope.SuccessAsync(await ActAsync(sender, id, "resume"));
+        Assert.Equal("running", resumed.GetProperty("status").GetString());
+        Assert.Equal("running", (await Envelope.SuccessAsync(await ActAsync(sender, id, "resume"))).GetProperty("status").GetString());
+        var done = await WaitForStatusAsync(sender, id, "completed");
+        Assert.Equal(16, Stat(done, "sent"));
+        var wanted = phones.ToHashSet(StringComparer.Ordinal);
+        Assert.Equal(phones.Order(StringComparer.Ordinal), _graph.Sends.Select(s => s.Body.GetProperty("to").GetString()!).Where(wanted.Contains).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Campaign_whose_account_was_removed_before_it_started_fails_with_the_reason_and_sends_nothing()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        var phone = Sender.NewPhone();
+        await ContactAsync(sender, new { phone_number = phone, tags = new[] { "orphan" } });
+        var id = Id(await CreateAsync(sender, new { name = "Orphan", template = new { name = "hello_world", language = "en_US" }, audience = new { tags = new[] { "orphan" } }, scheduled_at = Utc(DateTimeOffset.UtcNow.AddHours(1)) }));
+        await Envelope.SuccessAsync(await sender.Owner.SendAsync(HttpMethod.Delete, "accounts/" + sender.AccountId));
+
+        await Envelope.SuccessAsync(await PatchAsync(sender, id, new { scheduled_at = Utc(DateTimeOffset.UtcNow) }));
+        var failed = await WaitForStatusAsync(sender, id, "failed");
+
+        Assert.Equal("account_disconnected", failed.GetProperty("failure").GetProperty("code").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(failed.GetProperty("failure").GetProperty("message").GetString()));
+        Assert.Equal(JsonValueKind.String, failed.GetProperty("completed_at").ValueKind);
+        var events = await OutboxAsync(sender, id);
+        Assert.Equal("campaign.completed", events[$"o_campaign_{id}_completed_0"].GetString("Event"));
+        Assert.DoesNotContain(_graph.Sends, s => s.Body.GetProperty("to").GetString() == phone.TrimStart('+'));
+        await Envelope.ErrorAsync(await ActAsync(sender, id, "cancel"), System.Net.HttpStatusCode.Conflict, "invalid_campaign_state");
+    }
 }

@@ -129,6 +129,49 @@ public sealed class CampaignRequestTests : IAsyncLifetime
         Assert.Single(rows, r => r.StartsWith("~active/", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Campaigns_are_listed_newest_first_with_an_exact_total()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            ids.Add(Id(await CreateAsync(sender, new { name = $"List {i}", template = Sale, audience = new { tags = new[] { "x" } }, scheduled_at = Later() })));
+        }
+
+        var listed = new List<string>();
+        for (var page = 1; page <= 3; page++)
+        {
+            var data = await Envelope.SuccessAsync(await sender.Api.GetAsync($"campaigns?per_page=2&page={page}"));
+            Assert.Equal((5L, page, 2), (data.GetProperty("total").GetInt64(), data.GetProperty("page").GetInt32(), data.GetProperty("per_page").GetInt32()));
+            listed.AddRange(data.GetProperty("campaigns").EnumerateArray().Select(Id));
+        }
+
+        Assert.Equal(Enumerable.Reverse(ids), listed);
+        await Envelope.ErrorAsync(await sender.Api.GetAsync("campaigns?per_page=101"), HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    [Fact]
+    public async Task Dry_run_over_more_than_200_contacts_counts_each_contact_once()
+    {
+        // Above 200 the planner reads the workspace's contacts in one range instead of one by one.
+        var sender = await Sender.SandboxAsync(_host);
+        var both = await ContactsAsync(sender, 150, ["alpha"], i => new { phone_number = Sender.NewPhone(), name = $"Both {i}", tags = new[] { "alpha", "beta" }, opted_in = i >= 5 });
+        var betaOnly = (await ContactsAsync(sender, 70, ["beta"])).Except(both).ToList();
+        var outside = await ContactsAsync(sender, 10, ["gamma"]);
+        var gone = await ContactAsync(sender, new { phone_number = Sender.NewPhone() });
+        await Envelope.SuccessAsync(await sender.Api.DeleteAsync("contacts/" + gone));
+
+        var plan = await Envelope.SuccessAsync(await sender.Api.PostAsync("campaigns", new { name = "Big", template = Sale, audience = new { tags = new[] { "alpha", "beta" }, contact_ids = new[] { both[0], betaOnly[0], outside[0], outside[1], gone } }, dry_run = true }));
+
+        Assert.Equal(70, betaOnly.Count);
+        Assert.Equal(150 + 70 + 2 + 1, plan.GetProperty("audience").GetInt64());
+        Assert.Equal(5, plan.GetProperty("skipped_by_reason").GetProperty("opted_out").GetInt64());
+        Assert.Equal(1, plan.GetProperty("skipped_by_reason").GetProperty("contact_not_found").GetInt64());
+        Assert.Equal(150 + 70 + 2 - 5, plan.GetProperty("sendable").GetInt64());
+        Assert.Equal(0, await TotalAsync(sender));
+    }
+
     [Theory]
     [InlineData("""{"template":TEMPLATE,"audience":{"tags":["a"]}}""", "name")]
     [InlineData("""{"name":"  ","template":TEMPLATE,"audience":{"tags":["a"]}}""", "name")]
