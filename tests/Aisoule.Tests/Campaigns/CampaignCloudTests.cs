@@ -185,5 +185,22 @@ public sealed class CampaignCloudTests : IAsyncLifetime
         Assert.Equal("campaign.completed", events[$"o_campaign_{id}_completed_0"].GetString("Event"));
         Assert.DoesNotContain(_graph.Sends, s => s.Body.GetProperty("to").GetString() == phone.TrimStart('+'));
         await Envelope.ErrorAsync(await ActAsync(sender, id, "cancel"), System.Net.HttpStatusCode.Conflict, "invalid_campaign_state");
+        var again = new { name = "Again", whatsapp_account_id = sender.AccountId, template = new { name = "hello_world", language = "en_US" }, audience = new { tags = new[] { "orphan" } } };
+        await Envelope.ErrorAsync(await sender.Api.PostAsync("campaigns", again), System.Net.HttpStatusCode.UnprocessableEntity, "account_disconnected");
+    }
+
+    [Fact]
+    public async Task Another_workspaces_account_is_400_naming_whatsapp_account_id()
+    {
+        var sender = await Sender.CloudAsync(_host);
+        var stranger = await Sender.CloudAsync(_host);
+
+        var refused = await Envelope.ErrorAsync(
+            await sender.Api.PostAsync("campaigns", new { name = "Borrowed", whatsapp_account_id = stranger.AccountId, template = new { name = "hello_world", language = "en_US" }, audience = new { tags = new[] { "x" } } }),
+            System.Net.HttpStatusCode.BadRequest,
+            "validation_failed");
+
+        Assert.True(refused.GetProperty("errors").TryGetProperty("whatsapp_account_id", out _), refused.ToString());
+        Assert.Equal(0, (await Envelope.SuccessAsync(await sender.Api.GetAsync("campaigns"))).GetProperty("total").GetInt64());
     }
 }

@@ -105,6 +105,8 @@ public sealed class CampaignRequestTests : IAsyncLifetime
         Assert.Equal("Once", replayed.GetProperty("name").GetString());
         await Envelope.ErrorAsync(other, HttpStatusCode.Conflict, "idempotency_key_reused");
         Assert.NotEqual(Id(created), Id(await Envelope.SuccessAsync(otherKey, HttpStatusCode.Created)));
+        var tooLong = await Envelope.ErrorAsync(await SendAsync(sender, HttpMethod.Post, "campaigns", body, new string('k', 1000)), HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(tooLong.GetProperty("errors").TryGetProperty("Idempotency-Key", out _), tooLong.ToString());
         Assert.Equal(2, await TotalAsync(sender));
     }
 
