@@ -1,49 +1,55 @@
 using System.Text.Json;
 using Aisoule.Core.Accounts;
+using Aisoule.Core.Messaging.Sending;
 using Aisoule.Core.Results;
-using Aisoule.Core.Storage;
 using Aisoule.Core.Templates;
+using Aisoule.Core.WhatsApp;
 
 namespace Aisoule.Core.Campaigns;
 
 /// <summary>What a campaign asks of its template and its account: at creation, and again when it starts.</summary>
-public sealed class CampaignChecks(TemplateService templates)
+public sealed class CampaignChecks(SendRules rules, WhatsAppAccountService accounts, IWhatsAppProvider provider, ReachLedger reach)
 {
     /// <summary>
-    /// The template must be approved in this language, and the components (their expressions counted as values) must fit
-    /// its parameters, named or positional: the same refusals as a send's, so Meta's 132000 is never the first to say so.
+    /// A send's template check (<see cref="SendRules.CheckTemplateAsync"/>): approved in this language, and the
+    /// components fit its parameters, named or positional, each <c>{{contact…}}</c> expression standing for a value. So
+    /// Meta's 132000 is never the first to say so.
     /// </summary>
     public async Task<Outcome<TemplateEntity>> CheckAsync(string workspaceId, WhatsAppAccountEntity account, string name, string language, string? componentsJson, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(account);
-        var template = TemplateEntity.KeyOf(account.RowKey, name, language).Length > StoredSize.MaxKeyChars
-            ? null
-            : await templates.FindAsync(workspaceId, account.RowKey, name, language, cancellationToken).ConfigureAwait(false);
-        if (template is not { IsApproved: true })
+        if (componentsJson is null)
         {
-            return new ApiError(ErrorCodes.TemplateNotApproved, "Template not approved");
+            return await rules.CheckTemplateAsync(workspaceId, account, name, language, null, cancellationToken).ConfigureAwait(false);
         }
 
-        if (template.ParameterFormat is not null)
-        {
-            using var sample = componentsJson is null ? null : JsonDocument.Parse(ContactVariables.Sample(JsonDocument.Parse(componentsJson).RootElement));
-            if (TemplateParameters.Problems(template.Format, template.DeclaredParameters, sample?.RootElement) is { Count: > 0 } problems)
-            {
-                return new ApiError(ErrorCodes.TemplateParametersMismatch, $"The values do not fit the {template.Format} parameters of template {template.Name}: {string.Join("; ", problems)}.")
-                {
-                    Errors = new Dictionary<string, string[]> { ["template.components"] = [.. problems] },
-                };
-            }
-        }
+        using var components = JsonDocument.Parse(componentsJson);
+        using var sample = JsonDocument.Parse(ContactVariables.Sample(components.RootElement));
+        return await rules.CheckTemplateAsync(workspaceId, account, name, language, sample.RootElement, cancellationToken).ConfigureAwait(false);
+    }
 
-        return template;
+    /// <summary>
+    /// The portfolio's messaging-limit tier and the unique out-of-window recipients it allows a day. No cap when it is
+    /// unlimited, unknown, or could not be read (logged by the provider): a campaign is never blocked by a failed read.
+    /// </summary>
+    public async Task<(string? Tier, int? Cap)> MessagingLimitAsync(WhatsAppAccountEntity account, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        try
+        {
+            var result = await provider.GetMessagingLimitAsync(await accounts.ProviderAccountAsync(account, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            return result.Error is null ? (result.Tier, result.Cap) : (null, null);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or Azure.RequestFailedException or TaskCanceledException)
+        {
+            return (null, null);
+        }
     }
 
     /// <summary>Unique out-of-window recipients counted for the portfolio in the last 24 hours.</summary>
-    public Task<long> UsedAsync(WhatsAppAccountEntity account, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        Task.FromResult(templates is null || account is null ? 1L : 0L);
-
-    /// <summary>The portfolio's messaging-limit tier and the unique out-of-window recipients it allows a day (null: no cap known).</summary>
-    public Task<(string? Tier, int? Cap)> MessagingLimitAsync(WhatsAppAccountEntity account, CancellationToken cancellationToken = default) =>
-        Task.FromResult<(string?, int?)>(templates is null ? ("", 0) : (null, null));
+    public async Task<long> UsedAsync(WhatsAppAccountEntity account, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        return await reach.UsedAsync(account.WabaId, now, cancellationToken).ConfigureAwait(false);
+    }
 }

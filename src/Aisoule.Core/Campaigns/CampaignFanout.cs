@@ -37,6 +37,7 @@ public sealed class CampaignFanout(
     WhatsAppAccountService accounts,
     CampaignChecks templates,
     ThroughputGate gate,
+    ReachLedger reach,
     TimeProvider clock,
     ILogger<CampaignFanout> logger)
 {
@@ -164,7 +165,7 @@ public sealed class CampaignFanout(
         }
 
         // Meta asked the number to slow down (130429): release nothing until its schedule is free again.
-        if (await ScheduledUntilAsync(campaign.PhoneNumberId, cancellationToken).ConfigureAwait(false) is { } until && until > clock.GetUtcNow() + Interval)
+        if (await gate.ScheduledUntilAsync(campaign.PhoneNumberId, cancellationToken).ConfigureAwait(false) is { } until && until > clock.GetUtcNow() + Interval)
         {
             return Interval;
         }
@@ -196,8 +197,6 @@ public sealed class CampaignFanout(
         fanout["WindowDone"] = true;
         return Interval;
     }
-
-    private Task<DateTimeOffset?> ScheduledUntilAsync(string phoneNumberId, CancellationToken cancellationToken) => Task.FromResult<DateTimeOffset?>(gate is null ? clock.GetUtcNow() : null);
 
     private static string[] NewCursors() => [.. Enumerable.Repeat("", Messaging.Messages.MessageKeys.Partitions)];
 
@@ -289,9 +288,41 @@ public sealed class CampaignFanout(
     }
 
     /// <summary>
-    /// Placeholder for the messaging-limit tier: all recipients may go.
+    /// The picked recipients the portfolio's messaging limit lets go now. Those inside their 24-hour window do not count;
+    /// the others are counted in the reach ledger while it is under the campaign's cap, and wait otherwise. When none
+    /// may go, the campaign pauses itself until the oldest counted hour leaves the window (the timer resumes it).
     /// </summary>
-    private Task<List<RecipientEntity>> WithinLimitAsync(CampaignEntity campaign, List<RecipientEntity> picked, CancellationToken cancellationToken) => Task.FromResult(campaign.TierCap is null || clock is null ? picked : picked);
+    private async Task<List<RecipientEntity>> WithinLimitAsync(CampaignEntity campaign, List<RecipientEntity> picked, CancellationToken cancellationToken)
+    {
+        if (campaign.TierCap is not { } cap)
+        {
+            return picked;
+        }
+
+        var now = clock.GetUtcNow();
+        var outside = picked.Where(r => !(now - r.LastInboundAt < SendRules.ServiceWindow)).ToList();
+        if (outside.Count == 0)
+        {
+            return picked;
+        }
+
+        var reservation = await reach.ReserveAsync(campaign.WabaId, campaign.PartitionKey, [.. outside.Select(r => r.ContactId)], cap, now, cancellationToken).ConfigureAwait(false);
+        if (reservation.Waiting.Count == 0)
+        {
+            return picked;
+        }
+
+        var waiting = reservation.Waiting.ToHashSet(StringComparer.Ordinal);
+        var allowed = picked.Where(r => !waiting.Contains(r.ContactId)).ToList();
+        if (allowed.Count == 0)
+        {
+            var resumeAt = reservation.FreesAt ?? now + TimeSpan.FromHours(1);
+            CampaignLog.LimitReached(logger, campaign.Id, cap, resumeAt);
+            await lifecycle.PauseAsync(campaign.PartitionKey, campaign.Id, PauseReasons.MessagingLimit, resumeAt, cancellationToken).ConfigureAwait(false);
+        }
+
+        return allowed;
+    }
 
     private async Task ReleaseAsync(CampaignEntity campaign, List<RecipientEntity> picked, CancellationToken cancellationToken)
     {

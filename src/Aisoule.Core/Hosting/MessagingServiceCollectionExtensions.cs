@@ -1,5 +1,6 @@
 using System.Net;
 using Aisoule.Core.Accounts;
+using Aisoule.Core.Campaigns;
 using Aisoule.Core.Messaging;
 using Aisoule.Core.Messaging.Dispatch;
 using Aisoule.Core.Messaging.Inbound;
@@ -97,6 +98,7 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<Campaigns.CampaignGate>();
         services.AddSingleton<Campaigns.CampaignWatcher>();
         services.AddSingleton<Campaigns.CampaignService>();
+        services.AddSingleton<ReachLedger>();
         return services;
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly.Timeout;
 
@@ -9,11 +10,12 @@ namespace Aisoule.Core.WhatsApp;
 
 /// <summary>
 /// Meta's WhatsApp Cloud API over HTTP: <c>POST /{version}/{phone_number_id}/messages</c>,
-/// <c>GET /{version}/{waba_id}/message_templates</c>, <c>GET /{version}/{phone_number_id}</c>. Short-term resilience
+/// <c>GET /{version}/{waba_id}/message_templates</c>, <c>GET /{version}/{phone_number_id}</c> (the account check and the
+/// messaging-limit tier). Short-term resilience
 /// (per-call timeout, a quick retry where repeating cannot send twice) comes from the HttpClient's resilience
 /// pipeline (see <c>AddAisouleMessaging</c>); longer back-off belongs to the dispatcher, through the queue.
 /// </summary>
-public sealed class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<WhatsAppOptions> options) : IWhatsAppProvider
+public sealed partial class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<WhatsAppOptions> options, ILogger<CloudWhatsAppProvider> logger) : IWhatsAppProvider
 {
     /// <summary>Pages of 100 read at most per template list: 10,000 templates, past Meta's per-WABA limit.</summary>
     public const int MaxTemplatePages = 100;
@@ -89,6 +91,33 @@ public sealed class CloudWhatsAppProvider(HttpClient http, IOptionsMonitor<Whats
         var (body, error) = await CallAsync(request, cancellationToken).ConfigureAwait(false);
         return error is not null ? SendResult.Failed(error) : SendResult.Ok(MetaJson.Text(body, "display_phone_number"));
     }
+
+    /// <summary>
+    /// <c>GET /{phone_number_id}?fields=whatsapp_business_manager_messaging_limit</c>, answered
+    /// <c>{"whatsapp_business_manager_messaging_limit":"TIER_250","id":"…"}</c>. A tier we do not know (or none at all)
+    /// is logged and caps nothing: a new tier of Meta's must not stop campaigns.
+    /// </summary>
+    public async Task<MessagingLimitResult> GetMessagingLimitAsync(ProviderAccount account, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        using var request = Request(HttpMethod.Get, $"{Uri.EscapeDataString(account.PhoneNumberId)}?fields=whatsapp_business_manager_messaging_limit", account);
+        var (body, error) = await CallAsync(request, cancellationToken).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return new MessagingLimitResult(null, null, error);
+        }
+
+        var tier = MetaJson.Text(body, "whatsapp_business_manager_messaging_limit") is { Length: > 0 } value ? value : null;
+        if (!MessagingTiers.IsKnown(tier))
+        {
+            UnknownTier(logger, tier ?? "(none)", account.PhoneNumberId);
+        }
+
+        return new MessagingLimitResult(tier, MessagingTiers.CapOf(tier), null);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unknown messaging-limit tier {Tier} for phone number {PhoneNumberId}: no cap applied")]
+    private static partial void UnknownTier(ILogger logger, string tier, string phoneNumberId);
 
     /// <summary>Whether an absolute URL is under <c>WhatsApp:GraphBaseUrl</c> (same scheme, host, port and path prefix).</summary>
     private bool OnGraphApi(string url)

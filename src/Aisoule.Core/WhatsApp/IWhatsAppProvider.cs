@@ -16,6 +16,12 @@ public interface IWhatsAppProvider
 
     /// <summary>Whether the token opens the phone number (checked when an account is added).</summary>
     Task<SendResult> CheckAccountAsync(ProviderAccount account, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The messaging-limit tier of the number's business portfolio (Meta's <c>whatsapp_business_manager_messaging_limit</c>)
+    /// and the cap it sets on unique out-of-window recipients per rolling 24 hours (<see cref="MessagingTiers.CapOf"/>).
+    /// </summary>
+    Task<MessagingLimitResult> GetMessagingLimitAsync(ProviderAccount account, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What a provider needs to know about the sending account; the token only in memory, for the call.</summary>
@@ -37,6 +43,12 @@ public sealed record SendResult(string? Wamid, ProviderError? Error)
 /// (0 for a timeout or a connection failure) and the Retry-After it asked for.
 /// </summary>
 public sealed record ProviderError(int Code, string Title, int HttpStatus, TimeSpan? RetryAfter);
+
+/// <summary>
+/// The portfolio's messaging-limit <paramref name="Tier"/> as Meta names it and its <paramref name="Cap"/> (null: no
+/// cap, for <c>TIER_UNLIMITED</c> or a tier we do not know), or why it could not be read.
+/// </summary>
+public sealed record MessagingLimitResult(string? Tier, int? Cap, ProviderError? Error);
 
 /// <summary>Templates, or why they could not be listed.</summary>
 public sealed record TemplateListResult(IReadOnlyList<ProviderTemplate>? Templates, ProviderError? Error);

@@ -59,6 +59,13 @@ public sealed class SandboxWhatsAppProvider(InboundChanges inbound, IOptionsMoni
     public Task<SendResult> CheckAccountAsync(ProviderAccount account, CancellationToken cancellationToken = default) =>
         Task.FromResult(SendResult.Ok(SandboxNumber));
 
+    /// <summary>The tier set in <c>WhatsApp:SandboxMessagingLimit</c> (<c>TIER_UNLIMITED</c> by default).</summary>
+    public Task<MessagingLimitResult> GetMessagingLimitAsync(ProviderAccount account, CancellationToken cancellationToken = default)
+    {
+        var tier = options.CurrentValue.SandboxMessagingLimit;
+        return Task.FromResult(new MessagingLimitResult(tier, MessagingTiers.CapOf(tier), null));
+    }
+
     public const string SandboxNumber = "+15550100001";
 
     /// <summary>

@@ -65,5 +65,9 @@ public sealed class WhatsAppOptions
     /// <summary>Sandbox: delay before each status (sent, delivered, read) comes back.</summary>
     public TimeSpan SandboxStatusDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Sandbox: the messaging-limit tier it reports, as Meta names it (campaigns cap unique recipients by it).</summary>
+    [RegularExpression("^TIER_(250|2K|10K|100K|UNLIMITED)$", ErrorMessage = "WhatsApp:SandboxMessagingLimit must be TIER_250, TIER_2K, TIER_10K, TIER_100K or TIER_UNLIMITED.")]
+    public string SandboxMessagingLimit { get; set; } = MessagingTiers.Unlimited;
+
     public bool IsSandbox => string.Equals(Provider, Sandbox, StringComparison.Ordinal);
 }

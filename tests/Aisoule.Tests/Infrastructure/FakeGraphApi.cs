@@ -12,7 +12,7 @@ namespace Aisoule.Tests.Infrastructure;
 
 /// <summary>
 /// A loopback HTTP server that behaves like Meta's Graph API for the WhatsApp Cloud API: sends, template lists,
-/// phone-number lookups, and the failures it really gives — 429 with Retry-After, 500, timeouts, and Meta error
+/// phone-number lookups (and the messaging-limit tier), and the failures it really gives — 429 with Retry-After, 500, timeouts, and Meta error
 /// bodies <c>{"error":{"message","type","code","fbtrace_id"}}</c>. Each send is answered by <see cref="OnSend"/>.
 /// Template lists page as Meta's cursor paging does: <c>limit</c> (25 by default, at most 100 a page),
 /// <c>{"data":[…],"paging":{"cursors":{"before","after"},"previous"?,"next"?}}</c> with <c>next</c> an absolute URL
@@ -58,6 +58,9 @@ internal sealed class FakeGraphApi : IAsyncDisposable
     /// <summary>The access tokens Meta currently honours; any other is answered with error 190.</summary>
     public ConcurrentDictionary<string, bool> AcceptedTokens { get; } = new(StringComparer.Ordinal) { [Token] = true };
 
+    /// <summary>The portfolio's messaging-limit tier, as <c>GET /{phone_number_id}?fields=whatsapp_business_manager_messaging_limit</c> answers it.</summary>
+    public string MessagingLimit { get; set; } = "TIER_UNLIMITED";
+
     /// <summary>Every template-list request, as its URL (path and query), in arrival order.</summary>
     public ConcurrentQueue<string> TemplateListRequests { get; } = new();
 
@@ -81,9 +84,10 @@ internal sealed class FakeGraphApi : IAsyncDisposable
         var fake = new FakeGraphApi(app);
         app.MapPost("/{version}/{phoneNumberId}/messages", (Func<HttpContext, Task<IResult>>)fake.SendAsync);
         app.MapGet("/{version}/{wabaId}/message_templates", (Func<HttpContext, IResult>)fake.ListTemplates);
-        app.MapGet("/{version}/{phoneNumberId}", (HttpContext http, string phoneNumberId) => fake.Authorized(http)
-            ? Results.Json(new { display_phone_number = "+91 98765 43210", verified_name = "Test Shop", id = phoneNumberId })
-            : Unauthorized());
+        app.MapGet("/{version}/{phoneNumberId}", (HttpContext http, string phoneNumberId) => !fake.Authorized(http) ? Unauthorized()
+            : http.Request.Query["fields"].ToString() == "whatsapp_business_manager_messaging_limit"
+                ? Results.Json(new { whatsapp_business_manager_messaging_limit = fake.MessagingLimit, id = phoneNumberId })
+                : Results.Json(new { display_phone_number = "+91 98765 43210", verified_name = "Test Shop", id = phoneNumberId }));
         await app.StartAsync();
         fake.BaseAddress = new Uri(app.Urls.First());
         return fake;

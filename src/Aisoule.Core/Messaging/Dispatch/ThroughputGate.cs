@@ -13,7 +13,7 @@ namespace Aisoule.Core.Messaging.Dispatch;
 /// instance takes a few slots per write (a tenth of a second's worth) and hands them to its own callers, so the
 /// row is written a few times a second, not once per message. Every slot lies a little ahead (<see cref="Lead"/>)
 /// so the time spent taking it is not added to the call; a slot whose time has passed unused is dropped, never
-/// used late.
+/// used late. After Meta's 130429 the number's schedule is pushed past a hold (<see cref="HoldAsync"/>).
 /// </summary>
 public sealed class ThroughputGate(StorageAccount storage, TimeProvider clock)
 {
@@ -78,6 +78,75 @@ public sealed class ThroughputGate(StorageAccount storage, TimeProvider clock)
         return false;
     }
 
+    /// <summary>
+    /// After Meta's 130429 (too many calls for the number), pushes the number's schedule so that no instance takes a slot
+    /// before now + <paramref name="hold"/>: the row's end moves forward to then (never back: a hold shorter than what
+    /// is already booked moves nothing), under its ETag, and this instance's slots of the number not yet handed out and
+    /// earlier than then are dropped. Other instances keep the slots they took before the hold, at most one block each
+    /// (a tenth of a second's worth, or a single slot below 10/s) plus <see cref="Lead"/>; a caller already waiting
+    /// for its slot keeps it too.
+    /// </summary>
+    public async Task HoldAsync(string phoneNumberId, TimeSpan hold, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(phoneNumberId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hold, TimeSpan.Zero);
+        var schedule = _schedules.GetOrAdd(phoneNumberId, _ => new Schedule());
+        await schedule.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var until = clock.GetUtcNow() + hold;
+            while (schedule.Slots.Count > 0 && schedule.Slots.Peek() < until)
+            {
+                schedule.Slots.Dequeue();
+            }
+
+            var table = await storage.GetTableAsync(MessagingNames.Throughput, cancellationToken).ConfigureAwait(false);
+            await OptimisticRetry.RunAsync<bool>(async attempt =>
+            {
+                if (schedule.Row is null || !attempt.IsFirst)
+                {
+                    var found = await table.GetEntityIfExistsAsync<TableEntity>(phoneNumberId, "", cancellationToken: cancellationToken).ConfigureAwait(false);
+                    schedule.Row = found.HasValue ? found.Value : null;
+                }
+
+                if (LastOf(schedule.Row) is { } last && last >= until)
+                {
+                    return true;
+                }
+
+                var next = new TableEntity(phoneNumberId, "") { ["Last"] = until.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) };
+                var response = schedule.Row is { } current
+                    ? await table.UpdateEntityAsync(next, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false)
+                    : await table.AddEntityAsync(next, cancellationToken).ConfigureAwait(false);
+                next.ETag = response.Headers.ETag ?? ETag.All;
+                schedule.Row = next;
+                return true;
+            },
+            // So contended that no write landed: others are moving the schedule forward anyway; the dispatcher's
+            // back-off still delays the send that met the 130429.
+            gaveUp: () => false,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            schedule.Lock.Release();
+        }
+    }
+
+    /// <summary>Where the number's schedule ends now (its last slot taken, or a hold's end); null if it has none yet.</summary>
+    public async Task<DateTimeOffset?> ScheduledUntilAsync(string phoneNumberId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(phoneNumberId);
+        var table = await storage.GetTableAsync(MessagingNames.Throughput, cancellationToken).ConfigureAwait(false);
+        var found = await table.GetEntityIfExistsAsync<TableEntity>(phoneNumberId, "", cancellationToken: cancellationToken).ConfigureAwait(false);
+        return found.HasValue ? LastOf(found.Value) : null;
+    }
+
+    private static DateTimeOffset? LastOf(TableEntity? row) =>
+        row is not null && long.TryParse(row.GetString("Last"), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
+
     /// <summary>Takes the next few slots of the number's schedule for this instance.</summary>
     private async Task<bool> ReserveAsync(Schedule schedule, string phoneNumberId, int perSecond, TimeSpan maxWait, CancellationToken cancellationToken)
     {
@@ -96,10 +165,9 @@ public sealed class ThroughputGate(StorageAccount storage, TimeProvider clock)
 
             var now = clock.GetUtcNow();
             var first = now + Lead;
-            if (schedule.Row is { } row && long.TryParse(row.GetString("Last"), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
-                && DateTimeOffset.FromUnixTimeMilliseconds(ms) + spacing > first)
+            if (LastOf(schedule.Row) is { } last && last + spacing > first)
             {
-                first = DateTimeOffset.FromUnixTimeMilliseconds(ms) + spacing;
+                first = last + spacing;
             }
 
             if (first - now > maxWait)

@@ -27,8 +27,17 @@ public sealed class DeliveryPolicy(
     WhatsAppAccountService accounts,
     ContactService contacts,
     IOptionsMonitor<WhatsAppOptions> options,
-    ILogger<DeliveryPolicy> logger)
+    ILogger<DeliveryPolicy> logger,
+    ThroughputGate? gate = null)
 {
+    /// <summary>
+    /// How many times a campaign's message may be put back for Meta's throughput or pair-rate limit without spending an
+    /// attempt; past that, each counts as a failed attempt again.
+    /// </summary>
+    public const int MaxLimitHolds = 20;
+
+    private const int ThroughputExceeded = 130429;
+
     /// <summary>The error of a send given up on after <c>WhatsApp:MaxAttempts</c> failed attempts (or the poison queue).</summary>
     public static readonly MessageError GaveUp = new("dispatch_failed", "The message could not be sent after repeated errors.");
 
@@ -61,6 +70,19 @@ public sealed class DeliveryPolicy(
                 if (error.RetryAfter is { } retryAfter && retryAfter > delay)
                 {
                     delay = retryAfter;
+                }
+
+                if (error.Code == ThroughputExceeded && gate is not null)
+                {
+                    // The number is over its throughput: no instance sends on it until the hold is over.
+                    await gate.HoldAsync(message.PhoneNumberId, error.RetryAfter ?? TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                }
+
+                if (message.CampaignId is not null && error.Code is ThroughputExceeded or MetaErrors.PairLimit && message.Attempts - message.Failures <= MaxLimitHolds)
+                {
+                    // A campaign slows down for Meta's limits rather than burning its recipients' attempts.
+                    await lifecycle.RequeueAsync(message, delay, countsAsFailure: false, failure, cancellationToken).ConfigureAwait(false);
+                    return;
                 }
 
                 await RetryOrGiveUpAsync(message, delay, failure, cancellationToken).ConfigureAwait(false);

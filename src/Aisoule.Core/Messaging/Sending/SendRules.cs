@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Contacts;
 using Aisoule.Core.Messaging.Messages;
@@ -61,16 +62,15 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
 
         if (draft.IsTemplate)
         {
-            // A name too long for a template's row key (a 512-character name, escaped) was never stored by a sync, and
-            // Azure may answer a read with an over-long key with a 400 rather than "not found": don't ask.
-            var template = TemplateEntity.KeyOf(account.Value.RowKey, draft.Template!.Name, draft.Template.Language).Length > StoredSize.MaxKeyChars
-                ? null
-                : await templates.FindAsync(workspaceId, account.Value.RowKey, draft.Template.Name, draft.Template.Language, cancellationToken).ConfigureAwait(false);
-            if (template is not { IsApproved: true })
+            // CheckTemplateAsync's two halves, with who it goes to between them: an opted-out or phone-less contact is
+            // named before values that do not fit.
+            var found = await FindApprovedAsync(workspaceId, account.Value, draft.Template!.Name, draft.Template.Language, cancellationToken).ConfigureAwait(false);
+            if (!found.Succeeded)
             {
-                return new ApiError(ErrorCodes.TemplateNotApproved, "Template not approved");
+                return found.Error!;
             }
 
+            var template = found.Value!;
             if (template.IsMarketing && contact is { OptedIn: false })
             {
                 return new ApiError(ErrorCodes.ContactOptedOut, "This contact has opted out of marketing messages.");
@@ -81,14 +81,9 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
                 return new ApiError(ErrorCodes.RecipientNeedsPhone, "Authentication templates are delivered to a phone number only, and this contact has none (WhatsApp refuses them for a user_id: 131062).");
             }
 
-            // Meta would refuse these later (#100, 132000); a row synced before parameter_format was kept is not checked.
-            if (template.ParameterFormat is not null
-                && TemplateParameters.Problems(template.Format, template.DeclaredParameters, draft.Template.Components) is { Count: > 0 } problems)
+            if (ParametersMismatch(template, draft.Template.Components) is { } mismatch)
             {
-                return new ApiError(ErrorCodes.TemplateParametersMismatch, $"The values do not fit the {template.Format} parameters of template {template.Name}: {string.Join("; ", problems)}.")
-                {
-                    Errors = new Dictionary<string, string[]> { ["template.components"] = [.. problems] },
-                };
+                return mismatch;
             }
 
             if (contact is null)
@@ -112,6 +107,46 @@ public sealed class SendRules(ContactService contacts, WhatsAppAccountService ac
         // The phone when it is known (Meta's advice), else the user id; a contact has at least one of them.
         return new SendTarget(account.Value, contact, new Recipient(contact.PhoneNumber, contact.PhoneNumber is null ? contact.WaUserId : null));
     }
+
+    /// <summary>
+    /// The template a send or a campaign names, or the refusal: <c>template_not_approved</c> when the account has no
+    /// approved template of this name in this language (the language is part of the key), or
+    /// <c>template_parameters_mismatch</c> when <paramref name="components"/> do not fit its named or positional
+    /// parameters. Nothing is written; who it goes to is not looked at. A send asks the same two questions.
+    /// </summary>
+    public async Task<Outcome<TemplateEntity>> CheckTemplateAsync(string workspaceId, WhatsAppAccountEntity account, string name, string language, JsonElement? components, CancellationToken cancellationToken = default)
+    {
+        var found = await FindApprovedAsync(workspaceId, account, name, language, cancellationToken).ConfigureAwait(false);
+        if (!found.Succeeded)
+        {
+            return found.Error!;
+        }
+
+        return ParametersMismatch(found.Value!, components) is { } mismatch ? mismatch : found.Value!;
+    }
+
+    private async Task<Outcome<TemplateEntity>> FindApprovedAsync(string workspaceId, WhatsAppAccountEntity account, string name, string language, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(language);
+
+        // A name too long for a template's row key (a 512-character name, escaped) was never stored by a sync, and
+        // Azure may answer a read with an over-long key with a 400 rather than "not found": don't ask.
+        var template = TemplateEntity.KeyOf(account.RowKey, name, language).Length > StoredSize.MaxKeyChars
+            ? null
+            : await templates.FindAsync(workspaceId, account.RowKey, name, language, cancellationToken).ConfigureAwait(false);
+        return template is { IsApproved: true } ? template : new ApiError(ErrorCodes.TemplateNotApproved, "Template not approved");
+    }
+
+    // Meta would refuse these later (#100, 132000); a row synced before parameter_format was kept is not checked.
+    private static ApiError? ParametersMismatch(TemplateEntity template, JsonElement? components) =>
+        template.ParameterFormat is not null && TemplateParameters.Problems(template.Format, template.DeclaredParameters, components) is { Count: > 0 } problems
+            ? new ApiError(ErrorCodes.TemplateParametersMismatch, $"The values do not fit the {template.Format} parameters of template {template.Name}: {string.Join("; ", problems)}.")
+            {
+                Errors = new Dictionary<string, string[]> { ["template.components"] = [.. problems] },
+            }
+            : null;
 
     /// <summary>The 400 naming the field whose stored payload would not fit one Table Storage property, if any.</summary>
     public static ApiError? PayloadTooLarge(string workspaceId, SendDraft draft)
