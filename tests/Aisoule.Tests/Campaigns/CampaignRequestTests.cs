@@ -12,6 +12,8 @@ public sealed class CampaignRequestTests : IAsyncLifetime
 {
     private const string Hello = """{"name":"hello_world","language":"en_US"}""";
 
+    private static readonly object HelloTemplate = new { name = "hello_world", language = "en_US" };
+
     private static readonly object Sale = new { name = "spring_sale", language = "en_US", components = new[] { new { type = "body", parameters = new[] { new { type = "text", text = "20%" } } } } };
 
     private TestHost _host = null!;
@@ -84,6 +86,47 @@ public sealed class CampaignRequestTests : IAsyncLifetime
         var (campaignRows, recipientRows) = await StoredAsync(sender);
         Assert.Empty(campaignRows);
         Assert.Empty(recipientRows);
+    }
+
+    [Fact]
+    public async Task Dry_run_reports_the_headroom_left_under_the_messaging_limit_and_whether_it_would_pause()
+    {
+        await using var capped = await TestHost.StartAsync(new Dictionary<string, string?> { ["WhatsApp:SandboxMessagingLimit"] = "TIER_250" });
+        var sender = await Sender.SandboxAsync(capped);
+        await ContactsAsync(sender, 245, ["many"]);
+        var first = await ContactsAsync(sender, 10, ["first"]);
+        var phone = Sender.NewPhone();
+        await sender.InboundFromAsync(phone);
+        var inWindow = (await Envelope.SuccessAsync(await sender.Api.GetAsync("contacts?search=" + Uri.EscapeDataString(phone)))).GetProperty("contacts")[0].GetProperty("id").GetString()!;
+        var body = new { name = "Reach", template = HelloTemplate, audience = new { tags = new[] { "many" }, contact_ids = new[] { inWindow } }, dry_run = true };
+
+        var before = (await Envelope.SuccessAsync(await sender.Api.PostAsync("campaigns", body))).GetProperty("messaging_limit");
+        await WaitForStatusAsync(sender, Id(await CreateAsync(sender, new { name = "First", template = HelloTemplate, audience = new { tags = new[] { "first" } } })), "completed");
+        var after = (await Envelope.SuccessAsync(await sender.Api.PostAsync("campaigns", body))).GetProperty("messaging_limit");
+
+        Assert.Equal(10, first.Count);
+        Assert.Equal(("TIER_250", 250, 0L, 250L, 245L, false), Limit(before));
+        Assert.Equal(("TIER_250", 250, 10L, 240L, 245L, true), Limit(after));
+    }
+
+    private static (string?, int, long, long, long, bool) Limit(JsonElement l) => (
+        l.GetProperty("tier").GetString(), l.GetProperty("cap").GetInt32(), l.GetProperty("used24h").GetInt64(),
+        l.GetProperty("headroom").GetInt64(), l.GetProperty("out_of_window").GetInt64(), l.GetProperty("would_pause").GetBoolean());
+
+    [Fact]
+    public async Task Dry_run_counts_recipients_missing_a_personalisation_value_unless_it_has_a_default()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        await ContactsAsync(sender, 6, ["vars"], i => new { phone_number = Sender.NewPhone(), name = $"Vars {i}", tags = new[] { "vars" }, custom_fields = i < 2 ? new Dictionary<string, string>() : new Dictionary<string, string> { ["discount"] = "15%" } });
+        object Sale(string text) => new { name = "spring_sale", language = "en_US", components = new[] { new { type = "body", parameters = new[] { new { type = "text", text } } } } };
+
+        var strict = await Envelope.SuccessAsync(await sender.Api.PostAsync("campaigns", new { name = "V", template = Sale("{{contact.custom_fields.discount}}"), audience = new { tags = new[] { "vars" } }, dry_run = true }));
+        var lenient = await Envelope.SuccessAsync(await sender.Api.PostAsync("campaigns", new { name = "V", template = Sale("{{contact.custom_fields.discount | default: \"10%\"}}"), audience = new { tags = new[] { "vars" } }, dry_run = true }));
+
+        Assert.Equal((6L, 4L, 2L), (strict.GetProperty("audience").GetInt64(), strict.GetProperty("sendable").GetInt64(), strict.GetProperty("skipped").GetInt64()));
+        Assert.Equal(2, strict.GetProperty("skipped_by_reason").GetProperty("missing_variable").GetInt64());
+        Assert.Equal((6L, 6L, 0L), (lenient.GetProperty("audience").GetInt64(), lenient.GetProperty("sendable").GetInt64(), lenient.GetProperty("skipped").GetInt64()));
+        Assert.Equal(0, await TotalAsync(sender));
     }
 
     [Fact]
