@@ -271,6 +271,24 @@ public sealed class CampaignRequestTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Extreme_schedule_times_and_a_cursor_for_no_recipient_are_answered_without_a_500()
+    {
+        var sender = await Sender.SandboxAsync(_host);
+        var contact = await ContactAsync(sender, new { phone_number = Sender.NewPhone(), tags = new[] { "edge" } });
+
+        var far = await CreateAsync(sender, new { name = "Far", template = Sale, audience = new { tags = new[] { "edge" } }, scheduled_at = "9999-12-31T23:59:59Z" });
+        var moved = await Envelope.SuccessAsync(await PatchAsync(sender, Id(far), new { scheduled_at = "9999-12-30T00:00:00Z" }));
+        var ancient = await CreateAsync(sender, new { name = "Ancient", template = Sale, audience = new { tags = new[] { "edge" } }, scheduled_at = "0001-01-01T00:00:00Z" });
+        var page = await Envelope.SuccessAsync(await sender.Api.GetAsync($"campaigns/{Id(far)}/recipients?cursor={contact}"));
+
+        Assert.Equal(("scheduled", "9999-12-31T23:59:59Z"), (far.GetProperty("status").GetString(), Utc(far.GetProperty("scheduled_at").GetDateTimeOffset())));
+        Assert.Equal("9999-12-30T00:00:00Z", Utc(moved.GetProperty("scheduled_at").GetDateTimeOffset()));
+        Assert.Equal("running", ancient.GetProperty("status").GetString());
+        Assert.Empty(page.GetProperty("recipients").EnumerateArray());
+        await WaitForStatusAsync(sender, Id(ancient), "completed");
+    }
+
+    [Fact]
     public async Task Unknown_campaign_and_another_workspaces_campaign_are_404()
     {
         var sender = await Sender.SandboxAsync(_host);
