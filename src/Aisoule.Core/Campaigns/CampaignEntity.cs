@@ -131,7 +131,7 @@ public static class SkipReasons
     public const string OptedOut = "opted_out";
     public const string NoUsableIdentifier = "no_usable_identifier";
     public const string MissingVariable = "missing_variable";
-    public const string ContactNotFound = "contact_not_found";
+    public const string ContactNotFound = Results.ErrorCodes.ContactNotFound;
     public const string ValueTooLarge = "value_too_large";
 
     public static IReadOnlyList<string> All { get; } = [OptedOut, NoUsableIdentifier, MissingVariable, ContactNotFound, ValueTooLarge];

@@ -79,6 +79,9 @@ public static class CampaignKeys
         return rowKey[start..end];
     }
 
+    /// <summary>The campaign a stats row counts for.</summary>
+    public static string CampaignOfStat(string rowKey) => rowKey.Substring(StatsPrefix.Length, IdPrefix.Length + 24);
+
     /// <summary>A message id whose last hex digit is <paramref name="digit"/>, so the message lands in its recipient's partition.</summary>
     public static string MessageIdIn(DateTimeOffset now, char digit) => MessageKeys.NewId(now)[..^1] + digit;
 

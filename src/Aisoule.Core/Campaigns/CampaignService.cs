@@ -161,8 +161,8 @@ public sealed class CampaignService(
     public async Task<CampaignPage> ListAsync(string workspaceId, int page, int perPage, CancellationToken cancellationToken = default)
     {
         var (rows, total) = await store.ListAsync(workspaceId, page, perPage, cancellationToken).ConfigureAwait(false);
-        var views = await Task.WhenAll(rows.Select(async r => CampaignView.From(r, await store.StatsAsync(workspaceId, r.Id, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false);
-        return new CampaignPage(views, total, page, perPage);
+        var counts = await store.CountsOfAsync(workspaceId, [.. rows.Select(r => r.Id)], cancellationToken).ConfigureAwait(false);
+        return new CampaignPage([.. rows.Select(r => CampaignView.From(r, CampaignStats.From(counts[r.Id])))], total, page, perPage);
     }
 
     public Task<Outcome<CampaignView>> PauseAsync(string workspaceId, string id, CancellationToken cancellationToken = default) =>

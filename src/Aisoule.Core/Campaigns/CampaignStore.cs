@@ -12,7 +12,6 @@ namespace Aisoule.Core.Campaigns;
 /// </summary>
 public sealed class CampaignStore(StorageAccount storage, TimeProvider clock)
 {
-    private static readonly string[] CountOnly = [CounterShards.CountProperty];
     private readonly CounterShards _listCount = new(CampaignKeys.CountShards);
 
     public Task<TableClient> TableAsync(CancellationToken cancellationToken = default) => storage.GetTableAsync(CampaignKeys.Table, cancellationToken);
@@ -157,30 +156,45 @@ public sealed class CampaignStore(StorageAccount storage, TimeProvider clock)
     }
 
     /// <summary>The campaign's recipients by status: its stats rows summed, one range query in each message partition.</summary>
-    public async Task<Dictionary<string, long>> CountsAsync(string workspaceId, string campaignId, CancellationToken cancellationToken = default)
+    public async Task<Dictionary<string, long>> CountsAsync(string workspaceId, string campaignId, CancellationToken cancellationToken = default) =>
+        (await CountsOfAsync(workspaceId, [campaignId], cancellationToken).ConfigureAwait(false)).GetValueOrDefault(campaignId) ?? new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The recipients by status of several campaigns, one range query in each message partition: campaign ids sort by
+    /// creation, so a list page's campaigns are one contiguous run of stats rows (only other campaigns' rows between
+    /// the first and the last are read, and none are on a page of consecutive campaigns).
+    /// </summary>
+    public async Task<Dictionary<string, Dictionary<string, long>>> CountsOfAsync(string workspaceId, IReadOnlyList<string> campaignIds, CancellationToken cancellationToken = default)
     {
+        var result = campaignIds.ToDictionary(id => id, _ => new Dictionary<string, long>(StringComparer.Ordinal), StringComparer.Ordinal);
+        if (campaignIds.Count == 0)
+        {
+            return result;
+        }
+
         var table = await MessagesAsync(cancellationToken).ConfigureAwait(false);
+        var ordered = campaignIds.Order(StringComparer.Ordinal).ToList();
+        var (from, to) = (CampaignKeys.StatsRange(ordered[0]), TableKeys.After(CampaignKeys.StatsRange(ordered[^1])));
         var parts = await Task.WhenAll(CampaignKeys.AllPartitions(workspaceId).Select(async partition =>
         {
-            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
-            await foreach (var row in table.QueryAsync<TableEntity>(TableKeys.PrefixFilter(partition, CampaignKeys.StatsRange(campaignId)), maxPerPage: 1000, select: ["RowKey", CounterShards.CountProperty], cancellationToken: cancellationToken).ConfigureAwait(false))
+            var rows = new List<(string Id, string Status, long Count)>();
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {from} and RowKey lt {to}");
+            await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey", CounterShards.CountProperty], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                var status = CampaignKeys.StatusOfStat(row.RowKey);
-                counts[status] = counts.GetValueOrDefault(status) + (row.GetInt64(CounterShards.CountProperty) ?? 0);
+                rows.Add((CampaignKeys.CampaignOfStat(row.RowKey), CampaignKeys.StatusOfStat(row.RowKey), row.GetInt64(CounterShards.CountProperty) ?? 0));
             }
 
-            return counts;
+            return rows;
         })).ConfigureAwait(false);
-        var sum = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var part in parts)
+        foreach (var (id, status, count) in parts.SelectMany(p => p))
         {
-            foreach (var (status, n) in part)
+            if (result.TryGetValue(id, out var counts))
             {
-                sum[status] = sum.GetValueOrDefault(status) + n;
+                counts[status] = counts.GetValueOrDefault(status) + count;
             }
         }
 
-        return sum;
+        return result;
     }
 
     public async Task<CampaignStats> StatsAsync(string workspaceId, string campaignId, CancellationToken cancellationToken = default) =>

@@ -24,12 +24,13 @@ namespace Aisoule.Core.Campaigns;
 /// <item>Only what goes through this ledger is counted: other apps on the same portfolio, and sends that are not
 /// campaign sends, are invisible. Meta's own count (and its errors) remain the authority.</item>
 /// </list>
-/// Reservations of one portfolio run one at a time, under a lease row (<see cref="LeaseTime"/>): a reservation sums
-/// and counts with no other in between, so concurrent reservations never exceed the cap together. Only a reservation
-/// that stalls past its lease can overlap the next one; the cap can then be exceeded by at most the contacts the
-/// stalled one still counts.
+/// Reservations of one portfolio run one at a time, under a lease row (<see cref="LeaseTime"/>), 500 contacts per
+/// lease: a reservation sums and counts with no other in between, so concurrent reservations never exceed the cap
+/// together. Only a reservation that stalls past its lease can overlap the next one; the cap can then be exceeded by
+/// at most the contacts the stalled one still counts (500 at most). Buckets of past hours are not deleted (a portfolio
+/// leaves at most 16 × 4 rows an hour); only the live ones are read.
 /// </summary>
-public sealed class ReachLedger(StorageAccount storage)
+public sealed class ReachLedger
 {
     public const int Partitions = 16;
 
@@ -53,7 +54,24 @@ public sealed class ReachLedger(StorageAccount storage)
     private const string LeaseUntil = "Until";
     private const int Parallelism = 16;
 
+    /// <summary>Contacts decided per lease: a chunk's reads and writes take well under <see cref="LeaseTime"/>.</summary>
+    public const int DefaultChunkSize = 500;
+
     private readonly CounterShards _shards = new(BucketShards);
+    private readonly StorageAccount _storage;
+    private readonly int _chunkSize;
+
+    public ReachLedger(StorageAccount storage)
+        : this(storage, DefaultChunkSize)
+    {
+    }
+
+    /// <summary>With chunks of another size (tests: several leases without thousands of contacts).</summary>
+    internal ReachLedger(StorageAccount storage, int chunkSize)
+    {
+        _storage = storage ?? throw new ArgumentNullException(nameof(storage));
+        _chunkSize = chunkSize > 0 ? chunkSize : throw new ArgumentOutOfRangeException(nameof(chunkSize));
+    }
 
     /// <summary>
     /// Counts the contacts that may be sent now, in order, while the portfolio's count stays under <paramref name="cap"/>:
@@ -73,59 +91,24 @@ public sealed class ReachLedger(StorageAccount storage)
             ArgumentException.ThrowIfNullOrEmpty(id, nameof(contactIds));
         }
 
-        var table = await storage.GetTableAsync(CampaignNames.Reach, cancellationToken).ConfigureAwait(false);
-        var lease = await LeaseAsync(table, wabaId, cancellationToken).ConfigureAwait(false);
-        try
+        var table = await _storage.GetTableAsync(CampaignNames.Reach, cancellationToken).ConfigureAwait(false);
+        var decided = new Decision[contacts.Count];
+        var (used, oldest) = (0, (DateTimeOffset?)null);
+        for (var offset = 0; offset == 0 || offset < contacts.Count; offset += _chunkSize)
         {
-            var rows = new TableEntity?[contacts.Count];
-            await Parallel.ForEachAsync(Enumerable.Range(0, contacts.Count), Options(cancellationToken), async (i, ct) =>
-                rows[i] = await ReadUserAsync(table, wabaId, workspaceId, contacts[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
-            var (used, oldest) = await SumAsync(table, wabaId, now, cancellationToken).ConfigureAwait(false);
-
-            var decided = new Decision[contacts.Count];
-            var toCount = new List<int>();
-            for (var i = 0; i < contacts.Count; i++)
-            {
-                decided[i] = Counted(rows[i], now) ? Decision.Allowed
-                    : used + toCount.Count < cap ? Decision.ToCount
-                    : Decision.Waiting;
-                if (decided[i] == Decision.ToCount)
-                {
-                    toCount.Add(i);
-                }
-            }
-
-            var counted = 0;
-            await Parallel.ForEachAsync(toCount, Options(cancellationToken), async (i, ct) =>
-            {
-                var outcome = await CountAsync(table, wabaId, workspaceId, contacts[i], rows[i], now, ct).ConfigureAwait(false);
-                decided[i] = outcome;
-                if (outcome == Decision.Counted)
-                {
-                    Interlocked.Increment(ref counted);
-                }
-            }).ConfigureAwait(false);
-
-            if (counted > 0 && (oldest is null || HourOf(now) < oldest))
-            {
-                oldest = HourOf(now);
-            }
-
-            var allowed = contacts.Where((_, i) => decided[i] is Decision.Allowed or Decision.Counted).ToList();
-            var waiting = contacts.Where((_, i) => decided[i] == Decision.Waiting).ToList();
-            return new ReachReservation(allowed, waiting, used + counted, waiting.Count > 0 && oldest is { } hour ? hour + BucketLife : null);
+            (used, oldest) = await ReserveChunkAsync(table, wabaId, workspaceId, contacts, offset, decided, cap, now, cancellationToken).ConfigureAwait(false);
         }
-        finally
-        {
-            await ReleaseAsync(table, wabaId, lease).ConfigureAwait(false);
-        }
+
+        var allowed = contacts.Where((_, i) => decided[i] is Decision.Allowed or Decision.Counted).ToList();
+        var waiting = contacts.Where((_, i) => decided[i] == Decision.Waiting).ToList();
+        return new ReachReservation(allowed, waiting, used, waiting.Count > 0 && oldest is { } hour ? hour + BucketLife : null);
     }
 
     /// <summary>The portfolio's unique recipients counted in the rolling 24 hours before <paramref name="now"/> (the live buckets of its 16 partitions).</summary>
     public async Task<int> UsedAsync(string wabaId, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(wabaId);
-        var table = await storage.GetTableAsync(CampaignNames.Reach, cancellationToken).ConfigureAwait(false);
+        var table = await _storage.GetTableAsync(CampaignNames.Reach, cancellationToken).ConfigureAwait(false);
         return (await SumAsync(table, wabaId, now, cancellationToken).ConfigureAwait(false)).Used;
     }
 
@@ -137,6 +120,51 @@ public sealed class ReachLedger(StorageAccount storage)
         var last = char.ToLowerInvariant(contactId[^1]);
         var digit = char.IsAsciiHexDigit(last) ? last : "0123456789abcdef"[contactId.Sum(c => (int)c) % Partitions];
         return TableKeys.Encode(wabaId) + TableKeys.Separator + digit;
+    }
+
+    /// <summary>
+    /// Decides a chunk of contacts from <paramref name="offset"/> under the portfolio's lease: reads their
+    /// rows and the sum, counts those that fit. The count after it, and the oldest live hour holding a count.
+    /// </summary>
+    private async Task<(int Used, DateTimeOffset? Oldest)> ReserveChunkAsync(TableClient table, string wabaId, string workspaceId, List<string> contacts, int offset, Decision[] decided, int cap, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var chunk = Enumerable.Range(offset, Math.Min(_chunkSize, contacts.Count - offset)).ToList();
+        var lease = await LeaseAsync(table, wabaId, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var rows = new TableEntity?[chunk.Count];
+            await Parallel.ForEachAsync(chunk, Options(cancellationToken), async (i, ct) =>
+                rows[i - offset] = await ReadUserAsync(table, wabaId, workspaceId, contacts[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
+            var (used, oldest) = await SumAsync(table, wabaId, now, cancellationToken).ConfigureAwait(false);
+
+            var toCount = new List<int>();
+            foreach (var i in chunk)
+            {
+                decided[i] = Counted(rows[i - offset], now) ? Decision.Allowed
+                    : used + toCount.Count < cap ? Decision.ToCount
+                    : Decision.Waiting;
+                if (decided[i] == Decision.ToCount)
+                {
+                    toCount.Add(i);
+                }
+            }
+
+            var counted = 0;
+            await Parallel.ForEachAsync(toCount, Options(cancellationToken), async (i, ct) =>
+            {
+                decided[i] = await CountAsync(table, wabaId, workspaceId, contacts[i], rows[i - offset], now, ct).ConfigureAwait(false);
+                if (decided[i] == Decision.Counted)
+                {
+                    Interlocked.Increment(ref counted);
+                }
+            }).ConfigureAwait(false);
+
+            return (used + counted, counted > 0 && (oldest is null || HourOf(now) < oldest) ? HourOf(now) : oldest);
+        }
+        finally
+        {
+            await ReleaseAsync(table, wabaId, lease).ConfigureAwait(false);
+        }
     }
 
     private static ParallelOptions Options(CancellationToken cancellationToken) =>

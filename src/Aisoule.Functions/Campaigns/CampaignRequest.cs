@@ -21,7 +21,6 @@ public sealed record CampaignRequest : IValidatableObject
     [StringLength(60, ErrorMessage = "Not an account id.")]
     public string? WhatsappAccountId { get; init; }
 
-    // Braces doubled: a validation attribute's message is a format string ({0} is the member's name).
     [Required(ErrorMessage = "Required: {{name, language, components?}}.")]
     public TemplateField? Template { get; init; }
 

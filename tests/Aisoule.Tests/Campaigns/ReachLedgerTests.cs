@@ -109,6 +109,23 @@ public sealed class ReachLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_list_longer_than_one_lease_holds_is_decided_in_order_up_to_the_cap()
+    {
+        // Four contacts per lease: ten contacts take three, and the cap falls inside the second.
+        var ledger = new ReachLedger(_storage, chunkSize: 4);
+        var waba = NewWaba();
+        var contacts = NewContacts(10);
+        await ledger.ReserveAsync(waba, Workspace, [contacts[9]], 7, Now);
+
+        var reservation = await ledger.ReserveAsync(waba, Workspace, contacts, 7, Now);
+
+        Assert.Equal([.. contacts[..6], contacts[9]], reservation.Allowed);
+        Assert.Equal(contacts[6..9], reservation.Waiting);
+        Assert.Equal(7, reservation.Used);
+        Assert.Equal(7, await ledger.UsedAsync(waba, Now));
+    }
+
+    [Fact]
     public async Task A_lease_left_by_a_reservation_that_died_is_taken_over_once_it_runs_out()
     {
         var ledger = new ReachLedger(_storage);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Aisoule.Functions.Accounts;
+using Aisoule.Functions.Campaigns;
 using Aisoule.Functions.Contacts;
 using Aisoule.Functions.Identity;
 using Aisoule.Functions.Messaging.Sending;
@@ -99,6 +100,25 @@ internal sealed record EndpointSpec
         ["RemoveAccount"] = new(),
         ["VerifyWhatsAppWebhook"] = new() { Writes = false, Query = ["hub.mode", "hub.verify_token", "hub.challenge"] },
         ["ReceiveWhatsAppWebhook"] = new() { Writes = false, Signed = true },
+        ["CreateCampaign"] = new()
+        {
+            Body = typeof(CampaignRequest),
+            Baseline = (_, _) => new JsonObject
+            {
+                ["name"] = "Hostile",
+                ["template"] = new JsonObject { ["name"] = "hello_world", ["language"] = "en_US" },
+                ["audience"] = new JsonObject { ["tags"] = new JsonArray("nobody-has-this-tag") },
+            },
+            Headers = ["Idempotency-Key"],
+        },
+        ["ListCampaigns"] = new() { Writes = false, Query = ["page", "per_page"] },
+        ["GetCampaign"] = new() { Writes = false },
+        ["ListCampaignRecipients"] = new() { Writes = false, Query = ["per_page", "status", "category", "cursor"] },
+        ["RescheduleCampaign"] = new() { Body = typeof(CampaignPatch), Baseline = (_, _) => new JsonObject { ["scheduled_at"] = "2030-01-01T00:00:00Z" } },
+        ["PauseCampaign"] = new(),
+        ["ResumeCampaign"] = new(),
+        ["CancelCampaign"] = new(),
+        ["RetryCampaign"] = new() { Body = typeof(RetryRequest), Baseline = (_, _) => new JsonObject { ["categories"] = new JsonArray("retryable") } },
         [FallbackFunctions.Name] = new() { Writes = false },
     };
 
