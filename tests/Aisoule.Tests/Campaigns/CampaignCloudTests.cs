@@ -131,7 +131,7 @@ public sealed class CampaignCloudTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Manual_pause_leaves_one_paused_event_and_after_resume_the_campaign_completes_sending_each_once()
+    public async Task Manual_pause_leaves_one_paused_event_and_after_resume_the_campaign_completes_sending_each_once_and_resuming_a_running_one_is_409()
     {
         var sender = await Sender.CloudAsync(_host, throughputMps: 4);
         var phones = new List<string>();
@@ -159,7 +159,7 @@ public sealed class CampaignCloudTests : IAsyncLifetime
 
         var resumed = await Envelope.SuccessAsync(await ActAsync(sender, id, "resume"));
         Assert.Equal("running", resumed.GetProperty("status").GetString());
-        Assert.Equal("running", (await Envelope.SuccessAsync(await ActAsync(sender, id, "resume"))).GetProperty("status").GetString());
+        await Envelope.ErrorAsync(await ActAsync(sender, id, "resume"), System.Net.HttpStatusCode.Conflict, "invalid_campaign_state");
         var done = await WaitForStatusAsync(sender, id, "completed");
         Assert.Equal(16, Stat(done, "sent"));
         var wanted = phones.ToHashSet(StringComparer.Ordinal);
