@@ -64,7 +64,18 @@ public sealed class CampaignSchedulingTests : IAsyncLifetime
 
         Assert.Equal("scheduled", created.GetProperty("status").GetString());
         Assert.Equal(JsonValueKind.Null, created.GetProperty("started_at").ValueKind);
-        var done = await WaitForStatusAsync(sender, id, "completed", TimeSpan.FromSeconds(30));
+        JsonElement done;
+        try
+        {
+            done = await WaitForStatusAsync(sender, id, "completed");
+        }
+        catch (TimeoutException ex)
+        {
+            // What the two instances' timers and steps said meanwhile.
+            static string Said(TestHost host) => string.Join('\n', host.Logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning || e.Category.Contains("Campaign", StringComparison.Ordinal)).TakeLast(40));
+            throw new TimeoutException(ex.Message + "\nfirst:\n" + Said(_host) + "\nsecond:\n" + Said(second), ex);
+        }
+
         Assert.True(done.GetProperty("started_at").GetDateTimeOffset() >= DateTimeOffset.Parse(at, System.Globalization.CultureInfo.InvariantCulture), done.ToString());
         var events = await OutboxAsync(sender, id);
         Assert.Equal(new[] { $"o_campaign_{id}_completed_0", $"o_campaign_{id}_started_0" }, events.Keys.Order(StringComparer.Ordinal));
