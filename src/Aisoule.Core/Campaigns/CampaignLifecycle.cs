@@ -19,7 +19,7 @@ public sealed class CampaignLifecycle(CampaignStore store, TimeProvider clock)
     private static string Key(string id, string what, int number) => OutboxEvent.Prefix + "campaign_" + id + "_" + what + "_" + number.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The campaign as its events carry it: the API's view with its stats as they are when it happens.</summary>
-    public async Task<Func<CampaignEntity, OutboxEvent?>> EventAsync(string workspaceId, string id, string name, string what, Func<CampaignEntity, int> number, CancellationToken cancellationToken = default)
+    private async Task<Func<CampaignEntity, OutboxEvent?>> EventAsync(string workspaceId, string id, string name, string what, Func<CampaignEntity, int> number, CancellationToken cancellationToken)
     {
         var stats = await store.StatsAsync(workspaceId, id, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
