@@ -170,7 +170,8 @@ public sealed class CampaignService(
             () => lifecycle.PauseAsync(workspaceId, id, PauseReasons.Manual, null, cancellationToken), wakes: false, "Only a running campaign can be paused.", cancellationToken);
 
     public Task<Outcome<CampaignView>> ResumeAsync(string workspaceId, string id, CancellationToken cancellationToken = default) =>
-        TransitionAsync(workspaceId, id, c => c.Status == CampaignStatus.Running,
+        // Not idempotent, unlike pause and cancel: resuming a campaign that is not paused (running included) is 409, as the README says.
+        TransitionAsync(workspaceId, id, _ => false,
             () => lifecycle.ResumeAsync(workspaceId, id, limitOnly: false, cancellationToken), wakes: true, "Only a paused campaign can be resumed.", cancellationToken);
 
     public Task<Outcome<CampaignView>> CancelAsync(string workspaceId, string id, CancellationToken cancellationToken = default) =>
@@ -185,9 +186,14 @@ public sealed class CampaignService(
         if (outcome.Succeeded)
         {
             await store.SetActiveAsync(workspaceId, id, true, cancellationToken).ConfigureAwait(false);
-            if (at <= now && (await lifecycle.StartAsync(workspaceId, id, dueOnly: false, cancellationToken).ConfigureAwait(false)).Changed)
+            if (at <= now)
             {
-                await TryEnqueueAsync(workspaceId, id).ConfigureAwait(false);
+                // The watch timer may start it first (it is due and marked active): either way it runs, and the answer says so.
+                if ((await lifecycle.StartAsync(workspaceId, id, dueOnly: false, cancellationToken).ConfigureAwait(false)).Changed)
+                {
+                    await TryEnqueueAsync(workspaceId, id).ConfigureAwait(false);
+                }
+
                 return await GetAsync(workspaceId, id, cancellationToken).ConfigureAwait(false);
             }
         }

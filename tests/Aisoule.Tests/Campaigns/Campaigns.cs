@@ -1,7 +1,13 @@
+using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
+using Aisoule.Core.Campaigns;
+using Aisoule.Core.Storage;
 using Aisoule.Tests.Infrastructure;
 using Aisoule.Tests.Messaging;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisoule.Tests.Campaigns;
 
@@ -63,4 +69,71 @@ internal static class CampaignHelpers
     }
 
     public static long Stat(JsonElement campaign, string name) => campaign.GetProperty("stats").GetProperty(name).GetInt64();
+
+    /// <summary>Creates one contact through <c>POST /contacts</c>; its id.</summary>
+    public static async Task<string> ContactAsync(Sender sender, object body) =>
+        (await Envelope.SuccessAsync(await sender.Api.PostAsync("contacts", body), HttpStatusCode.Created)).GetProperty("id").GetString()!;
+
+    /// <summary>A request with the sender's API key (and an Idempotency-Key when given).</summary>
+    public static async Task<HttpResponseMessage> SendAsync(Sender sender, HttpMethod method, string path, object? body = null, string? idempotencyKey = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.Add("X-API-Key", sender.Key);
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return await sender.Host.Client.SendAsync(request);
+    }
+
+    public static Task<HttpResponseMessage> PatchAsync(Sender sender, string id, object body) => SendAsync(sender, HttpMethod.Patch, "campaigns/" + id, body);
+
+    public static Task<HttpResponseMessage> ActAsync(Sender sender, string id, string action) => SendAsync(sender, HttpMethod.Post, $"campaigns/{id}/{action}", new { });
+
+    /// <summary>A time as the API takes it: UTC, whole seconds, with a Z.</summary>
+    public static string Utc(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    public static string Id(JsonElement campaign) => campaign.GetProperty("id").GetString()!;
+
+    public static List<string> ContactIds(IEnumerable<JsonElement> recipients) => [.. recipients.Select(r => r.GetProperty("contact_id").GetString()!).Order(StringComparer.Ordinal)];
+
+    public static long Skipped(JsonElement campaign, string reason) =>
+        campaign.GetProperty("skipped_by_reason").TryGetProperty(reason, out var n) ? n.GetInt64() : 0;
+
+    /// <summary>The campaign's outbox rows (<c>o_campaign_{id}_…</c>) in table <c>campaigns</c>, by row key.</summary>
+    public static async Task<Dictionary<string, TableEntity>> OutboxAsync(Sender sender, string id)
+    {
+        var table = await sender.Host.Services.GetRequiredService<StorageAccount>().GetTableAsync(CampaignKeys.Table);
+        var prefix = OutboxEvent.Prefix + "campaign_" + id + "_";
+        var rows = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {sender.Owner.WorkspaceId} and RowKey ge {prefix} and RowKey lt {prefix + "~"}")))
+        {
+            rows[row.RowKey] = row;
+        }
+
+        return rows;
+    }
+
+    /// <summary>Every row of the workspace in the campaigns table and every recipient row in its message partitions.</summary>
+    public static async Task<(List<string> CampaignRows, List<string> RecipientRows)> StoredAsync(Sender sender)
+    {
+        var storage = sender.Host.Services.GetRequiredService<StorageAccount>();
+        var campaigns = await storage.GetTableAsync(CampaignKeys.Table);
+        var ws = sender.Owner.WorkspaceId;
+        var campaignRows = new List<string>();
+        await foreach (var row in campaigns.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {ws} or (PartitionKey eq {CampaignKeys.ActivePartition} and RowKey ge {ws + "|"} and RowKey lt {ws + "}"})")))
+        {
+            campaignRows.Add(row.PartitionKey + "/" + row.RowKey);
+        }
+
+        var messages = await storage.GetTableAsync(Aisoule.Core.Messaging.MessagingNames.Messages);
+        var recipientRows = new List<string>();
+        await foreach (var row in messages.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {ws} and PartitionKey lt {ws + "}"} and ((RowKey ge {CampaignKeys.RecipientPrefix} and RowKey lt {"r`"}) or (RowKey ge {CampaignKeys.StatsPrefix} and RowKey lt {"x`"}))")))
+        {
+            recipientRows.Add(row.PartitionKey + "/" + row.RowKey);
+        }
+
+        return (campaignRows, recipientRows);
+    }
 }
