@@ -48,6 +48,9 @@ public sealed class CampaignFanout(
 
     private static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(30);
 
+    /// <summary>The lease of the step that plans: writing 20,000 recipients takes seconds on Azure, longer on the emulator.</summary>
+    private static readonly TimeSpan PlanLeaseTime = TimeSpan.FromMinutes(5);
+
     public async Task StepAsync(CampaignStep step, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(step);
@@ -95,8 +98,13 @@ public sealed class CampaignFanout(
     private async Task<TimeSpan?> RunAsync(CampaignEntity campaign, TableEntity fanout, TableClient table, CancellationToken cancellationToken)
     {
         var (ws, id) = (campaign.PartitionKey, campaign.Id);
-        if (campaign.Status == CampaignStatus.Running && !campaign.Planned)
+        if (campaign.Status is CampaignStatus.Running or CampaignStatus.Paused && !campaign.Planned)
         {
+            // The first step after the start plans, even if the campaign was paused meanwhile: the audience is frozen
+            // as close to the start as possible. Planning a large audience may take longer than a step's lease.
+            fanout["LeaseUntil"] = clock.GetUtcNow() + PlanLeaseTime;
+            var extended = await table.UpdateEntityAsync(fanout, fanout.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            fanout.ETag = extended.Headers.ETag ?? default;
             campaign = await PlanAsync(campaign, cancellationToken).ConfigureAwait(false);
         }
 
@@ -152,6 +160,15 @@ public sealed class CampaignFanout(
             if (completed)
             {
                 await store.SetActiveAsync(ws, id, false, cancellationToken).ConfigureAwait(false);
+
+                // A retry may have begun between the completion and the unmarking (its own step found this one's
+                // lease and left): then it is marked again and this chain carries on for it.
+                if (await store.FindAsync(ws, id, cancellationToken).ConfigureAwait(false) is { } now && !CampaignStatus.IsFinal(now.Status))
+                {
+                    await store.SetActiveAsync(ws, id, true, cancellationToken).ConfigureAwait(false);
+                    return Interval;
+                }
+
                 return null;
             }
 
@@ -371,7 +388,9 @@ public sealed class CampaignFanout(
         var (ws, id) = (campaign.PartitionKey, campaign.Id);
         var table = await store.MessagesAsync(cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
-        bool Wanted(RecipientEntity r) => r.Status == RecipientStatus.Failed && !r.EverSent && r.ErrorCode != MessageLifecycle.DeliveryUnknownCode
+        // Never one Meta may have taken: accepted (EverSent), or whose last call's answer never came (a timeout, or a
+        // sender that stopped before recording it): those may have been delivered.
+        bool Wanted(RecipientEntity r) => r.Status == RecipientStatus.Failed && !r.EverSent && r.ErrorCode is not (MessageLifecycle.DeliveryUnknownCode or "timeout")
             && categories.Contains(string.IsNullOrEmpty(r.ErrorCategory) ? CampaignFailures.Categorize(r.ErrorCode) : r.ErrorCategory, StringComparer.Ordinal);
         await Parallel.ForEachAsync(CampaignKeys.AllPartitions(ws), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (partition, ct) =>
             await MoveAllAsync(table, partition, id, RecipientStatus.Failed, Wanted, (r, row) =>

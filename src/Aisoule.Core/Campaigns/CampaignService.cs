@@ -181,6 +181,12 @@ public sealed class CampaignService(
     public async Task<Outcome<CampaignView>> RescheduleAsync(string workspaceId, string id, DateTimeOffset at, CancellationToken cancellationToken = default)
     {
         var now = clock.GetUtcNow();
+        if (await store.FindAsync(workspaceId, id, cancellationToken).ConfigureAwait(false) is { Status: CampaignStatus.Draft or CampaignStatus.Scheduled })
+        {
+            // Marked first: whatever happens next, the watch timer sees the campaign it will have to start.
+            await store.SetActiveAsync(workspaceId, id, true, cancellationToken).ConfigureAwait(false);
+        }
+
         var outcome = await TransitionAsync(workspaceId, id, _ => false, () => lifecycle.RescheduleAsync(workspaceId, id, at > now ? at : now, cancellationToken), wakes: false,
             "Only a draft or scheduled campaign can be rescheduled; this one has started.", cancellationToken).ConfigureAwait(false);
         if (outcome.Succeeded)
@@ -222,6 +228,8 @@ public sealed class CampaignService(
                 : new ApiError(ErrorCodes.InvalidCampaignState, "Only a running, paused or completed campaign that has planned its recipients can be retried.");
         }
 
+        // Again after the change: a step that completed the previous round may have unmarked it meanwhile.
+        await store.SetActiveAsync(workspaceId, id, true, cancellationToken).ConfigureAwait(false);
         await TryEnqueueAsync(workspaceId, id).ConfigureAwait(false);
         return CampaignView.From(after!, await store.StatsAsync(workspaceId, id, cancellationToken).ConfigureAwait(false));
     }
