@@ -121,35 +121,36 @@ public sealed class CampaignPlanner(StorageAccount storage, ContactService conta
         {
             foreach (var chunk in partition.Chunk(Chunk))
             {
-                try
-                {
-                    await SubmitAsync(counts, table, partition.Key, chunk, ct).ConfigureAwait(false);
-                }
-                catch (TableTransactionFailedException ex) when (ex.Status == 409 && ex.FailedTransactionActionIndex is { } index && index < chunk.Length)
+                if (!await SubmitAsync(counts, table, partition.Key, chunk, ct).ConfigureAwait(false))
                 {
                     foreach (var one in chunk)
                     {
-                        try
-                        {
-                            await SubmitAsync(counts, table, partition.Key, [one], ct).ConfigureAwait(false);
-                        }
-                        catch (TableTransactionFailedException single) when (single.Status == 409 && single.FailedTransactionActionIndex == 0)
-                        {
-                            // Planned before.
-                        }
+                        // False again: this one was planned before.
+                        await SubmitAsync(counts, table, partition.Key, [one], ct).ConfigureAwait(false);
                     }
                 }
             }
         }).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Adds <paramref name="rows"/> with their stats; false when one of them exists already (nothing is written then).
+    /// Only a stats shard that moved meanwhile is tried again: a recipient row that exists is no conflict to wait out.
+    /// </summary>
     private static Task<bool> SubmitAsync(CounterShards counts, TableClient table, string partition, RecipientEntity[] rows, CancellationToken cancellationToken)
     {
         var deltas = rows.GroupBy(r => r.Status).Select(g => new KeyValuePair<string, long>(CampaignKeys.Stat(rows[0].CampaignId, g.Key), g.Count())).ToList();
         return OptimisticRetry.RunAsync<bool>(async _ =>
         {
-            await counts.SubmitAsync(table, partition, [.. rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r))], deltas, cancellationToken).ConfigureAwait(false);
-            return true;
+            try
+            {
+                await counts.SubmitAsync(table, partition, [.. rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r))], deltas, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status == 409 && ex.FailedTransactionActionIndex is { } index && index < rows.Length)
+            {
+                return false;
+            }
         }, gaveUp: () => throw new InvalidOperationException("The campaign's stats rows kept changing while planning."), cancellationToken: cancellationToken);
     }
 
