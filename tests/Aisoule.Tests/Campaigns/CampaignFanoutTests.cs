@@ -178,6 +178,28 @@ public sealed class CampaignFanoutTests(ITestOutputHelper output) : IAsyncLifeti
         AssertStatsMatch(final, recipients);
     }
 
+    [Fact]
+    public async Task Messages_a_dead_instance_took_off_the_queue_are_sent_once_when_the_campaign_stalls()
+    {
+        var sender = await Sender.CloudAsync(_host, throughputMps: 10);
+        await ContactsAsync(sender, 20, ["lost"]);
+        var queue = await _host.Services.GetRequiredService<StorageAccount>().GetQueueAsync(MessagingNames.SendsQueue);
+        var id = await StartAsync(sender, "lost");
+
+        // An instance that dies holding queue messages: they stay invisible for the queue's 10-minute lease.
+        var taken = 0;
+        while (taken < 5)
+        {
+            taken += (await queue.ReceiveMessagesAsync(5 - taken, TimeSpan.FromMinutes(10))).Value.Length;
+        }
+
+        var done = await WaitForStatusAsync(sender, id, "completed", TimeSpan.FromSeconds(90));
+        var sends = SendsOf(sender);
+        output.WriteLine($"{taken} queue messages taken; completed {(done.GetProperty("completed_at").GetDateTimeOffset() - done.GetProperty("started_at").GetDateTimeOffset()).TotalSeconds:F0} s after the start");
+        Assert.Equal(20, Stat(done, "sent"));
+        AssertOncePerPhone(sends, 20);
+    }
+
     private static async Task<string> StartAsync(Sender sender, string tag)
     {
         var created = await CreateAsync(sender, new { name = "Fan-out " + tag, template = new { name = "hello_world", language = "en_US" }, audience = new { tags = new[] { tag } } });
