@@ -46,6 +46,12 @@ public sealed class CampaignFanout(
 
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a running campaign may have queued recipients and none of them settle before the step looks for
+    /// messages whose queue message a dead instance took with it (it stays invisible for the queue's 10-minute lease).
+    /// </summary>
+    public static readonly TimeSpan Stuck = TimeSpan.FromSeconds(20);
+
     private static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(30);
 
     /// <summary>The lease of the step that plans: writing 20,000 recipients takes seconds on Azure, longer on the emulator.</summary>
@@ -132,6 +138,11 @@ public sealed class CampaignFanout(
             }
 
             // Queued messages are cancelled by the dispatcher as their queue messages come.
+            if (IsStuck(fanout, counts.Values.Sum() - Count(RecipientStatus.Queued), Count(RecipientStatus.Queued)))
+            {
+                await RequeueStuckAsync(ws, id, cancellationToken).ConfigureAwait(false);
+            }
+
             return Interval * 5;
         }
 
@@ -154,6 +165,12 @@ public sealed class CampaignFanout(
 
         var pending = Count(RecipientStatus.Pending);
         var queued = Count(RecipientStatus.Queued);
+        var account = await accounts.GetRecentAsync(ws, campaign.AccountId, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+        if (account is { Status: AccountStatus.Connected } && IsStuck(fanout, counts.Values.Sum() - pending - queued, queued))
+        {
+            await RequeueStuckAsync(ws, id, cancellationToken).ConfigureAwait(false);
+        }
+
         if (pending + queued == 0)
         {
             var (completed, _) = await lifecycle.CompleteAsync(ws, id, cancellationToken).ConfigureAwait(false);
@@ -175,7 +192,6 @@ public sealed class CampaignFanout(
             return Interval;
         }
 
-        var account = await accounts.GetRecentAsync(ws, campaign.AccountId, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
         var mps = Math.Max(1, account?.ThroughputMps ?? 80);
         var window = (int)Math.Ceiling(mps * Lead.TotalSeconds) - (int)Math.Min(queued, int.MaxValue);
         if (pending == 0 || window <= 0)
@@ -372,6 +388,64 @@ public sealed class CampaignFanout(
             }
         }).ConfigureAwait(false);
         fanout["WindowDone"] = true;
+    }
+
+    /// <summary>
+    /// True (and the clock restarted) when recipients are queued and the count of settled ones has not moved for
+    /// <see cref="Stuck"/> of steps; the fan-out row remembers that count and since when. A campaign that was not
+    /// stepping (paused, or its step lost) starts the clock again: its queued messages were waiting, not lost.
+    /// </summary>
+    private bool IsStuck(TableEntity fanout, long settled, long queued)
+    {
+        var now = clock.GetUtcNow();
+        if (queued == 0 || fanout.GetInt64("Settled") != settled || fanout.GetDateTimeOffset("SettledAt") is not { } since
+            || !(fanout.GetDateTimeOffset("LastStepAt") > now - CampaignWatcher.Stalled))
+        {
+            fanout["Settled"] = settled;
+            fanout["SettledAt"] = now;
+            return false;
+        }
+
+        if (now - since < Stuck)
+        {
+            return false;
+        }
+
+        fanout["SettledAt"] = now;
+        return true;
+    }
+
+    /// <summary>
+    /// The campaign's queued recipients whose messages have not moved for <see cref="Stuck"/>: one never tried is
+    /// enqueued again, one claimed is handed to the dispatcher's claim check (which settles a dead instance's claim as
+    /// <c>delivery_unknown</c> after <c>ClaimTimeout</c>, never sending it again). A queue message that was only slow
+    /// makes a duplicate, which is harmless: only the ETag-guarded claim sends. Messages put back with a delay
+    /// (attempt above 0) are left to their own queue messages.
+    /// </summary>
+    private async Task RequeueStuckAsync(string ws, string id, CancellationToken cancellationToken)
+    {
+        var table = await store.MessagesAsync(cancellationToken).ConfigureAwait(false);
+        var before = clock.GetUtcNow() - Stuck;
+        var requeued = 0;
+        await Parallel.ForEachAsync(CampaignKeys.AllPartitions(ws), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (partition, ct) =>
+        {
+            var filter = TableKeys.PrefixFilter(partition, CampaignKeys.RecipientRange(id)) + " and " + TableClient.CreateQueryFilter($"Status eq {RecipientStatus.Queued}");
+            await foreach (var recipient in table.QueryAsync<RecipientEntity>(filter, maxPerPage: 1000, cancellationToken: ct).ConfigureAwait(false))
+            {
+                var work = await messageStore.FindAsync(ws, recipient.MessageId, ct).ConfigureAwait(false) switch
+                {
+                    { Status: MessageStatus.Queued, Attempts: 0 } m when m.CreatedAt < before => new SendWork(ws, m.Id, 0),
+                    { Status: MessageStatus.Sending } m when (m.ClaimedAt ?? m.CreatedAt) < before => new SendWork(ws, m.Id, m.Attempts - 1),
+                    _ => null,
+                };
+                if (work is not null)
+                {
+                    await enqueuer.EnqueueAsync(work, null, ct).ConfigureAwait(false);
+                    Interlocked.Increment(ref requeued);
+                }
+            }
+        }).ConfigureAwait(false);
+        CampaignLog.RequeuedStuck(logger, id, requeued);
     }
 
     /// <summary>Moves pending recipients to cancelled, a transaction per partition of up to 98, with their stats.</summary>

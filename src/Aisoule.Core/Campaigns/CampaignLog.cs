@@ -12,4 +12,7 @@ internal static partial class CampaignLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Campaign step of {CampaignId} failed; the watch timer restarts it.")]
     public static partial void StepFailed(ILogger logger, Exception exception, string campaignId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Campaign {CampaignId} had queued recipients and none settled for a while: {Count} of their messages were enqueued again.")]
+    public static partial void RequeuedStuck(ILogger logger, string campaignId, int count);
 }

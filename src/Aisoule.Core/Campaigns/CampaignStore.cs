@@ -142,15 +142,15 @@ public sealed class CampaignStore(StorageAccount storage, TimeProvider clock)
         }
     }
 
-    /// <summary>Every campaign marked active, for the watch timer.</summary>
-    public async IAsyncEnumerable<(string WorkspaceId, string CampaignId)> ActiveAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>Every campaign marked active, for the watch timer, with when it was marked (the row's time).</summary>
+    public async IAsyncEnumerable<(string WorkspaceId, string CampaignId, DateTimeOffset? MarkedAt)> ActiveAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
         await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {CampaignKeys.ActivePartition}"), maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (row.GetString("WorkspaceId") is { } ws && row.GetString("CampaignId") is { } id)
             {
-                yield return (ws, id);
+                yield return (ws, id, row.Timestamp);
             }
         }
     }

@@ -10,19 +10,30 @@ public sealed class CampaignWatcher(CampaignStore store, CampaignLifecycle lifec
 {
     public static readonly TimeSpan Stalled = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a mark may name a campaign that is not stored before it goes: a campaign is marked before it is
+    /// stored, so a young mark without its campaign is a creation under way (removing it would leave the campaign
+    /// unwatched: a lost step would never be restarted); an old one is a creation that failed.
+    /// </summary>
+    public static readonly TimeSpan Orphaned = TimeSpan.FromMinutes(1);
+
     public async Task WatchAsync(CancellationToken cancellationToken = default)
     {
         var table = await store.TableAsync(cancellationToken).ConfigureAwait(false);
-        await foreach (var (ws, id) in store.ActiveAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var (ws, id, markedAt) in store.ActiveAsync(cancellationToken).ConfigureAwait(false))
         {
             var campaign = await store.FindAsync(ws, id, cancellationToken).ConfigureAwait(false);
+            var now = clock.GetUtcNow();
             if (campaign is null)
             {
-                await store.SetActiveAsync(ws, id, false, cancellationToken).ConfigureAwait(false);
+                if (!(markedAt > now - Orphaned))
+                {
+                    await store.SetActiveAsync(ws, id, false, cancellationToken).ConfigureAwait(false);
+                }
+
                 continue;
             }
 
-            var now = clock.GetUtcNow();
             switch (campaign.Status)
             {
                 case CampaignStatus.Scheduled when campaign.ScheduledAt <= now:
