@@ -54,8 +54,6 @@ public sealed class CampaignFanout(
 
     private static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(30);
 
-    /// <summary>The lease of the step that plans: writing 20,000 recipients takes seconds on Azure, longer on the emulator.</summary>
-    private static readonly TimeSpan PlanLeaseTime = TimeSpan.FromMinutes(5);
 
     public async Task StepAsync(CampaignStep step, CancellationToken cancellationToken = default)
     {
@@ -107,11 +105,19 @@ public sealed class CampaignFanout(
         if (campaign.Status is CampaignStatus.Running or CampaignStatus.Paused && !campaign.Planned)
         {
             // The first step after the start plans, even if the campaign was paused meanwhile: the audience is frozen
-            // as close to the start as possible. Planning a large audience may take longer than a step's lease.
-            fanout["LeaseUntil"] = clock.GetUtcNow() + PlanLeaseTime;
-            var extended = await table.UpdateEntityAsync(fanout, fanout.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            fanout.ETag = extended.Headers.ETag ?? default;
-            campaign = await PlanAsync(campaign, cancellationToken).ConfigureAwait(false);
+            // as close to the start as possible. Planning a large audience may take longer than a step's lease, so the
+            // lease is renewed while it plans (and lapses as usual if this instance dies).
+            using var planning = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var renewing = RenewLeaseAsync(table, fanout, planning.Token);
+            try
+            {
+                campaign = await PlanAsync(campaign, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await planning.CancelAsync().ConfigureAwait(false);
+                await renewing.ConfigureAwait(false);
+            }
         }
 
         if (campaign.Status is CampaignStatus.Running or CampaignStatus.Cancelled && fanout.GetBoolean("WindowDone") == false)
@@ -231,6 +237,28 @@ public sealed class CampaignFanout(
         await ReleaseAsync(campaign, picked, cancellationToken).ConfigureAwait(false);
         fanout["WindowDone"] = true;
         return Interval;
+    }
+
+    /// <summary>Moves the lease on by <see cref="LeaseTime"/> every third of it until <paramref name="stop"/>; the row keeps its latest ETag.</summary>
+    private async Task RenewLeaseAsync(TableClient table, TableEntity fanout, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(LeaseTime / 3, clock, stop).ConfigureAwait(false);
+                fanout["LeaseUntil"] = clock.GetUtcNow() + LeaseTime;
+                var renewed = await table.UpdateEntityAsync(fanout, fanout.ETag, TableUpdateMode.Replace, stop).ConfigureAwait(false);
+                fanout.ETag = renewed.Headers.ETag ?? default;
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (RequestFailedException)
+        {
+            // Lost the lease (or storage failed): the step's own last write tells it so.
+        }
     }
 
     private static string[] NewCursors() => [.. Enumerable.Repeat("", Messaging.Messages.MessageKeys.Partitions)];
