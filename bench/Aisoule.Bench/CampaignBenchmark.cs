@@ -74,11 +74,11 @@ internal static class CampaignBenchmark
 
     private sealed record Setup(string WorkspaceId, string Key, string AccountId, int Mps, string Tag, List<string> Phones);
 
-    private sealed record SendResult(string Phase, int Mps, int Recipients, int Sent, double FirstSendSeconds, double Rate, int Busiest, int Duplicates, int Lost, long MaxDepth, string Status, string Stats);
+    private sealed record SendResult(string Phase, int Mps, int Recipients, int Sent, double FirstSendSeconds, double Rate, int Busiest, double LongestGap, int Duplicates, int Lost, long MaxDepth, string Status, string Stats);
 
-    private sealed record CancelResult(int Mps, int Recipients, int SentAtMeta, int SentAfterAnswer, double LastSendAfterAnswerMs, double AnswerMs, int Duplicates, long MaxDepth, string Status, string Stats, bool Settled);
+    private sealed record CancelResult(int Mps, int Recipients, int SentAtMeta, int SentAfterAnswer, double LastSendAfterAnswerMs, double LastSendAfterAskMs, double AnswerMs, int Duplicates, long MaxDepth, string Status, string Stats, bool Settled);
 
-    private sealed record PlanResult(int Recipients, long Total, double PlannedSeconds, double ResolveSeconds, double WriteSeconds, double PolledSeconds);
+    private sealed record PlanResult(int Recipients, long Total, double PlannedSeconds, double ResolveSeconds, double WriteSeconds, double FirstToLastRow, double PolledSeconds);
 
     private static Task<BenchHost> StartHostAsync(FakeGraphApi graph) =>
         BenchHost.StartAsync(new Dictionary<string, string?>(graph.Settings())
@@ -186,6 +186,10 @@ internal static class CampaignBenchmark
 
     private static int Duplicates(List<(string To, DateTimeOffset At)> sends) => sends.GroupBy(s => s.To, StringComparer.Ordinal).Sum(g => g.Count() - 1);
 
+    /// <summary>The longest Meta went without a send between the first and the last (a stalled fan-out shows here).</summary>
+    private static double LongestGap(List<(string To, DateTimeOffset At)> sends) =>
+        sends.Count < 2 ? double.NaN : sends.Zip(sends.Skip(1), (a, b) => (b.At - a.At).TotalSeconds).Max();
+
     private static int Busiest(List<(string To, DateTimeOffset At)> sends)
     {
         var busiest = 0;
@@ -217,7 +221,7 @@ internal static class CampaignBenchmark
             var sentTo = sends.Select(s => s.To).ToHashSet(StringComparer.Ordinal);
             var span = sends.Count > 1 ? (sends[^1].At - sends[0].At).TotalSeconds : double.NaN;
             return new SendResult(phase, setup.Mps, setup.Phones.Count, sends.Count,
-                sends.Count > 0 ? (sends[0].At - answered).TotalSeconds : double.NaN, (sends.Count - 1) / span, Busiest(sends),
+                sends.Count > 0 ? (sends[0].At - answered).TotalSeconds : double.NaN, (sends.Count - 1) / span, Busiest(sends), LongestGap(sends),
                 Duplicates(sends), setup.Phones.Count(p => !sentTo.Contains(p.TrimStart('+'))), maxDepth, view.GetProperty("status").GetString()!, Stats(view));
         }
     }
@@ -260,6 +264,7 @@ internal static class CampaignBenchmark
 
         await Task.Delay(CancelAfter).ConfigureAwait(false);
         var asked = Stopwatch.StartNew();
+        var askedAt = DateTimeOffset.UtcNow;
         await DataAsync(await host.SendAsync(HttpMethod.Post, $"campaigns/{id}/cancel", setup.Key).ConfigureAwait(false), HttpStatusCode.OK).ConfigureAwait(false);
         var answered = DateTimeOffset.UtcNow;
         var answerMs = asked.Elapsed.TotalMilliseconds;
@@ -268,7 +273,7 @@ internal static class CampaignBenchmark
         var view = await WaitAsync(host, graph, setup, id, before, v => v.GetProperty("status").GetString() == CampaignStatus.Cancelled && Stat(v, "queued") == 0).ConfigureAwait(false);
         var sends = SendsSince(graph, before);
         var after = sends.Count(s => s.At > answered);
-        return new CancelResult(setup.Mps, setup.Phones.Count, sends.Count, after, after > 0 ? (sends[^1].At - answered).TotalMilliseconds : 0, answerMs,
+        return new CancelResult(setup.Mps, setup.Phones.Count, sends.Count, after, after > 0 ? (sends[^1].At - answered).TotalMilliseconds : 0, (sends[^1].At - askedAt).TotalMilliseconds, answerMs,
             Duplicates(sends), depth.Max, view.GetProperty("status").GetString()!, Stats(view), Stat(view, "queued") == 0);
     }
 
@@ -295,16 +300,8 @@ internal static class CampaignBenchmark
 
         var plannedAt = row.Timestamp!.Value;
         var polledSeconds = (DateTimeOffset.UtcNow - answered).TotalSeconds;
-        await DataAsync(await host.SendAsync(HttpMethod.Post, $"campaigns/{id}/cancel", setup.Key).ConfigureAwait(false), HttpStatusCode.OK).ConfigureAwait(false);
-        var view = await GetAsync(host, setup, id).ConfigureAwait(false);
-        var settle = Stopwatch.StartNew();
-        while (Stat(view, "queued") > 0 && settle.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            await Task.Delay(1000).ConfigureAwait(false);
-            view = await GetAsync(host, setup, id).ConfigureAwait(false);
-        }
 
-        // The rows as written (the cancel changed only their status, and a few were released at 1 msg/s).
+        // The rows as written, read before the cancel changes their status (a few are released meanwhile, at 1 msg/s).
         var table = await store.MessagesAsync().ConfigureAwait(false);
         var rows = new List<RecipientEntity>();
         foreach (var partition in CampaignKeys.AllPartitions(setup.WorkspaceId))
@@ -313,6 +310,17 @@ internal static class CampaignBenchmark
             {
                 rows.Add(recipient);
             }
+        }
+
+        var untouched = rows.Where(r => r.Status == RecipientStatus.Pending).Select(r => r.Timestamp!.Value).ToList();
+        var firstToLast = untouched.Count > 1 ? (untouched.Max() - untouched.Min()).TotalSeconds : double.NaN;
+        await DataAsync(await host.SendAsync(HttpMethod.Post, $"campaigns/{id}/cancel", setup.Key).ConfigureAwait(false), HttpStatusCode.OK).ConfigureAwait(false);
+        var view = await GetAsync(host, setup, id).ConfigureAwait(false);
+        var settle = Stopwatch.StartNew();
+        while (Stat(view, "queued") > 0 && settle.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(1000).ConfigureAwait(false);
+            view = await GetAsync(host, setup, id).ConfigureAwait(false);
         }
 
         var resolvedAt = rows.Min(r => r.UpdatedAt!.Value);
@@ -327,7 +335,7 @@ internal static class CampaignBenchmark
         }
 
         Console.WriteLine($"  plan: total {Stat(view, "total"):N0}, {rows.Count:N0} recipient rows; after cancel: {view.GetProperty("status").GetString()}, {Stats(view)}");
-        return (new PlanResult(setup.Phones.Count, Stat(view, "total"), (plannedAt - startedAt).TotalSeconds, (resolvedAt - startedAt).TotalSeconds, (plannedAt - resolvedAt).TotalSeconds, polledSeconds), rows);
+        return (new PlanResult(setup.Phones.Count, Stat(view, "total"), (plannedAt - startedAt).TotalSeconds, (resolvedAt - startedAt).TotalSeconds, (plannedAt - resolvedAt).TotalSeconds, firstToLast, polledSeconds), rows);
     }
 
     /// <summary>The bare SDK writing the same rows: 100-row transactions, one partition's in turn, 16 partitions at once, into a fresh table.</summary>
@@ -356,22 +364,22 @@ internal static class CampaignBenchmark
     {
         static string F(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
         Console.WriteLine();
-        Console.WriteLine($"{"phase",-8} {"mps",5} {"recipients",10} {"sent",7} {"201->1st s",10} {"msg/s",7} {"busiest 1s",10} {"dup",4} {"lost",5} {"max queue",9}  {"status",-9} stats");
+        Console.WriteLine($"{"phase",-8} {"mps",5} {"recipients",10} {"sent",7} {"201->1st s",10} {"msg/s",7} {"busiest 1s",10} {"gap s",6} {"dup",4} {"lost",5} {"max queue",9}  {"status",-9} stats");
         foreach (var s in sends)
         {
-            Console.WriteLine($"{s.Phase,-8} {s.Mps,5} {s.Recipients,10:N0} {s.Sent,7:N0} {F(s.FirstSendSeconds, "F2"),10} {F(s.Rate, "F1"),7} {s.Busiest,10} {s.Duplicates,4} {s.Lost,5} {s.MaxDepth,9}  {s.Status,-9} {s.Stats}");
+            Console.WriteLine($"{s.Phase,-8} {s.Mps,5} {s.Recipients,10:N0} {s.Sent,7:N0} {F(s.FirstSendSeconds, "F2"),10} {F(s.Rate, "F1"),7} {s.Busiest,10} {F(s.LongestGap, "F2"),6} {s.Duplicates,4} {s.Lost,5} {s.MaxDepth,9}  {s.Status,-9} {s.Stats}");
         }
 
-        Console.WriteLine($"{"cancel",-8} {cancel.Mps,5} {cancel.Recipients,10:N0} {cancel.SentAtMeta,7:N0} {"",10} {"",7} {"",10} {cancel.Duplicates,4} {"",5} {cancel.MaxDepth,9}  {cancel.Status,-9} {cancel.Stats}");
+        Console.WriteLine($"{"cancel",-8} {cancel.Mps,5} {cancel.Recipients,10:N0} {cancel.SentAtMeta,7:N0} {"",10} {"",7} {"",10} {"",6} {cancel.Duplicates,4} {"",5} {cancel.MaxDepth,9}  {cancel.Status,-9} {cancel.Stats}");
         Console.WriteLine();
         Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
             "send at {0}: rate {1:F1} msg/s (target >= {2:F1}), busiest rolling second {3} (limit {0})",
             mps, sends[0].Rate, 0.95 * mps, sends[0].Busiest));
         Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-            "cancel after {0:F0} s of sending: the cancel answered in {1:F0} ms; after its answer Meta saw {2} sends, the last {3:F0} ms after it; {4} sent in all, stats: {5}{6}",
-            CancelAfter.TotalSeconds, cancel.AnswerMs, cancel.SentAfterAnswer, cancel.LastSendAfterAnswerMs, cancel.SentAtMeta, cancel.Stats, cancel.Settled ? "" : " (NOT settled: something still queued after 60 s)"));
+            "cancel after {0:F0} s of sending: answered in {1:F0} ms; the last send Meta saw came {2:F0} ms after the answer ({3} sends after it; {7:F0} ms after the request left); {4} sent in all, stats: {5}{6}",
+            CancelAfter.TotalSeconds, cancel.AnswerMs, cancel.LastSendAfterAnswerMs, cancel.SentAfterAnswer, cancel.SentAtMeta, cancel.Stats, cancel.Settled ? "" : " (NOT settled: something still queued after 60 s)", cancel.LastSendAfterAskMs));
         Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-            "plan {0:N0} recipients (stats.total {1:N0}): start to planned {2:F1} s (201 to seen planned by polling: {9:F1} s) = audience read {3:F1} s + rows written {4:F1} s ({5:N0} rows/s); floor, the same rows by the bare SDK: {6:F1} s ({7:N0} rows/s), x{8:F2}",
-            plan.Recipients, plan.Total, plan.PlannedSeconds, plan.ResolveSeconds, plan.WriteSeconds, plan.Recipients / plan.WriteSeconds, floorSeconds, plan.Recipients / floorSeconds, plan.WriteSeconds / floorSeconds, plan.PolledSeconds));
+            "plan {0:N0} recipients (stats.total {1:N0}): start to planned {2:F1} s (201 to seen planned by polling: {9:F1} s) = audience read {3:F1} s + rows written {4:F1} s ({5:N0} rows/s; first to last recipient row stored {10:F1} s); floor, the same rows by the bare SDK: {6:F1} s ({7:N0} rows/s), x{8:F2}",
+            plan.Recipients, plan.Total, plan.PlannedSeconds, plan.ResolveSeconds, plan.WriteSeconds, plan.Recipients / plan.WriteSeconds, floorSeconds, plan.Recipients / floorSeconds, plan.WriteSeconds / floorSeconds, plan.PolledSeconds, plan.FirstToLastRow));
     }
 }
