@@ -67,8 +67,9 @@ internal static class CampaignBenchmark
             (plan, planned) = await PlanAsync(host, setup).ConfigureAwait(false);
         }
 
-        var floor = await FloorAsync(planned).ConfigureAwait(false);
-        Print(sends, cancel, plan, floor, mps);
+        // Twice, each into a fresh table: the floor is the faster (this machine's noise is of the order of the figure at small sizes).
+        double[] floors = [await FloorAsync(planned).ConfigureAwait(false), await FloorAsync(planned).ConfigureAwait(false)];
+        Print(sends, cancel, plan, floors, mps);
         Console.WriteLine($"whole run {whole.Elapsed.TotalMinutes:F1} min");
     }
 
@@ -360,8 +361,9 @@ internal static class CampaignBenchmark
         return seconds;
     }
 
-    private static void Print(List<SendResult> sends, CancelResult cancel, PlanResult plan, double floorSeconds, int mps)
+    private static void Print(List<SendResult> sends, CancelResult cancel, PlanResult plan, double[] floors, int mps)
     {
+        var floorSeconds = floors.Min();
         static string F(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
         Console.WriteLine();
         Console.WriteLine($"{"phase",-8} {"mps",5} {"recipients",10} {"sent",7} {"201->1st s",10} {"msg/s",7} {"busiest 1s",10} {"gap s",6} {"dup",4} {"lost",5} {"max queue",9}  {"status",-9} stats");
@@ -379,7 +381,7 @@ internal static class CampaignBenchmark
             "cancel after {0:F0} s of sending: answered in {1:F0} ms; the last send Meta saw came {2:F0} ms after the answer ({3} sends after it; {7:F0} ms after the request left); {4} sent in all, stats: {5}{6}",
             CancelAfter.TotalSeconds, cancel.AnswerMs, cancel.LastSendAfterAnswerMs, cancel.SentAfterAnswer, cancel.SentAtMeta, cancel.Stats, cancel.Settled ? "" : " (NOT settled: something still queued after 60 s)", cancel.LastSendAfterAskMs));
         Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-            "plan {0:N0} recipients (stats.total {1:N0}): start to planned {2:F1} s (201 to seen planned by polling: {9:F1} s) = audience read {3:F1} s + rows written {4:F1} s ({5:N0} rows/s; first to last recipient row stored {10:F1} s); floor, the same rows by the bare SDK: {6:F1} s ({7:N0} rows/s), x{8:F2}",
-            plan.Recipients, plan.Total, plan.PlannedSeconds, plan.ResolveSeconds, plan.WriteSeconds, plan.Recipients / plan.WriteSeconds, floorSeconds, plan.Recipients / floorSeconds, plan.WriteSeconds / floorSeconds, plan.PolledSeconds, plan.FirstToLastRow));
+            "plan {0:N0} recipients (stats.total {1:N0}): start to planned {2:F1} s (201 to seen planned by polling: {9:F1} s) = audience read {3:F1} s + rows written {4:F1} s ({5:N0} rows/s; first to last recipient row stored {10:F1} s); floor, the same rows by the bare SDK: {6:F1} s ({7:N0} rows/s; runs {11}), rows written / floor = {8:F2}",
+            plan.Recipients, plan.Total, plan.PlannedSeconds, plan.ResolveSeconds, plan.WriteSeconds, plan.Recipients / plan.WriteSeconds, floorSeconds, plan.Recipients / floorSeconds, plan.WriteSeconds / floorSeconds, plan.PolledSeconds, plan.FirstToLastRow, string.Join(" and ", floors.Select(f => f.ToString("F2", CultureInfo.InvariantCulture) + " s"))));
     }
 }
