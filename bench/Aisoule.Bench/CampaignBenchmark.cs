@@ -105,10 +105,21 @@ internal static class CampaignBenchmark
         {
             for (var c = w; c < chunks.Count; c += writerKeys.Count)
             {
-                using var response = await host.SendAsync(HttpMethod.Post, "contacts/bulk", writerKey, new { contacts = chunks[c].Select(p => new { phone_number = p, tags = new[] { tag } }) }).ConfigureAwait(false);
-                if (!response.IsSuccessStatusCode)
+                // An upsert by phone number, so a retry after a 503 (the emulator overwhelmed) or a 429 is harmless.
+                for (var attempt = 1; ; attempt++)
                 {
-                    throw new InvalidOperationException($"contacts/bulk answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}");
+                    using var response = await host.SendAsync(HttpMethod.Post, "contacts/bulk", writerKey, new { contacts = chunks[c].Select(p => new { phone_number = p, tags = new[] { tag } }) }).ConfigureAwait(false);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        break;
+                    }
+
+                    if (attempt == 5 || response.StatusCode is not (HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests))
+                    {
+                        throw new InvalidOperationException($"contacts/bulk answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}");
+                    }
+
+                    await Task.Delay(TimeSpan.FromSeconds(2 * attempt)).ConfigureAwait(false);
                 }
             }
         })).ConfigureAwait(false);
@@ -137,8 +148,21 @@ internal static class CampaignBenchmark
         return (view.GetProperty("id").GetString()!, DateTimeOffset.UtcNow, view);
     }
 
-    private static async Task<JsonElement> GetAsync(BenchHost host, Setup setup, string id) =>
-        await DataAsync(await host.SendAsync(HttpMethod.Get, "campaigns/" + id, setup.Key).ConfigureAwait(false), HttpStatusCode.OK).ConfigureAwait(false);
+    /// <summary>The campaign's view; a 503 (the emulator overwhelmed) is asked again, up to 5 times.</summary>
+    private static async Task<JsonElement> GetAsync(BenchHost host, Setup setup, string id)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var response = await host.SendAsync(HttpMethod.Get, "campaigns/" + id, setup.Key).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt == 5)
+            {
+                return await DataAsync(response, HttpStatusCode.OK).ConfigureAwait(false);
+            }
+
+            response.Dispose();
+            await Task.Delay(1000).ConfigureAwait(false);
+        }
+    }
 
     private static long Stat(JsonElement view, string name) => view.GetProperty("stats").GetProperty(name).GetInt64();
 
