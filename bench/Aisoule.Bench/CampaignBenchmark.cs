@@ -105,6 +105,7 @@ internal static class CampaignBenchmark
         // One key per writer: writers sharing a key contend on its rate-limit row, which is not what is measured.
         var writerKeys = await host.MoreKeysAsync(workspaceId, userId, BulkWriters).ConfigureAwait(false);
         var chunks = phones.Chunk(100).ToList();
+        var done = 0;
         await Task.WhenAll(writerKeys.Select(async (writerKey, w) =>
         {
             for (var c = w; c < chunks.Count; c += writerKeys.Count)
@@ -118,12 +119,17 @@ internal static class CampaignBenchmark
                         break;
                     }
 
-                    if (attempt == 5 || response.StatusCode is not (HttpStatusCode.ServiceUnavailable or HttpStatusCode.InternalServerError or HttpStatusCode.TooManyRequests))
+                    if (attempt == 30 || response.StatusCode is not (HttpStatusCode.ServiceUnavailable or HttpStatusCode.InternalServerError or HttpStatusCode.TooManyRequests))
                     {
                         throw new InvalidOperationException($"contacts/bulk answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}");
                     }
 
-                    await Task.Delay(TimeSpan.FromSeconds(2 * attempt)).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(2 * attempt, 10))).ConfigureAwait(false);
+                }
+
+                if (Interlocked.Increment(ref done) % 20 == 0)
+                {
+                    Console.WriteLine($"  ... {tag}: {done * 100:N0} of {count:N0} contacts, {clock.Elapsed.TotalSeconds:F0} s");
                 }
             }
         })).ConfigureAwait(false);
