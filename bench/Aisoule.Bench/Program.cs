@@ -18,6 +18,9 @@ switch (mode)
     case "dispatch":
         await DispatchBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 80), Arg(3, 1_000)).ConfigureAwait(false);
         break;
+    case "campaign":
+        await CampaignBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 80), Arg(3, 20_000), Arg(4, 5_000)).ConfigureAwait(false);
+        break;
     case "load":
         await LoadBenchmark.RunAsync(Arg(1, 24), Arg(2, 60), Arg(3, 32)).ConfigureAwait(false);
         break;
@@ -27,6 +30,7 @@ switch (mode)
     default:
         Console.WriteLine("usage: bench/run contacts [small=100] [large=100000] [requests=500] [concurrency=8]");
         Console.WriteLine("       bench/run api [keys=300] [requests=5000] [concurrency=16]");
+        Console.WriteLine("       bench/run campaign [recipients=10000] [throughput_mps=80] [plan_recipients=20000] [ceiling_recipients=5000]");
         Console.WriteLine("       bench/run dispatch [messages=10000] [throughput_mps=80] [steady=1000]");
         Console.WriteLine("       bench/run load [clients=24] [seconds=60] [writers_max=32]");
         Console.WriteLine("       bench/run queue [depth=10000] [sample=2000]");
