@@ -12,6 +12,42 @@ public sealed class CampaignGate(CampaignStore store, TimeProvider clock)
     public static readonly TimeSpan MaxAge = TimeSpan.FromMilliseconds(250);
 
     private readonly ConcurrentDictionary<(string, string), (string Status, DateTimeOffset At)> _seen = new();
+    private readonly ConcurrentDictionary<(string, string), byte> _refreshing = new();
+
+    /// <summary>
+    /// The status this instance last read for the campaign, without reading it again (null: never read): what the
+    /// dispatcher asks between a slot and the call to Meta, where nothing may wait on storage (a late call crowds the
+    /// next slot's second).
+    /// </summary>
+    public string? Known(string workspaceId, string campaignId)
+    {
+        if (!_seen.TryGetValue((workspaceId, campaignId), out var seen))
+        {
+            return null;
+        }
+
+        // Older than MaxAge: read again in the background, for the calls after this one (this one does not wait).
+        if (clock.GetUtcNow() - seen.At >= MaxAge && _refreshing.TryAdd((workspaceId, campaignId), 0))
+        {
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await StatusAsync(workspaceId, campaignId, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is Azure.RequestFailedException || Storage.StorageFailures.IsUnavailable(ex))
+                {
+                    // The next look tries again.
+                }
+                finally
+                {
+                    _refreshing.TryRemove((workspaceId, campaignId), out _);
+                }
+            });
+        }
+
+        return seen.Status;
+    }
 
     /// <summary>The campaign's status as of at most <see cref="MaxAge"/> ago; <see cref="CampaignStatus.Cancelled"/> for a campaign that is gone.</summary>
     public async Task<string> StatusAsync(string workspaceId, string campaignId, CancellationToken cancellationToken = default)
@@ -22,7 +58,14 @@ public sealed class CampaignGate(CampaignStore store, TimeProvider clock)
             return seen.Status;
         }
 
-        var status = (await store.FindAsync(workspaceId, campaignId, cancellationToken).ConfigureAwait(false))?.Status ?? CampaignStatus.Cancelled;
+        // A campaign paused by the messaging limit lets its released messages go: each was counted within the cap
+        // before it was released; only what is still pending waits for the window to free.
+        var status = await store.FindAsync(workspaceId, campaignId, cancellationToken).ConfigureAwait(false) switch
+        {
+            null => CampaignStatus.Cancelled,
+            { Status: CampaignStatus.Paused, PauseReason: PauseReasons.MessagingLimit } => CampaignStatus.Running,
+            var found => found.Status,
+        };
         if (_seen.Count > 10_000)
         {
             _seen.Clear();

@@ -19,7 +19,7 @@ public static class StorageFailures
         {
             switch (current)
             {
-                case RequestFailedException { Status: 0 or 503 or 502 or 504 }:
+                case RequestFailedException { Status: 0 or 500 or 503 or 502 or 504 }:
                 case HttpRequestException:
                 case SocketException:
                     return true;

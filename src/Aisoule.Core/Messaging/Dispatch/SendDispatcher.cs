@@ -146,9 +146,10 @@ public sealed class SendDispatcher(
             return;
         }
 
-        if (admitted && claimed.CampaignId is not null && await CampaignStatusAsync(claimed, cancellationToken).ConfigureAwait(false) is not Campaigns.CampaignStatus.Running)
+        if (admitted && claimed.CampaignId is not null && campaigns?.Known(claimed.WorkspaceId, claimed.CampaignId) is Campaigns.CampaignStatus.Paused or Campaigns.CampaignStatus.Cancelled or Campaigns.CampaignStatus.Failed)
         {
-            // Paused or cancelled while this one waited for its slot: Meta has not been called; decided again unclaimed.
+            // Paused or cancelled while this one waited for its slot (as this instance last read it: nothing between the
+            // slot and the call waits on storage): Meta has not been called; decided again unclaimed.
             await lifecycle.GiveBackAsync(claimed, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
             return;
         }
