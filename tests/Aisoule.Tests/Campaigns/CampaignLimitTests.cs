@@ -11,6 +11,7 @@ using static Aisoule.Tests.Campaigns.CampaignHelpers;
 namespace Aisoule.Tests.Campaigns;
 
 /// <summary>Meta's limits and the failures a campaign meets: slowing down, the messaging-limit tier, retry by category.</summary>
+[Collection(Alone.Name)]
 public sealed class CampaignLimitTests : IAsyncLifetime
 {
     private FakeGraphApi _graph = null!;

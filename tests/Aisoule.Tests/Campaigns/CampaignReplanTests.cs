@@ -26,7 +26,9 @@ public sealed class CampaignReplanTests : IAsyncLifetime
         var sender = await Sender.SandboxAsync(_host);
         await ContactsAsync(sender, 30, ["again"]);
         var id = (await CreateAsync(sender, new { name = "Again", template = new { name = "hello_world", language = "en_US" }, audience = new { tags = new[] { "again" } } })).GetProperty("id").GetString()!;
-        var before = await WaitForStatusAsync(sender, id, "completed");
+        await WaitForStatusAsync(sender, id, "completed");
+        // Statuses still move after completion (sent, delivered, read): compare once they have all arrived.
+        var before = await Eventually.WaitAsync(() => GetAsync(sender, id), c => Stat(c, "read") == 30, TimeSpan.FromSeconds(30), "all read");
         var ws = sender.Owner.WorkspaceId;
         var campaign = (await _host.Services.GetRequiredService<CampaignStore>().FindAsync(ws, id))!;
         var planner = _host.Services.GetRequiredService<CampaignPlanner>();
