@@ -5,6 +5,7 @@ using Xunit;
 
 namespace Aisoule.Tests.Foundation;
 
+[Collection(Alone.Name)]
 public sealed partial class LocalHostProcessTests
 {
     [Fact]
