@@ -10,7 +10,7 @@ namespace Aisoule.Core.Campaigns;
 /// change, write back under its ETag, with its outbox event in the same transaction, an event keyed by its cause so a
 /// cause counts once), the index of campaigns with work left, and the reads of stats and recipients.
 /// </summary>
-public sealed class CampaignStore(StorageAccount storage, TimeProvider clock)
+public sealed class CampaignStore(StorageAccount storage)
 {
     private readonly CounterShards _listCount = new(CampaignKeys.CountShards);
 
@@ -239,5 +239,4 @@ public sealed class CampaignStore(StorageAccount storage, TimeProvider clock)
         return new(found, null);
     }
 
-    internal DateTimeOffset Now => clock.GetUtcNow();
 }

@@ -19,14 +19,9 @@ public sealed class CampaignFunctions(CampaignService campaigns)
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        string? idempotencyKey = null;
-        if (request.Headers.TryGetValue("Idempotency-Key", out var header))
+        if (!IdempotencyKeyHeader.TryRead(request, out var idempotencyKey, out var badKey))
         {
-            idempotencyKey = header.ToString();
-            if (idempotencyKey.Length is 0 or > MessageFunctions.MaxIdempotencyKeyLength || idempotencyKey.Any(char.IsControl))
-            {
-                return ApiResult.Failure(ApiError.Validation("Idempotency-Key", $"1 to {MessageFunctions.MaxIdempotencyKeyLength} printable characters."));
-            }
+            return ApiResult.Failure(badKey!);
         }
 
         var (body, raw) = await RequestBody.ReadWithRawAsync<CampaignRequest>(request, cancellationToken).ConfigureAwait(false);

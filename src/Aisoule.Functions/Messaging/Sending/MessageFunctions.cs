@@ -12,8 +12,6 @@ namespace Aisoule.Functions.Messaging.Sending;
 /// <summary><c>/messages</c>: send (202, through the queue), read one, list (spec §5).</summary>
 public sealed class MessageFunctions(MessageService messages, MessageLister lister)
 {
-    public const int MaxIdempotencyKeyLength = 255;
-
     [Function(nameof(SendMessage))]
     [Access(Credentials.SessionOrKey, Scopes.MessagesSend)]
     public async Task<ApiResult> SendMessage(
@@ -21,14 +19,9 @@ public sealed class MessageFunctions(MessageService messages, MessageLister list
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        string? idempotencyKey = null;
-        if (request.Headers.TryGetValue("Idempotency-Key", out var header))
+        if (!IdempotencyKeyHeader.TryRead(request, out var idempotencyKey, out var badKey))
         {
-            idempotencyKey = header.ToString();
-            if (idempotencyKey.Length is 0 or > MaxIdempotencyKeyLength || idempotencyKey.Any(char.IsControl))
-            {
-                return ApiResult.Failure(ApiError.Validation("Idempotency-Key", $"1 to {MaxIdempotencyKeyLength} printable characters."));
-            }
+            return ApiResult.Failure(badKey!);
         }
 
         var (body, raw) = await RequestBody.ReadWithRawAsync<SendMessageRequest>(request, cancellationToken).ConfigureAwait(false);
