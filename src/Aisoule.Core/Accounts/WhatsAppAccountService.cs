@@ -36,25 +36,11 @@ public sealed partial class WhatsAppAccountService(
 
     // The dispatcher's view of each account, at most a second old: a disconnect or removal holds or fails
     // sends within a second, without an extra read per message.
-    private readonly ConcurrentDictionary<(string, string), (WhatsAppAccountEntity Account, DateTimeOffset At)> _recent = new();
+    private readonly RecentReads<(string, string), WhatsAppAccountEntity> _recent = new(clock);
 
     /// <summary>The account as of at most <paramref name="maxAge"/> ago.</summary>
-    public async Task<WhatsAppAccountEntity?> GetRecentAsync(string workspaceId, string accountId, TimeSpan maxAge, CancellationToken cancellationToken = default)
-    {
-        var now = clock.GetUtcNow();
-        if (_recent.TryGetValue((workspaceId, accountId), out var seen) && now - seen.At < maxAge)
-        {
-            return seen.Account;
-        }
-
-        var account = await GetAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false);
-        if (account is not null && _recent.Count < 10_000)
-        {
-            _recent[(workspaceId, accountId)] = (account, now);
-        }
-
-        return account;
-    }
+    public Task<WhatsAppAccountEntity?> GetRecentAsync(string workspaceId, string accountId, TimeSpan maxAge, CancellationToken cancellationToken = default) =>
+        _recent.GetAsync((workspaceId, accountId), maxAge, ct => GetAsync(workspaceId, accountId, ct), cancellationToken);
 
     public async Task<IReadOnlyList<WhatsAppAccountEntity>> ListAsync(string workspaceId, CancellationToken cancellationToken = default)
     {
@@ -349,12 +335,12 @@ public sealed partial class WhatsAppAccountService(
 
             if (!change(account))
             {
-                _recent[(workspaceId, accountId)] = (account, clock.GetUtcNow());
+                _recent.Set((workspaceId, accountId), account);
                 return (account, false);
             }
 
             await table.UpdateEntityAsync(account, account.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            _recent[(workspaceId, accountId)] = (account, clock.GetUtcNow());
+            _recent.Set((workspaceId, accountId), account);
             return (account, true);
         }, gaveUp: () => throw new InvalidOperationException($"Account {accountId} kept changing."), cancellationToken: cancellationToken).ConfigureAwait(false);
     }

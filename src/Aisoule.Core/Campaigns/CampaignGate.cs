@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Aisoule.Core.Storage;
 
 namespace Aisoule.Core.Campaigns;
 
@@ -11,7 +12,7 @@ public sealed class CampaignGate(CampaignStore store, TimeProvider clock)
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromMilliseconds(250);
 
-    private readonly ConcurrentDictionary<(string, string), (string Status, DateTimeOffset At)> _seen = new();
+    private readonly RecentReads<(string, string), string> _seen = new(clock);
     private readonly ConcurrentDictionary<(string, string), byte> _refreshing = new();
 
     /// <summary>
@@ -21,13 +22,13 @@ public sealed class CampaignGate(CampaignStore store, TimeProvider clock)
     /// </summary>
     public string? Known(string workspaceId, string campaignId)
     {
-        if (!_seen.TryGetValue((workspaceId, campaignId), out var seen))
+        if (!_seen.TryPeek((workspaceId, campaignId), out var status, out var at))
         {
             return null;
         }
 
         // Older than MaxAge: read again in the background, for the calls after this one (this one does not wait).
-        if (clock.GetUtcNow() - seen.At >= MaxAge && _refreshing.TryAdd((workspaceId, campaignId), 0))
+        if (clock.GetUtcNow() - at >= MaxAge && _refreshing.TryAdd((workspaceId, campaignId), 0))
         {
             _ = Task.Run(async () =>
             {
@@ -46,32 +47,17 @@ public sealed class CampaignGate(CampaignStore store, TimeProvider clock)
             });
         }
 
-        return seen.Status;
+        return status;
     }
 
     /// <summary>The campaign's status as of at most <see cref="MaxAge"/> ago; <see cref="CampaignStatus.Cancelled"/> for a campaign that is gone.</summary>
-    public async Task<string> StatusAsync(string workspaceId, string campaignId, CancellationToken cancellationToken = default)
-    {
-        var now = clock.GetUtcNow();
-        if (_seen.TryGetValue((workspaceId, campaignId), out var seen) && now - seen.At < MaxAge)
-        {
-            return seen.Status;
-        }
-
+    public async Task<string> StatusAsync(string workspaceId, string campaignId, CancellationToken cancellationToken = default) =>
         // A campaign paused by the messaging limit lets its released messages go: each was counted within the cap
         // before it was released; only what is still pending waits for the window to free.
-        var status = await store.FindAsync(workspaceId, campaignId, cancellationToken).ConfigureAwait(false) switch
+        (await _seen.GetAsync((workspaceId, campaignId), MaxAge, async ct => await store.FindAsync(workspaceId, campaignId, ct).ConfigureAwait(false) switch
         {
             null => CampaignStatus.Cancelled,
             { Status: CampaignStatus.Paused, PauseReason: PauseReasons.MessagingLimit } => CampaignStatus.Running,
             var found => found.Status,
-        };
-        if (_seen.Count > 10_000)
-        {
-            _seen.Clear();
-        }
-
-        _seen[(workspaceId, campaignId)] = (status, now);
-        return status;
-    }
+        }, cancellationToken).ConfigureAwait(false))!;
 }
