@@ -60,6 +60,9 @@ public sealed class CampaignFanout(
 
     private static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often a running campaign's steps read its counts (each read is a query in every message partition).</summary>
+    private static readonly TimeSpan Recount = TimeSpan.FromSeconds(5);
+
     /// <summary>How long one invocation goes on stepping before it hands over to the next queue message.</summary>
     private static readonly TimeSpan StepBudget = TimeSpan.FromSeconds(20);
 
@@ -82,6 +85,7 @@ public sealed class CampaignFanout(
         }
 
         TimeSpan? next = null;
+        var progress = new Progress();
         try
         {
             // Steps follow one another inside this invocation for up to StepBudget (each renewing the lease), so the
@@ -90,7 +94,7 @@ public sealed class CampaignFanout(
             while (true)
             {
                 var iteration = clock.GetUtcNow();
-                next = await RunAsync(campaign, fanout, table, cancellationToken).ConfigureAwait(false);
+                next = await RunAsync(campaign, fanout, table, progress, cancellationToken).ConfigureAwait(false);
                 if (next is not { } wait || clock.GetUtcNow() - started >= StepBudget || cancellationToken.IsCancellationRequested)
                 {
                     break;
@@ -148,7 +152,7 @@ public sealed class CampaignFanout(
     }
 
     /// <summary>The step's work; when the next step should come (null: none, the campaign has nothing left to do here).</summary>
-    private async Task<TimeSpan?> RunAsync(CampaignEntity campaign, TableEntity fanout, TableClient table, CancellationToken cancellationToken)
+    private async Task<TimeSpan?> RunAsync(CampaignEntity campaign, TableEntity fanout, TableClient table, Progress progress, CancellationToken cancellationToken)
     {
         var (ws, id) = (campaign.PartitionKey, campaign.Id);
         if (campaign.Status is CampaignStatus.Running or CampaignStatus.Paused && !campaign.Planned)
@@ -176,7 +180,25 @@ public sealed class CampaignFanout(
             await ReplayWindowAsync(ws, fanout, cancellationToken).ConfigureAwait(false);
         }
 
-        var counts = await store.CountsAsync(ws, id, cancellationToken).ConfigureAwait(false);
+        // A running campaign's counts are read every Recount (or when they may have reached the end); in between, the
+        // step knows what it released since and assumes its messages settled as fast as between the last two reads (at
+        // most the number's rate; half of it before that is known), and each read corrects that.
+        var now = clock.GetUtcNow();
+        var fresh = campaign.Status != CampaignStatus.Running || campaign.RetryCategoriesJson is not null || progress.Counts is null
+            || progress.CountedRound != campaign.Round || now - progress.CountedAt >= Recount || progress.Counts.GetValueOrDefault(RecipientStatus.Pending) - progress.Released <= 0;
+        if (fresh)
+        {
+            var previous = progress.Counts is { } before && progress.CountedRound == campaign.Round ? (Settled: Settled(before), At: progress.CountedAt) : default((long Settled, DateTimeOffset At)?);
+            progress.Counts = await store.CountsAsync(ws, id, cancellationToken).ConfigureAwait(false);
+            (progress.CountedAt, progress.CountedRound, progress.Released) = (now, campaign.Round, 0);
+
+            // How fast its messages settled since the last read: what the number is really doing, if slower than its rate.
+            progress.SettleRate = previous is { } last && now - last.At >= TimeSpan.FromSeconds(1)
+                ? Math.Max(0, Settled(progress.Counts) - last.Settled) / (now - last.At).TotalSeconds
+                : null;
+        }
+
+        var counts = progress.Counts!;
         long Count(string status) => counts.GetValueOrDefault(status);
         if (campaign.Status == CampaignStatus.Cancelled)
         {
@@ -215,13 +237,16 @@ public sealed class CampaignFanout(
         {
             await PrepareRetryAsync(campaign, JsonSerializer.Deserialize<List<string>>(categoriesJson) ?? [], cancellationToken).ConfigureAwait(false);
             fanout["Cursors"] = null;
+            progress.Ahead?.Reset(null);
+            progress.Counts = null;
             return TimeSpan.Zero;
         }
 
-        var pending = Count(RecipientStatus.Pending);
-        var queued = Count(RecipientStatus.Queued);
         var account = await accounts.GetRecentAsync(ws, campaign.AccountId, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
-        if (account is { Status: AccountStatus.Connected } && IsStuck(fanout, counts.Values.Sum() - pending - queued, queued))
+        var mps = Math.Max(1, account?.ThroughputMps ?? 80);
+        var pending = Count(RecipientStatus.Pending) - progress.Released;
+        var queued = Math.Max(0, Count(RecipientStatus.Queued) + progress.Released - (long)(Math.Min(mps, progress.SettleRate ?? mps / 2.0) * (now - progress.CountedAt).TotalSeconds));
+        if (fresh && account is { Status: AccountStatus.Connected } && IsStuck(fanout, counts.Values.Sum() - pending - queued, queued))
         {
             await RequeueStuckAsync(ws, id, cancellationToken).ConfigureAwait(false);
         }
@@ -235,7 +260,7 @@ public sealed class CampaignFanout(
 
                 // A retry may have begun between the completion and the unmarking (its own step found this one's
                 // lease and left): then it is marked again and this chain carries on for it.
-                if (await store.FindAsync(ws, id, cancellationToken).ConfigureAwait(false) is { } now && !CampaignStatus.IsFinal(now.Status))
+                if (await store.FindAsync(ws, id, cancellationToken).ConfigureAwait(false) is { } current && !CampaignStatus.IsFinal(current.Status))
                 {
                     await store.SetActiveAsync(ws, id, true, cancellationToken).ConfigureAwait(false);
                     return Interval;
@@ -247,9 +272,8 @@ public sealed class CampaignFanout(
             return Interval;
         }
 
-        var mps = Math.Max(1, account?.ThroughputMps ?? 80);
         var window = Math.Min(MaxWindow, (int)Math.Ceiling(mps * Lead.TotalSeconds)) - (int)Math.Min(queued, int.MaxValue);
-        if (pending == 0 || window <= 0)
+        if (pending <= 0 || window <= 0)
         {
             return Interval;
         }
@@ -260,12 +284,20 @@ public sealed class CampaignFanout(
             return Interval;
         }
 
-        var cursors = fanout.GetString("Cursors") is { } cursorJson ? JsonSerializer.Deserialize<string[]>(cursorJson) ?? NewCursors() : NewCursors();
-        var picked = await PickAsync(ws, id, cursors, window, cancellationToken).ConfigureAwait(false);
+        if (progress.Ahead is null || progress.Round != campaign.Round)
+        {
+            // Read ahead for about a step's budget of sending, a page in each partition.
+            progress.Ahead ??= new Lookahead((int)Math.Ceiling(mps * StepBudget.TotalSeconds / Messaging.Messages.MessageKeys.Partitions));
+            progress.Ahead.Reset(fanout.GetString("Cursors"));
+            progress.Round = campaign.Round;
+        }
+
+        var picked = await progress.Ahead.TakeAsync(await store.MessagesAsync(cancellationToken).ConfigureAwait(false), ws, id, window, cancellationToken).ConfigureAwait(false);
         if (picked.Count == 0)
         {
             // The cursors passed every pending row (some became pending again): look from the start next time.
             fanout["Cursors"] = null;
+            progress.Ahead.Reset(null);
             return Interval;
         }
 
@@ -273,19 +305,40 @@ public sealed class CampaignFanout(
         if (picked.Count == 0)
         {
             fanout["Cursors"] = null;
+            progress.Ahead.Reset(null);
             return null;
         }
 
         // The window's messages are named before any of them can exist, so a crash in the middle is finished by the next step.
         WriteWindow(fanout, picked.Select(r => r.MessageId));
         fanout["WindowDone"] = false;
-        fanout["Cursors"] = JsonSerializer.Serialize(cursors);
+        fanout["Cursors"] = progress.Ahead.Cursors();
         var saved = await table.UpdateEntityAsync(fanout, fanout.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         fanout.ETag = saved.Headers.ETag ?? default;
 
         await ReleaseAsync(campaign, picked, cancellationToken).ConfigureAwait(false);
+        progress.Released += picked.Count;
         fanout["WindowDone"] = true;
         return Interval;
+    }
+
+    /// <summary>What one invocation's steps carry from one to the next: the counts last read, what was released since, what was read ahead.</summary>
+    private sealed class Progress
+    {
+        public Dictionary<string, long>? Counts { get; set; }
+
+        public DateTimeOffset CountedAt { get; set; }
+
+        public int CountedRound { get; set; }
+
+        public long Released { get; set; }
+
+        /// <summary>Recipients settled per second between the last two reads of the counts (null: not known yet).</summary>
+        public double? SettleRate { get; set; }
+
+        public int Round { get; set; } = -1;
+
+        public Lookahead? Ahead { get; set; }
     }
 
     /// <summary>Moves the lease on by <see cref="LeaseTime"/> every third of it until <paramref name="stop"/>; the row keeps its latest ETag.</summary>
@@ -309,6 +362,10 @@ public sealed class CampaignFanout(
             // Lost the lease (or storage failed): the step's own last write tells it so.
         }
     }
+
+    /// <summary>Recipients no longer pending or queued.</summary>
+    private static long Settled(Dictionary<string, long> counts) =>
+        counts.Where(c => c.Key is not (RecipientStatus.Pending or RecipientStatus.Queued)).Sum(c => c.Value);
 
     private static string[] NewCursors() => [.. Enumerable.Repeat("", Messaging.Messages.MessageKeys.Partitions)];
 
@@ -362,41 +419,89 @@ public sealed class CampaignFanout(
         return planned ?? campaign;
     }
 
-    /// <summary>Up to <paramref name="window"/> pending recipients, taken round-robin over the partitions from their cursors.</summary>
-    private async Task<List<RecipientEntity>> PickAsync(string ws, string id, string[] cursors, int window, CancellationToken cancellationToken)
+    /// <summary>
+    /// The pending recipients one invocation has read ahead, partition by partition: each partition is read a page at a
+    /// time from its cursor (the last contact it read), and windows are taken from what was read, round-robin over the
+    /// partitions, so a window costs no query while a page lasts. A row read ahead may have changed since (cancelled,
+    /// say): its release is then refused by its ETag.
+    /// </summary>
+    private sealed class Lookahead(int page)
     {
-        var table = await store.MessagesAsync(cancellationToken).ConfigureAwait(false);
-        var partitions = CampaignKeys.AllPartitions(ws).ToList();
-        var share = Math.Max(1, (int)Math.Ceiling(window / (double)partitions.Count));
-        var range = CampaignKeys.RecipientRange(id);
-        var found = await Task.WhenAll(partitions.Select(async (partition, p) =>
-        {
-            var rows = new List<RecipientEntity>();
-            if (cursors[p] == "~")
-            {
-                return rows;
-            }
+        private readonly Queue<RecipientEntity>[] _read = [.. Enumerable.Range(0, Messaging.Messages.MessageKeys.Partitions).Select(_ => new Queue<RecipientEntity>())];
+        private string[] _cursors = NewCursors();
+        private string[] _resume = NewCursors();
 
-            var filter = TableKeys.PrefixFilter(partition, range, cursors[p].Length > 0 ? CampaignKeys.Recipient(id, cursors[p]) : null) + " and " + TableClient.CreateQueryFilter($"Status eq {RecipientStatus.Pending}");
-            await foreach (var row in table.QueryAsync<RecipientEntity>(filter, maxPerPage: share, cancellationToken: cancellationToken).ConfigureAwait(false))
+        /// <summary>Rows read and not yet taken.</summary>
+        public int Count => _read.Sum(q => q.Count);
+
+        /// <summary>Every partition read to its end and everything read taken.</summary>
+        public bool Exhausted => Count == 0 && _cursors.All(c => c == "~");
+
+        /// <summary>Starts from the fan-out row's cursors (or from the start); what was read ahead is dropped.</summary>
+        public void Reset(string? cursorJson)
+        {
+            _cursors = cursorJson is null ? NewCursors() : JsonSerializer.Deserialize<string[]>(cursorJson) ?? NewCursors();
+            _resume = [.. _cursors];
+            foreach (var queue in _read)
             {
-                rows.Add(row);
-                if (rows.Count == share)
+                queue.Clear();
+            }
+        }
+
+        /// <summary>
+        /// Where each partition stands for the fan-out row: the last contact taken, so a step after a crash reads what
+        /// this one had read and not taken again ("~": the partition has nothing after what was taken).
+        /// </summary>
+        public string Cursors() => JsonSerializer.Serialize(_cursors.Select((cursor, p) => _read[p].Count > 0 ? _resume[p] : cursor));
+
+        /// <summary>Up to <paramref name="window"/> rows, reading a page in each partition whose rows ran out (and that has more).</summary>
+        public async Task<List<RecipientEntity>> TakeAsync(TableClient table, string ws, string id, int window, CancellationToken cancellationToken = default)
+        {
+            var partitions = CampaignKeys.AllPartitions(ws).ToList();
+            var share = (int)Math.Ceiling(window / (double)partitions.Count);
+            var size = Math.Clamp(Math.Max(page, share), 1, 1000);
+            var range = CampaignKeys.RecipientRange(id);
+            await Task.WhenAll(partitions.Select(async (partition, p) =>
+            {
+                if (_read[p].Count >= share || _cursors[p] == "~")
                 {
-                    break;
+                    return;
+                }
+
+                var rows = new List<RecipientEntity>();
+                var from = _read[p].Count > 0 ? _read[p].Last().ContactId : _cursors[p];
+                var filter = TableKeys.PrefixFilter(partition, range, from.Length > 0 ? CampaignKeys.Recipient(id, from) : null) + " and " + TableClient.CreateQueryFilter($"Status eq {RecipientStatus.Pending}");
+                await foreach (var row in table.QueryAsync<RecipientEntity>(filter, maxPerPage: size, cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    rows.Add(row);
+                    if (rows.Count == size)
+                    {
+                        break;
+                    }
+                }
+
+                _cursors[p] = rows.Count < size ? "~" : rows[^1].ContactId;
+                foreach (var row in rows)
+                {
+                    _read[p].Enqueue(row);
+                }
+            })).ConfigureAwait(false);
+
+            var taken = new List<RecipientEntity>(window);
+            while (taken.Count < window && _read.Any(q => q.Count > 0))
+            {
+                for (var p = 0; p < _read.Length; p++)
+                {
+                    if (taken.Count < window && _read[p].TryDequeue(out var row))
+                    {
+                        taken.Add(row);
+                        _resume[p] = row.ContactId;
+                    }
                 }
             }
 
-            return rows;
-        })).ConfigureAwait(false);
-        var picked = new List<RecipientEntity>();
-        for (var p = 0; p < found.Length; p++)
-        {
-            cursors[p] = found[p].Count < share ? "~" : found[p][^1].ContactId;
-            picked.AddRange(found[p]);
+            return taken;
         }
-
-        return picked.Count > window ? picked[..window] : picked;
     }
 
     /// <summary>
@@ -439,18 +544,17 @@ public sealed class CampaignFanout(
     private async Task ReleaseAsync(CampaignEntity campaign, List<RecipientEntity> picked, CancellationToken cancellationToken)
     {
         var ws = campaign.PartitionKey;
-        await Parallel.ForEachAsync(picked, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (recipient, ct) =>
+        var releases = picked.Select(recipient =>
         {
             var components = recipient.ComponentsJson ?? campaign.ComponentsJson;
             using var document = components is null ? null : JsonDocument.Parse(components);
             var draft = new SendDraft { Type = "template", Template = new TemplateRef(campaign.TemplateName, campaign.TemplateLanguage, document?.RootElement) };
             var payload = MetaPayload.Build(ws, recipient.MessageId, draft, new Recipient(recipient.To, recipient.UserId));
-            var message = new NewMessage(ws, recipient.MessageId, recipient.ContactId, recipient.To, recipient.UserId, "template", campaign.AccountId, campaign.PhoneNumberId, payload, campaign.Id);
-            if (await messages.ReleaseAsync(message, recipient.RowKey, recipient.ETag, ct).ConfigureAwait(false) is { } created)
-            {
-                await enqueuer.EnqueueAsync(new SendWork(ws, created.Id, 0, created), null, CancellationToken.None).ConfigureAwait(false);
-            }
-        }).ConfigureAwait(false);
+            return new Release(new NewMessage(ws, recipient.MessageId, recipient.ContactId, recipient.To, recipient.UserId, "template", campaign.AccountId, campaign.PhoneNumberId, payload, campaign.Id), recipient.RowKey, recipient.ETag);
+        }).ToList();
+        var created = await messages.ReleaseAllAsync(releases, 16, cancellationToken).ConfigureAwait(false);
+        await Parallel.ForEachAsync(created, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = CancellationToken.None }, async (message, ct) =>
+            await enqueuer.EnqueueAsync(new SendWork(ws, message.Id, 0, message), null, ct).ConfigureAwait(false)).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -56,6 +56,41 @@ public sealed class CampaignCrashTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Releasing_a_window_together_still_releases_the_others_when_one_recipient_moved_meanwhile_and_each_only_once()
+    {
+        var ws = NewWorkspace();
+        var id = "cmp_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var store = _host.Services.GetRequiredService<CampaignStore>();
+        var lifecycle = _host.Services.GetRequiredService<MessageLifecycle>();
+        var messages = await _host.Services.GetRequiredService<StorageAccount>().GetTableAsync(MessagingNames.Messages);
+
+        // 30 recipients in one partition (two transactions' worth) and 5 in another.
+        var contacts = Enumerable.Range(0, 35).Select(i => NewContact(i < 30 ? 'a' : '3')).ToList();
+        await _host.Services.GetRequiredService<CampaignPlanner>().WriteAsync(new CampaignPlanner.Plan([.. contacts.Select(c => Recipient(ws, id, c))], new Dictionary<string, long>()));
+        var rows = new List<RecipientEntity>();
+        foreach (var contact in contacts)
+        {
+            rows.Add((await messages.GetEntityAsync<RecipientEntity>(CampaignKeys.RecipientPartition(ws, contact), CampaignKeys.Recipient(id, contact))).Value);
+        }
+
+        // One of them is cancelled after the window read it: its ETag no longer matches.
+        var moved = rows[7];
+        await messages.UpdateEntityAsync(new TableEntity(moved.PartitionKey, moved.RowKey) { ["Status"] = RecipientStatus.Cancelled }, moved.ETag, TableUpdateMode.Merge);
+        Release ReleaseOf(RecipientEntity r) => new(new NewMessage(ws, r.MessageId, r.ContactId, r.To, null, "template", "wa_1", "100", "{}", id), r.RowKey, r.ETag);
+
+        var released = await lifecycle.ReleaseAllAsync([.. rows.Select(ReleaseOf)], 4);
+        Assert.Equal(34, released.Count);
+        Assert.DoesNotContain(released, m => m.Id == moved.MessageId);
+        Assert.Null(await _host.Services.GetRequiredService<MessageStore>().FindAsync(ws, moved.MessageId));
+
+        // The same window again (a step that did not hear the answers): nothing more is released.
+        Assert.Empty(await lifecycle.ReleaseAllAsync([.. rows.Select(ReleaseOf)], 4));
+        var counts = await store.CountsAsync(ws, id);
+        Assert.Equal(34, counts.GetValueOrDefault(RecipientStatus.Queued));
+        Assert.Equal(1, counts.GetValueOrDefault(RecipientStatus.Pending));
+    }
+
+    [Fact]
     public async Task Cancelling_after_a_window_was_cut_short_between_release_and_enqueue_cancels_its_messages_and_the_campaign_finishes()
     {
         var sender = await Sender.SandboxAsync(_host);

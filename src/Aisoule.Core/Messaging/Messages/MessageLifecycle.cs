@@ -10,6 +10,9 @@ using Azure.Data.Tables;
 
 namespace Aisoule.Core.Messaging.Messages;
 
+/// <summary>One recipient to release (<see cref="MessageLifecycle.ReleaseAllAsync"/>): its message, and its row as read.</summary>
+public sealed record Release(NewMessage Draft, string RecipientRowKey, ETag RecipientETag);
+
 /// <summary>
 /// The only writer of message rows: every insert and every change of a message's state is one of the named
 /// transitions here, each a guarded write through <see cref="MessageStore.ChangeAsync"/> (or an atomic insert).
@@ -121,21 +124,135 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
     /// and a recipient is released once per round. The row as stored; null when the recipient was no longer as read
     /// (another step released or cancelled it), or when the message exists already (released before).
     /// </summary>
-    public async Task<MessageEntity?> ReleaseAsync(NewMessage draft, string recipientRowKey, ETag recipientETag, CancellationToken cancellationToken = default)
+    public Task<MessageEntity?> ReleaseAsync(NewMessage draft, string recipientRowKey, ETag recipientETag, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(draft);
-        var campaignId = draft.CampaignId ?? throw new ArgumentException("A released message names its campaign.", nameof(draft));
-        var message = NewRow(draft);
+        return ReleaseOneAsync(draft, NewRow(draft), recipientRowKey, recipientETag, cancellationToken);
+    }
+
+    /// <summary>
+    /// Several recipients released as <see cref="ReleaseAsync"/> releases one, those of a partition together: one
+    /// transaction for up to <see cref="ReleasesPerTransaction"/> of them (and their stats, moved once), so a window costs
+    /// a few storage calls rather than one per recipient. A transaction that fails on any one of its recipients (released
+    /// or cancelled meanwhile) is done again one recipient at a time, so the others still go. The messages stored, in no
+    /// particular order.
+    /// </summary>
+    public async Task<IReadOnlyList<MessageEntity>> ReleaseAllAsync(IReadOnlyList<Release> releases, int parallelism, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(releases);
+        var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
+        var chunks = releases.Select(r => (Release: r, Row: NewRow(r.Draft)))
+            .GroupBy(r => r.Row.PartitionKey, StringComparer.Ordinal)
+            .SelectMany(partition => Chunk(partition.ToList()))
+            .ToList();
+        var stored = new System.Collections.Concurrent.ConcurrentBag<MessageEntity>();
+        await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (chunk, ct) =>
+        {
+            foreach (var message in await ReleaseChunkAsync(table, chunk, ct).ConfigureAwait(false))
+            {
+                stored.Add(message);
+            }
+        }).ConfigureAwait(false);
+        return [.. stored];
+    }
+
+    /// <summary>Recipients per release transaction: four rows each, with three count rows, within a transaction's 100.</summary>
+    public const int ReleasesPerTransaction = 24;
+
+    /// <summary>A release transaction's rows stay under this many bytes of message (a transaction carries at most 4 MiB).</summary>
+    private const int ReleaseBytesPerTransaction = 2 * 1024 * 1024;
+
+    private static IEnumerable<List<(Release Release, MessageEntity Row)>> Chunk(List<(Release Release, MessageEntity Row)> partition)
+    {
+        var chunk = new List<(Release, MessageEntity)>();
+        var bytes = 0L;
+        foreach (var item in partition)
+        {
+            var size = StoredSize.EntityBytes(item.Row);
+            if (chunk.Count > 0 && (chunk.Count == ReleasesPerTransaction || bytes + size > ReleaseBytesPerTransaction))
+            {
+                yield return chunk;
+                (chunk, bytes) = ([], 0L);
+            }
+
+            chunk.Add(item);
+            bytes += size;
+        }
+
+        if (chunk.Count > 0)
+        {
+            yield return chunk;
+        }
+    }
+
+    private async Task<IReadOnlyList<MessageEntity>> ReleaseChunkAsync(TableClient table, List<(Release Release, MessageEntity Row)> chunk, CancellationToken cancellationToken)
+    {
+        if (chunk.Count > 1)
+        {
+            var partition = chunk[0].Row.PartitionKey;
+            var actions = chunk.SelectMany(item => ReleaseActions(item.Release.Draft, item.Row, item.Release.RecipientRowKey, item.Release.RecipientETag)).ToList();
+            var deltas = chunk.GroupBy(item => item.Release.Draft.CampaignId!, StringComparer.Ordinal)
+                .SelectMany(c => new KeyValuePair<string, long>[] { new(Campaigns.CampaignKeys.Stat(c.Key, Campaigns.RecipientStatus.Pending), -c.Count()), new(Campaigns.CampaignKeys.Stat(c.Key, Campaigns.RecipientStatus.Queued), c.Count()) })
+                .Prepend(new(MessageKeys.CountPrefix, chunk.Count))
+                .ToList();
+            var together = await OptimisticRetry.RunAsync<bool>(async _ =>
+            {
+                try
+                {
+                    var response = await store.Counts.SubmitAsync(table, partition, actions, deltas, cancellationToken).ConfigureAwait(false);
+                    for (var i = 0; i < chunk.Count; i++)
+                    {
+                        chunk[i].Row.ETag = response.Value[i * ReleaseActionCount].Headers.ETag ?? default;
+                    }
+
+                    return true;
+                }
+                catch (TableTransactionFailedException ex) when (ex.FailedTransactionActionIndex is { } index && index < actions.Count && ex.Status is 409 or 412 or 404)
+                {
+                    // One of them was released or cancelled meanwhile (or a try of this transaction landed unheard):
+                    // each is decided on its own below.
+                    return false;
+                }
+            }, gaveUp: () => false, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (together)
+            {
+                return [.. chunk.Select(item => item.Row)];
+            }
+        }
+
+        var stored = new List<MessageEntity>();
+        foreach (var (release, row) in chunk)
+        {
+            if (await ReleaseOneAsync(release.Draft, row, release.RecipientRowKey, release.RecipientETag, cancellationToken).ConfigureAwait(false) is { } message)
+            {
+                stored.Add(message);
+            }
+        }
+
+        return stored;
+    }
+
+    private const int ReleaseActionCount = 4;
+
+    private static List<TableTransactionAction> ReleaseActions(NewMessage draft, MessageEntity message, string recipientRowKey, ETag recipientETag)
+    {
         var partition = message.PartitionKey;
-        var now = clock.GetUtcNow();
-        var recipient = new TableEntity(partition, recipientRowKey) { ["Status"] = Campaigns.RecipientStatus.Queued, ["MessageId"] = draft.Id, ["UpdatedAt"] = now };
-        List<TableTransactionAction> actions =
+        var recipient = new TableEntity(partition, recipientRowKey) { ["Status"] = Campaigns.RecipientStatus.Queued, ["MessageId"] = draft.Id, ["UpdatedAt"] = message.CreatedAt };
+        return
         [
             new(TableTransactionActionType.Add, message),
             new(TableTransactionActionType.Add, new TableEntity(partition, MessageKeys.ByContact(TableKeys.Encode(draft.ContactId), draft.Id))),
             new(TableTransactionActionType.Add, new TableEntity(partition, MessageKeys.ByStatus(MessageStatus.Queued, draft.Id))),
             new(TableTransactionActionType.UpdateMerge, recipient, recipientETag),
         ];
+    }
+
+    /// <param name="message">The row to store (<see cref="NewRow"/>): the same one for every try, so a try that landed unheard is known by its write id.</param>
+    private async Task<MessageEntity?> ReleaseOneAsync(NewMessage draft, MessageEntity message, string recipientRowKey, ETag recipientETag, CancellationToken cancellationToken)
+    {
+        var campaignId = draft.CampaignId ?? throw new ArgumentException("A released message names its campaign.", nameof(draft));
+        var partition = message.PartitionKey;
+        var actions = ReleaseActions(draft, message, recipientRowKey, recipientETag);
         KeyValuePair<string, long>[] deltas = [new(MessageKeys.CountPrefix, 1), new(Campaigns.CampaignKeys.Stat(campaignId, Campaigns.RecipientStatus.Pending), -1), new(Campaigns.CampaignKeys.Stat(campaignId, Campaigns.RecipientStatus.Queued), 1)];
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
         return await OptimisticRetry.RunAsync<MessageEntity?>(async attempt =>
