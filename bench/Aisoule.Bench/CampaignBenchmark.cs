@@ -17,7 +17,7 @@ namespace Aisoule.Bench;
 /// Graph API, one number at a time.
 /// 1. Send: a campaign to <c>recipients</c> contacts (one tag) at <c>throughput_mps</c>; time from the 201 to the
 ///    first send Meta saw, the rate from first to last send, the busiest rolling second, duplicates (a <c>to</c>
-///    sent twice), losses (a recipient never sent), the deepest the sends queue got (sampled every 100 ms), and the
+///    sent twice), losses (a recipient never sent), the deepest the sends queue got (sampled every 250 ms), and the
 ///    campaign's status and stats at the end.
 /// 2. Cancel: a second campaign to the same audience, cancelled after about 5 s of sending; time from the cancel's
 ///    answer to the last send Meta saw, and how many were sent and cancelled.
@@ -25,7 +25,9 @@ namespace Aisoule.Bench;
 /// 4. Plan: a campaign to <c>plan_recipients</c> contacts, on a number at 1 msg/s so that nothing much is sent, is
 ///    cancelled as soon as it is planned; the time from its start to its recipient list being written, against the
 ///    bare SDK writing the same rows (100-row transactions, 16 partitions, 16 at once) into a scratch table.
-/// Each of send, ceiling and plan runs on a host of its own over fresh tables (the emulator's range queries slow
+/// 5. Send floor: after send and cancel, with no host running, the bare SDK making each recipient's storage calls for as
+///    many recipients (<see cref="SendFloor"/>): the most this emulator and machine allow.
+/// A phase given 0 recipients is left out. Each of send, ceiling and plan runs on a host of its own over fresh tables (the emulator's range queries slow
 /// down as a table grows); contacts are made through <c>POST /contacts/bulk</c>, 100 a request, 2 at once, untimed.
 /// </summary>
 internal static class CampaignBenchmark
@@ -43,37 +45,61 @@ internal static class CampaignBenchmark
 
     private static readonly TimeSpan CancelAfter = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often the bench asks for a running campaign. Not more often: on the emulator each GET of a campaign reads its
+    /// stats with a query in each of 16 message partitions, and every query there scans the whole table, which would
+    /// slow the run being measured (on Azure each is a short range read). The rates come from Meta's side, not from polls.
+    /// </summary>
+    private static readonly TimeSpan PollEvery = TimeSpan.FromSeconds(5);
+
     public static async Task RunAsync(int recipients, int mps, int planRecipients, int ceilingRecipients)
     {
         var whole = Stopwatch.StartNew();
         Console.WriteLine($"campaign: {recipients:N0} recipients at {mps} msg/s, then cancel; ceiling {ceilingRecipients:N0} at {CeilingMps} msg/s; plan {planRecipients:N0}");
         await using var graph = await FakeGraphApi.StartAsync();
         var sends = new List<SendResult>();
-        CancelResult cancel;
-        await using (var host = await StartHostAsync(graph).ConfigureAwait(false))
+        CancelResult? cancel = null;
+        PlanResult? plan = null;
+        double? sendFloor = null;
+        double[] floors = [];
+
+        // A phase given 0 recipients is left out (to measure one phase alone).
+        if (recipients > 0)
         {
-            var setup = await SetUpAsync(host, recipients, mps, "bench").ConfigureAwait(false);
-            sends.Add(await SendAsync(host, graph, setup, "send").ConfigureAwait(false));
-            cancel = await CancelAsync(host, graph, setup).ConfigureAwait(false);
+            (TableEntity Message, TableEntity Recipient) sample;
+            await using (var host = await StartHostAsync(graph).ConfigureAwait(false))
+            {
+                var setup = await SetUpAsync(host, recipients, mps, "bench").ConfigureAwait(false);
+                sends.Add(await SendAsync(host, graph, setup, "send").ConfigureAwait(false));
+                sample = await SampleRowsAsync(host, setup).ConfigureAwait(false);
+                cancel = await CancelAsync(host, graph, setup).ConfigureAwait(false);
+            }
+
+            // With no host running, as many recipients as the send phase (the emulator's costs grow with its tables).
+            sendFloor = await SendFloor.RunAsync(recipients, sample.Message, sample.Recipient).ConfigureAwait(false);
         }
 
-        await using (var host = await StartHostAsync(graph).ConfigureAwait(false))
+        if (ceilingRecipients > 0)
         {
+            await using var host = await StartHostAsync(graph).ConfigureAwait(false);
             var setup = await SetUpAsync(host, ceilingRecipients, CeilingMps, "ceiling").ConfigureAwait(false);
             sends.Add(await SendAsync(host, graph, setup, "ceiling").ConfigureAwait(false));
         }
 
-        PlanResult plan;
-        List<RecipientEntity> planned;
-        await using (var host = await StartHostAsync(graph).ConfigureAwait(false))
+        if (planRecipients > 0)
         {
-            var setup = await SetUpAsync(host, planRecipients, PlanMps, "plan").ConfigureAwait(false);
-            (plan, planned) = await PlanAsync(host, setup).ConfigureAwait(false);
+            List<RecipientEntity> planned;
+            await using (var host = await StartHostAsync(graph).ConfigureAwait(false))
+            {
+                var setup = await SetUpAsync(host, planRecipients, PlanMps, "plan").ConfigureAwait(false);
+                (plan, planned) = await PlanAsync(host, setup).ConfigureAwait(false);
+            }
+
+            // Twice, each into a fresh table: the floor is the faster (this machine's noise is of the order of the figure at small sizes).
+            floors = [await FloorAsync(planned).ConfigureAwait(false), await FloorAsync(planned).ConfigureAwait(false)];
         }
 
-        // Twice, each into a fresh table: the floor is the faster (this machine's noise is of the order of the figure at small sizes).
-        double[] floors = [await FloorAsync(planned).ConfigureAwait(false), await FloorAsync(planned).ConfigureAwait(false)];
-        Print(sends, cancel, plan, floors, mps);
+        Print(sends, cancel, plan, floors, sendFloor, mps);
         Console.WriteLine($"whole run {whole.Elapsed.TotalMinutes:F1} min");
     }
 
@@ -137,6 +163,25 @@ internal static class CampaignBenchmark
         return new Setup(workspaceId, key, added.Value!.RowKey, mps, tag, phones);
     }
 
+    /// <summary>A message row and a recipient row of the send phase, as stored: the send floor writes copies of them.</summary>
+    private static async Task<(TableEntity Message, TableEntity Recipient)> SampleRowsAsync(BenchHost host, Setup setup)
+    {
+        var table = await host.Services.GetRequiredService<CampaignStore>().MessagesAsync().ConfigureAwait(false);
+        var partition = CampaignKeys.AllPartitions(setup.WorkspaceId).First();
+        TableEntity? message = null, recipient = null;
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {partition}")).ConfigureAwait(false))
+        {
+            message ??= row.RowKey.StartsWith("m_", StringComparison.Ordinal) ? row : null;
+            recipient ??= row.RowKey.StartsWith("r_", StringComparison.Ordinal) ? row : null;
+            if (message is not null && recipient is not null)
+            {
+                break;
+            }
+        }
+
+        return (message ?? throw new InvalidOperationException("No message row to copy."), recipient ?? throw new InvalidOperationException("No recipient row to copy."));
+    }
+
     private static async Task<JsonElement> DataAsync(HttpResponseMessage response, HttpStatusCode expected)
     {
         using (response)
@@ -158,13 +203,13 @@ internal static class CampaignBenchmark
         return (view.GetProperty("id").GetString()!, DateTimeOffset.UtcNow, view);
     }
 
-    /// <summary>The campaign's view; a 503 (the emulator overwhelmed) is asked again, up to 5 times.</summary>
+    /// <summary>The campaign's view; a 503 or 429 (the emulator overwhelmed: its key's rate row not written in time) is asked again, up to 5 times.</summary>
     private static async Task<JsonElement> GetAsync(BenchHost host, Setup setup, string id)
     {
         for (var attempt = 1; ; attempt++)
         {
             var response = await host.SendAsync(HttpMethod.Get, "campaigns/" + id, setup.Key).ConfigureAwait(false);
-            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt == 5)
+            if (response.StatusCode is not (HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests) || attempt == 5)
             {
                 return await DataAsync(response, HttpStatusCode.OK).ConfigureAwait(false);
             }
@@ -178,7 +223,7 @@ internal static class CampaignBenchmark
 
     private static string Stats(JsonElement view) => string.Join(" ", view.GetProperty("stats").EnumerateObject().Select(p => $"{p.Name} {p.Value.GetInt64()}"));
 
-    /// <summary>Samples the sends queue's depth every 100 ms until disposed; <see cref="Max"/> is the deepest seen.</summary>
+    /// <summary>Samples the sends queue's depth every 250 ms until disposed; <see cref="Max"/> is the deepest seen.</summary>
     private sealed class DepthSampler : IAsyncDisposable
     {
         private readonly CancellationTokenSource _stop = new();
@@ -189,7 +234,7 @@ internal static class CampaignBenchmark
             _loop = Task.Run(async () =>
             {
                 var queue = await host.Services.GetRequiredService<StorageAccount>().GetQueueAsync(MessagingNames.SendsQueue).ConfigureAwait(false);
-                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
                 try
                 {
                     do
@@ -253,6 +298,11 @@ internal static class CampaignBenchmark
             view = await WaitAsync(host, graph, setup, id, before, v => CampaignStatus.IsFinal(v.GetProperty("status").GetString()!)).ConfigureAwait(false);
             maxDepth = depth.Max;
             var sends = SendsSince(graph, before);
+            if (sends.Count > 0)
+            {
+                Console.WriteLine("  per second: " + string.Join(" ", sends.GroupBy(x => (int)(x.At - sends[0].At).TotalSeconds).OrderBy(g => g.Key).Select(g => $"{g.Key}:{g.Count()}")));
+            }
+
             var sentTo = sends.Select(s => s.To).ToHashSet(StringComparer.Ordinal);
             var span = sends.Count > 1 ? (sends[^1].At - sends[0].At).TotalSeconds : double.NaN;
             return new SendResult(phase, setup.Mps, setup.Phones.Count, sends.Count,
@@ -261,7 +311,7 @@ internal static class CampaignBenchmark
         }
     }
 
-    /// <summary>Polls the campaign every second until <paramref name="done"/>, or until Meta has seen nothing new for 60 s; then lets the last writes land.</summary>
+    /// <summary>Polls the campaign every <see cref="PollEvery"/> until <paramref name="done"/>, or until Meta has seen nothing new for 60 s; then lets the last writes land.</summary>
     private static async Task<JsonElement> WaitAsync(BenchHost host, FakeGraphApi graph, Setup setup, string id, int before, Func<JsonElement, bool> done)
     {
         var last = -1;
@@ -270,8 +320,8 @@ internal static class CampaignBenchmark
         JsonElement view;
         while (!done(view = await GetAsync(host, setup, id).ConfigureAwait(false)) && quiet.Elapsed < TimeSpan.FromSeconds(60))
         {
-            await Task.Delay(1000).ConfigureAwait(false);
-            if (++ticks % 15 == 0)
+            await Task.Delay(PollEvery).ConfigureAwait(false);
+            if (++ticks % 3 == 0)
             {
                 Console.WriteLine($"  ... {view.GetProperty("status").GetString()}: {Stats(view)}; {graph.Sends.Count - before:N0} sends at Meta");
             }
@@ -403,9 +453,8 @@ internal static class CampaignBenchmark
         return seconds;
     }
 
-    private static void Print(List<SendResult> sends, CancelResult cancel, PlanResult plan, double[] floors, int mps)
+    private static void Print(List<SendResult> sends, CancelResult? cancel, PlanResult? plan, double[] floors, double? sendFloor, int mps)
     {
-        var floorSeconds = floors.Min();
         static string F(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
         Console.WriteLine();
         Console.WriteLine($"{"phase",-8} {"mps",5} {"recipients",10} {"sent",7} {"201->1st s",10} {"msg/s",7} {"busiest 1s",10} {"gap s",6} {"dup",4} {"lost",5} {"max queue",9}  {"status",-9} stats");
@@ -414,16 +463,40 @@ internal static class CampaignBenchmark
             Console.WriteLine($"{s.Phase,-8} {s.Mps,5} {s.Recipients,10:N0} {s.Sent,7:N0} {F(s.FirstSendSeconds, "F2"),10} {F(s.Rate, "F1"),7} {s.Busiest,10} {F(s.LongestGap, "F2"),6} {s.Duplicates,4} {s.Lost,5} {s.MaxDepth,9}  {s.Status,-9} {s.Stats}");
         }
 
-        Console.WriteLine($"{"cancel",-8} {cancel.Mps,5} {cancel.Recipients,10:N0} {cancel.SentAtMeta,7:N0} {"",10} {"",7} {"",10} {"",6} {cancel.Duplicates,4} {"",5} {cancel.MaxDepth,9}  {cancel.Status,-9} {cancel.Stats}");
+        if (cancel is not null)
+        {
+            Console.WriteLine($"{"cancel",-8} {cancel.Mps,5} {cancel.Recipients,10:N0} {cancel.SentAtMeta,7:N0} {"",10} {"",7} {"",10} {"",6} {cancel.Duplicates,4} {"",5} {cancel.MaxDepth,9}  {cancel.Status,-9} {cancel.Stats}");
+        }
+
         Console.WriteLine();
-        Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-            "send at {0}: rate {1:F1} msg/s (target >= {2:F1}), busiest rolling second {3} (limit {0})",
-            mps, sends[0].Rate, 0.95 * mps, sends[0].Busiest));
-        Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-            "cancel after {0:F0} s of sending: answered in {1:F0} ms; the last send Meta saw came {2:F0} ms after the answer ({3} sends after it; {7:F0} ms after the request left); {4} sent in all, stats: {5}{6}",
-            CancelAfter.TotalSeconds, cancel.AnswerMs, cancel.LastSendAfterAnswerMs, cancel.SentAfterAnswer, cancel.SentAtMeta, cancel.Stats, cancel.Settled ? "" : " (NOT settled: something still queued after 60 s)", cancel.LastSendAfterAskMs));
-        Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-            "plan {0:N0} recipients (stats.total {1:N0}): start to planned {2:F1} s (201 to seen planned by polling: {9:F1} s) = audience read {3:F1} s + rows written {4:F1} s ({5:N0} rows/s; first to last recipient row stored {10:F1} s); floor, the same rows by the bare SDK: {6:F1} s ({7:N0} rows/s; runs {11}), rows written / floor = {8:F2}",
-            plan.Recipients, plan.Total, plan.PlannedSeconds, plan.ResolveSeconds, plan.WriteSeconds, plan.Recipients / plan.WriteSeconds, floorSeconds, plan.Recipients / floorSeconds, plan.WriteSeconds / floorSeconds, plan.PolledSeconds, plan.FirstToLastRow, string.Join(" and ", floors.Select(f => f.ToString("F2", CultureInfo.InvariantCulture) + " s"))));
+        if (sends.FirstOrDefault(s => s.Phase == "send") is { } send)
+        {
+            Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                "send at {0}: rate {1:F1} msg/s (target >= {2:F1}), busiest rolling second {3} (limit {0})",
+                mps, send.Rate, 0.95 * mps, send.Busiest));
+        }
+
+        if (sendFloor is { } floor)
+        {
+            var ceiling = sends.FirstOrDefault(s => s.Phase == "ceiling");
+            Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                "send floor (the bare SDK making each send's storage calls for as many recipients, unpaced, nothing else running): {0:F1} msg/s; the campaign at {1} msg/s sent at {2:P0} of it{3}",
+                floor, mps, sends[0].Rate / floor, ceiling is null ? "" : string.Format(CultureInfo.InvariantCulture, ", the ceiling phase ({0:N0} recipients) at {1:P0}", ceiling.Recipients, ceiling.Rate / floor)));
+        }
+
+        if (cancel is not null)
+        {
+            Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                "cancel after {0:F0} s of sending: answered in {1:F0} ms; the last send Meta saw came {2:F0} ms after the answer ({3} sends after it; {7:F0} ms after the request left); {4} sent in all, stats: {5}{6}",
+                CancelAfter.TotalSeconds, cancel.AnswerMs, cancel.LastSendAfterAnswerMs, cancel.SentAfterAnswer, cancel.SentAtMeta, cancel.Stats, cancel.Settled ? "" : " (NOT settled: something still queued after 60 s)", cancel.LastSendAfterAskMs));
+        }
+
+        if (plan is not null)
+        {
+            var floorSeconds = floors.Min();
+            Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                "plan {0:N0} recipients (stats.total {1:N0}): start to planned {2:F1} s (201 to seen planned by polling: {9:F1} s) = audience read {3:F1} s + rows written {4:F1} s ({5:N0} rows/s; first to last recipient row stored {10:F1} s); floor, the same rows by the bare SDK: {6:F1} s ({7:N0} rows/s; runs {11}), rows written / floor = {8:F2}",
+                plan.Recipients, plan.Total, plan.PlannedSeconds, plan.ResolveSeconds, plan.WriteSeconds, plan.Recipients / plan.WriteSeconds, floorSeconds, plan.Recipients / floorSeconds, plan.WriteSeconds / floorSeconds, plan.PolledSeconds, plan.FirstToLastRow, string.Join(" and ", floors.Select(f => f.ToString("F2", CultureInfo.InvariantCulture) + " s"))));
+        }
     }
 }
