@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Aisoule.Core.Storage;
 
 namespace Aisoule.Core.Campaigns;
@@ -13,7 +12,6 @@ public sealed class CampaignGate(CampaignStore store, TimeProvider clock)
     public static readonly TimeSpan MaxAge = TimeSpan.FromMilliseconds(250);
 
     private readonly RecentReads<(string, string), string> _seen = new(clock);
-    private readonly ConcurrentDictionary<(string, string), byte> _refreshing = new();
 
     /// <summary>
     /// The status this instance last read for the campaign, without reading it again (null: never read): what the
@@ -22,42 +20,27 @@ public sealed class CampaignGate(CampaignStore store, TimeProvider clock)
     /// </summary>
     public string? Known(string workspaceId, string campaignId)
     {
-        if (!_seen.TryPeek((workspaceId, campaignId), out var status, out var at))
+        if (!_seen.TryPeek((workspaceId, campaignId), out var status))
         {
             return null;
         }
 
         // Older than MaxAge: read again in the background, for the calls after this one (this one does not wait).
-        if (clock.GetUtcNow() - at >= MaxAge && _refreshing.TryAdd((workspaceId, campaignId), 0))
-        {
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await StatusAsync(workspaceId, campaignId, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is Azure.RequestFailedException || Storage.StorageFailures.IsUnavailable(ex))
-                {
-                    // The next look tries again.
-                }
-                finally
-                {
-                    _refreshing.TryRemove((workspaceId, campaignId), out _);
-                }
-            });
-        }
-
+        _seen.Refresh((workspaceId, campaignId), MaxAge, ct => ReadAsync(workspaceId, campaignId, ct));
         return status;
     }
 
     /// <summary>The campaign's status as of at most <see cref="MaxAge"/> ago; <see cref="CampaignStatus.Cancelled"/> for a campaign that is gone.</summary>
     public async Task<string> StatusAsync(string workspaceId, string campaignId, CancellationToken cancellationToken = default) =>
-        // A campaign paused by the messaging limit lets its released messages go: each was counted within the cap
-        // before it was released; only what is still pending waits for the window to free.
-        (await _seen.GetAsync((workspaceId, campaignId), MaxAge, async ct => await store.FindAsync(workspaceId, campaignId, ct).ConfigureAwait(false) switch
+        (await _seen.GetAsync((workspaceId, campaignId), MaxAge, ct => ReadAsync(workspaceId, campaignId, ct), cancellationToken).ConfigureAwait(false))!;
+
+    // A campaign paused by the messaging limit lets its released messages go: each was counted within the cap before it
+    // was released; only what is still pending waits for the window to free.
+    private async Task<string?> ReadAsync(string workspaceId, string campaignId, CancellationToken cancellationToken) =>
+        await store.FindAsync(workspaceId, campaignId, cancellationToken).ConfigureAwait(false) switch
         {
             null => CampaignStatus.Cancelled,
             { Status: CampaignStatus.Paused, PauseReason: PauseReasons.MessagingLimit } => CampaignStatus.Running,
             var found => found.Status,
-        }, cancellationToken).ConfigureAwait(false))!;
+        };
 }

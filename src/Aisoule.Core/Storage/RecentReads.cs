@@ -17,23 +17,19 @@ public sealed class RecentReads<TKey, TValue>(TimeProvider clock)
     private readonly ConcurrentDictionary<TKey, (TValue Value, DateTimeOffset At)> _seen = new();
     private readonly ConcurrentDictionary<TKey, Lazy<Task<TValue?>>> _reading = new();
 
-    /// <summary>The value last read or set for <paramref name="key"/> and when, without reading.</summary>
-    public bool TryPeek(TKey key, out TValue value, out DateTimeOffset at)
+    /// <summary>The value last read or set for <paramref name="key"/>, however old, without reading.</summary>
+    public bool TryPeek(TKey key, out TValue value)
     {
         var found = _seen.TryGetValue(key, out var seen);
-        (value, at) = found ? seen : (default!, default);
+        value = found ? seen.Value : default!;
         return found;
     }
 
     /// <summary>What a write that just succeeded stored: the next reads get it without asking storage.</summary>
     public void Set(TKey key, TValue value)
     {
-        if (_seen.Count >= Capacity)
-        {
-            _seen.Clear();
-        }
-
-        _seen[key] = (value, clock.GetUtcNow());
+        var entry = (value, clock.GetUtcNow());
+        Keep(key, entry, (_, _) => entry);
     }
 
     /// <summary>
@@ -48,6 +44,29 @@ public sealed class RecentReads<TKey, TValue>(TimeProvider clock)
             return seen.Value;
         }
 
+        return await Reading(key, read).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts a read of <paramref name="key"/> in the background (the same shared read as <see cref="GetAsync"/>'s) when
+    /// its value is older than <paramref name="maxAge"/> and none is under way, and returns at once. A failed read is
+    /// dropped: the next look starts another.
+    /// </summary>
+    public void Refresh(TKey key, TimeSpan maxAge, Func<CancellationToken, Task<TValue?>> read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        if ((_seen.TryGetValue(key, out var seen) && clock.GetUtcNow() - seen.At < maxAge) || _reading.ContainsKey(key))
+        {
+            return;
+        }
+
+        // Started on the thread pool: not even the read's first synchronous part runs on the caller's thread.
+        _ = Task.Run(() => Reading(key, read)).ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>The read of <paramref name="key"/> under way, or a new one.</summary>
+    private Task<TValue?> Reading(TKey key, Func<CancellationToken, Task<TValue?>> read)
+    {
         Lazy<Task<TValue?>>? created = null;
         var reading = _reading.GetOrAdd(key, k => created = new Lazy<Task<TValue?>>(() => ReadAsync(k, read)));
         if (ReferenceEquals(reading, created))
@@ -56,7 +75,7 @@ public sealed class RecentReads<TKey, TValue>(TimeProvider clock)
             _ = reading.Value.ContinueWith(_ => _reading.TryRemove(KeyValuePair.Create(key, reading)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
-        return await reading.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return reading.Value;
     }
 
     private async Task<TValue?> ReadAsync(TKey key, Func<CancellationToken, Task<TValue?>> read)
@@ -67,15 +86,20 @@ public sealed class RecentReads<TKey, TValue>(TimeProvider clock)
         var value = await read(CancellationToken.None).ConfigureAwait(false);
         if (value is not null)
         {
-            if (_seen.Count >= Capacity)
-            {
-                _seen.Clear();
-            }
-
             // Aged from when the read began: a write this process made meanwhile (Set) is newer and stays.
-            _seen.AddOrUpdate(key, (value, startedAt), (_, current) => current.At > startedAt ? current : (value, startedAt));
+            Keep(key, (value, startedAt), (_, current) => current.At > startedAt ? current : (value, startedAt));
         }
 
         return value;
+    }
+
+    private void Keep(TKey key, (TValue Value, DateTimeOffset At) entry, Func<TKey, (TValue Value, DateTimeOffset At), (TValue Value, DateTimeOffset At)> update)
+    {
+        if (_seen.Count >= Capacity)
+        {
+            _seen.Clear();
+        }
+
+        _seen.AddOrUpdate(key, entry, update);
     }
 }
