@@ -191,10 +191,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         {
             var partition = chunk[0].Row.PartitionKey;
             var actions = chunk.SelectMany(item => ReleaseActions(item.Release.Draft, item.Row, item.Release.RecipientRowKey, item.Release.RecipientETag)).ToList();
-            var deltas = chunk.GroupBy(item => item.Release.Draft.CampaignId!, StringComparer.Ordinal)
-                .SelectMany(c => new KeyValuePair<string, long>[] { new(Campaigns.CampaignKeys.Stat(c.Key, Campaigns.RecipientStatus.Pending), -c.Count()), new(Campaigns.CampaignKeys.Stat(c.Key, Campaigns.RecipientStatus.Queued), c.Count()) })
-                .Prepend(new(MessageKeys.CountPrefix, chunk.Count))
-                .ToList();
+            var deltas = ReleaseDeltas([.. chunk.Select(item => item.Release.Draft)]);
             var together = await OptimisticRetry.RunAsync<bool>(async _ =>
             {
                 try
@@ -234,6 +231,14 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
 
     private const int ReleaseActionCount = 4;
 
+    /// <summary>What releasing <paramref name="drafts"/> moves: the message count up, and each campaign's stats from pending to queued.</summary>
+    private static List<KeyValuePair<string, long>> ReleaseDeltas(IReadOnlyList<NewMessage> drafts) =>
+        [
+            new(MessageKeys.CountPrefix, drafts.Count),
+            .. drafts.GroupBy(d => d.CampaignId ?? throw new ArgumentException("A released message names its campaign.", nameof(drafts)), StringComparer.Ordinal)
+                .SelectMany(c => new KeyValuePair<string, long>[] { new(Campaigns.CampaignKeys.Stat(c.Key, Campaigns.RecipientStatus.Pending), -c.Count()), new(Campaigns.CampaignKeys.Stat(c.Key, Campaigns.RecipientStatus.Queued), c.Count()) }),
+        ];
+
     private static List<TableTransactionAction> ReleaseActions(NewMessage draft, MessageEntity message, string recipientRowKey, ETag recipientETag)
     {
         var partition = message.PartitionKey;
@@ -250,10 +255,9 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
     /// <param name="message">The row to store (<see cref="NewRow"/>): the same one for every try, so a try that landed unheard is known by its write id.</param>
     private async Task<MessageEntity?> ReleaseOneAsync(NewMessage draft, MessageEntity message, string recipientRowKey, ETag recipientETag, CancellationToken cancellationToken)
     {
-        var campaignId = draft.CampaignId ?? throw new ArgumentException("A released message names its campaign.", nameof(draft));
         var partition = message.PartitionKey;
         var actions = ReleaseActions(draft, message, recipientRowKey, recipientETag);
-        KeyValuePair<string, long>[] deltas = [new(MessageKeys.CountPrefix, 1), new(Campaigns.CampaignKeys.Stat(campaignId, Campaigns.RecipientStatus.Pending), -1), new(Campaigns.CampaignKeys.Stat(campaignId, Campaigns.RecipientStatus.Queued), 1)];
+        var deltas = ReleaseDeltas([draft]);
         var table = await storage.GetTableAsync(MessagingNames.Messages, cancellationToken).ConfigureAwait(false);
         return await OptimisticRetry.RunAsync<MessageEntity?>(async attempt =>
         {
