@@ -5,8 +5,10 @@ using System.Net.Sockets;
 namespace Aisoule.Tests.Infrastructure;
 
 /// <summary>
-/// One real Azurite for the whole test run, on free ports, in memory. It is started through a shell that kills it
-/// when our standard input closes, so it dies with the test process even if that process is killed.
+/// One real Azurite for the whole test run, on free ports, in memory: its blob, queue and table services each in a
+/// process of its own (Azurite's <c>azurite-blob</c>, <c>azurite-queue</c> and <c>azurite-table</c>), as Azure's are
+/// separate services; in one Node.js process they would share one core. They are started through a shell that kills
+/// them when our standard input closes, so they die with the test process even if that process is killed.
 /// Set AISOULE_TEST_STORAGE to a connection string to use an emulator you started yourself instead.
 /// </summary>
 internal static class Azurite
@@ -39,15 +41,15 @@ internal static class Azurite
             return given;
         }
 
-        var script = Path.Combine(RepositoryRoot.Path, "node_modules", "azurite", "dist", "src", "azurite.js");
-        if (!File.Exists(script))
+        var services = Path.Combine(RepositoryRoot.Path, "node_modules", "azurite", "dist", "src");
+        if (!File.Exists(Path.Combine(services, "azurite.js")))
         {
-            throw new InvalidOperationException($"Azurite is not installed ({script} missing): run script/test, or npm ci at the repository root.");
+            throw new InvalidOperationException($"Azurite is not installed ({services} missing): run script/test, or npm ci at the repository root.");
         }
 
         var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
-        var azurite = $"node '{script}' --silent --inMemoryPersistence --skipApiVersionCheck --disableTelemetry " +
-            $"--blobHost 127.0.0.1 --blobPort {blob} --queueHost 127.0.0.1 --queuePort {queue} --tableHost 127.0.0.1 --tablePort {table}";
+        string Service(string name, int port) =>
+            $"node '{Path.Combine(services, name, "main.js")}' --silent --inMemoryPersistence --skipApiVersionCheck --disableTelemetry --{name}Host 127.0.0.1 --{name}Port {port} & pids=\"$pids $!\"; ";
         var start = new ProcessStartInfo("/bin/sh")
         {
             RedirectStandardInput = true,
@@ -56,7 +58,7 @@ internal static class Azurite
             UseShellExecute = false,
         };
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"{azurite} & pid=$!; read _; kill $pid");
+        start.ArgumentList.Add($"pids=; {Service("blob", blob)}{Service("queue", queue)}{Service("table", table)}read _; kill $pids");
         _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start Azurite.");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
