@@ -47,7 +47,8 @@ internal sealed class BenchHost : IAsyncDisposable
             config[key] = value;
         }
 
-        var app = LocalFunctionsHost.Build([], [typeof(AisouleServiceCollectionExtensions).Assembly], b => b.Configuration.AddInMemoryCollection(config));
+        string[] args = config.TryGetValue("environment", out var environment) && environment is not null ? ["--environment=" + environment] : [];
+        var app = LocalFunctionsHost.Build(args, [typeof(AisouleServiceCollectionExtensions).Assembly], b => b.Configuration.AddInMemoryCollection(config));
         await app.StartAsync().ConfigureAwait(false);
         return new BenchHost(app, connectionString);
     }

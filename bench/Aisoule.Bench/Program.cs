@@ -24,6 +24,9 @@ switch (mode)
     case "load":
         await LoadBenchmark.RunAsync(Arg(1, 24), Arg(2, 60), Arg(3, 32)).ConfigureAwait(false);
         break;
+    case "webhooks":
+        await WebhookBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 3), Arg(3, 4)).ConfigureAwait(false);
+        break;
     case "queue":
         await QueueFloorBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 2_000)).ConfigureAwait(false);
         break;
@@ -34,6 +37,7 @@ switch (mode)
         Console.WriteLine("       bench/run dispatch [messages=10000] [throughput_mps=80] [steady=1000]");
         Console.WriteLine("       bench/run load [clients=24] [seconds=60] [writers_max=32]");
         Console.WriteLine("       bench/run queue [depth=10000] [sample=2000]");
+        Console.WriteLine("       bench/run webhooks [events=10000] [subscriptions=3] [in_flight_per_webhook=4]");
         Console.WriteLine("       bench/run storage [rows=100000] [requests=500] [concurrency=8]");
         break;
 }

@@ -10,7 +10,7 @@ namespace Aisoule.Core.Campaigns;
 /// change, write back under its ETag, with its outbox event in the same transaction, an event keyed by its cause so a
 /// cause counts once), the index of campaigns with work left, and the reads of stats and recipients.
 /// </summary>
-public sealed class CampaignStore(StorageAccount storage)
+public sealed class CampaignStore(StorageAccount storage, Webhooks.OutboxRelay? outbox = null)
 {
     private readonly CounterShards _listCount = new(CampaignKeys.CountShards);
 
@@ -44,7 +44,7 @@ public sealed class CampaignStore(StorageAccount storage)
         }
 
         started?.AddTo(actions);
-        return await OptimisticRetry.RunAsync<bool>(async attempt =>
+        var inserted = await OptimisticRetry.RunAsync<bool>(async attempt =>
         {
             try
             {
@@ -57,7 +57,16 @@ public sealed class CampaignStore(StorageAccount storage)
                 return false;
             }
         }, gaveUp: () => throw new InvalidOperationException("The campaign count rows kept changing."), cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (inserted && started is not null)
+        {
+            await EventWrittenAsync(campaign.PartitionKey, cancellationToken).ConfigureAwait(false);
+        }
+
+        return inserted;
     }
+
+    private Task EventWrittenAsync(string workspaceId, CancellationToken cancellationToken) =>
+        outbox?.NotifyAsync(CampaignKeys.Table, workspaceId, workspaceId, cancellationToken) ?? Task.CompletedTask;
 
     /// <summary>
     /// Applies <paramref name="mutate"/> (false: nothing to change) until it lands on the current row; the event
@@ -68,7 +77,8 @@ public sealed class CampaignStore(StorageAccount storage)
     {
         ArgumentNullException.ThrowIfNull(mutate);
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        return await OptimisticRetry.RunAsync<(bool, CampaignEntity?)>(async attempt =>
+        var wroteEvent = false;
+        var outcome = await OptimisticRetry.RunAsync<(bool, CampaignEntity?)>(async attempt =>
         {
             var found = await table.GetEntityIfExistsAsync<CampaignEntity>(workspaceId, CampaignKeys.Campaign(id), cancellationToken: cancellationToken).ConfigureAwait(false);
             if (!found.HasValue)
@@ -89,6 +99,7 @@ public sealed class CampaignStore(StorageAccount storage)
             {
                 var response = await TableBatch.SubmitAsync(table, actions, cancellationToken).ConfigureAwait(false);
                 after.ETag = response.Value[0].Headers.ETag ?? default;
+                wroteEvent = actions.Count > 1;
                 return (true, after);
             }
             catch (TableTransactionFailedException ex) when (ex.Status == 409)
@@ -97,6 +108,12 @@ public sealed class CampaignStore(StorageAccount storage)
                 return (false, before);
             }
         }, gaveUp: () => throw new InvalidOperationException($"Campaign {id} kept changing under every attempt to change it."), cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (wroteEvent)
+        {
+            await EventWrittenAsync(workspaceId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return outcome;
     }
 
     /// <summary>Newest first; the exact total from the count rows.</summary>

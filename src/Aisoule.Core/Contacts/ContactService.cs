@@ -9,7 +9,7 @@ namespace Aisoule.Core.Contacts;
 /// Contacts of one workspace: create, read, change, delete and bulk upsert, unique by phone and by WhatsApp user id
 /// (BSUID); and the identity Meta's webhooks report (<see cref="UpsertWhatsAppUserAsync"/>, <see cref="MoveWhatsAppUserAsync"/>).
 /// </summary>
-public sealed partial class ContactService(StorageAccount storage, TimeProvider clock)
+public sealed partial class ContactService(StorageAccount storage, TimeProvider clock, Webhooks.OutboxRelay? outbox = null)
 {
     internal const string Table = "contacts";
 
@@ -467,8 +467,14 @@ public sealed partial class ContactService(StorageAccount storage, TimeProvider 
     /// concurrent writer of the same row makes it fail whole (412/409), never half: a conflict for
     /// <see cref="OptimisticRetry"/>, whose next attempt takes a shard again.
     /// </summary>
-    private async Task CommitAsync(TableClient table, ContactChange change, CancellationToken cancellationToken) =>
+    private async Task CommitAsync(TableClient table, ContactChange change, CancellationToken cancellationToken)
+    {
         await _counters.SubmitAsync(table, change.WorkspaceId, change.Actions, change.Counters, cancellationToken).ConfigureAwait(false);
+        if (outbox is not null && change.Actions.Any(a => a.Entity.RowKey.StartsWith(OutboxEvent.Prefix, StringComparison.Ordinal)))
+        {
+            await outbox.NotifyAsync(Table, change.WorkspaceId, change.WorkspaceId, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private static ApiError Busy() =>
         new(ErrorCodes.Busy, "Too many changes to this workspace's contacts at once; try again.") { RetryAfter = TimeSpan.FromSeconds(1) };

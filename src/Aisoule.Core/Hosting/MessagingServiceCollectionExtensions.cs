@@ -28,7 +28,7 @@ public static class MessagingServiceCollectionExtensions
         services.AddOptions<WhatsAppOptions>().Bind(configuration.GetSection("WhatsApp")).ValidateDataAnnotations()
             .Validate<IOptions<Storage.StorageOptions>>(
                 (_, storage) => MessagingNames.QueueSettings(storage.Value.Prefix).All(q => configuration[q.Key] is null || configuration[q.Key] == q.Value),
-                "The settings SendsQueue, InboundQueue and CampaignStepsQueue must name the queues the app writes to: Storage:Prefix + 'sends', + 'wainbound' and + 'campaignsteps'.")
+                "The settings SendsQueue, InboundQueue, CampaignStepsQueue, OutboxQueue and WebhookDeliveriesQueue must name the queues the app writes to: Storage:Prefix + 'sends', + 'wainbound', + 'campaignsteps', + 'outbox' and + 'webhookdeliveries'.")
             .ValidateOnStart();
 
         if (configuration["KeyVault:Uri"] is { Length: > 0 } vault)
@@ -99,6 +99,17 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton<Campaigns.CampaignWatcher>();
         services.AddSingleton<Campaigns.CampaignService>();
         services.AddSingleton<ReachLedger>();
+
+        services.AddOptions<Webhooks.WebhookOptions>().Bind(configuration.GetSection("Webhooks")).ValidateDataAnnotations()
+            .Validate<Microsoft.Extensions.Hosting.IHostEnvironment>(
+                (o, env) => !o.AllowPrivateTargets || Microsoft.Extensions.Hosting.HostEnvironmentEnvExtensions.IsDevelopment(env),
+                "Webhooks:AllowPrivateTargets=true lets webhooks reach this machine's network: it is refused outside the Development environment.")
+            .ValidateOnStart();
+        services.AddSingleton<Webhooks.WebhookSender>();
+        services.AddSingleton<Webhooks.WebhookService>();
+        services.AddSingleton<Webhooks.WebhookDeliverer>();
+        services.AddSingleton<Webhooks.WebhookDeliveries>();
+        services.AddSingleton<Webhooks.OutboxRelay>();
         return services;
     }
 }

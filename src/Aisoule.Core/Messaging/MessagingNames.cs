@@ -43,6 +43,8 @@ public static class MessagingNames
         [SendsQueueSetting] = prefix + SendsQueue,
         [InboundQueueSetting] = prefix + InboundQueue,
         [Campaigns.CampaignKeys.StepsQueueSetting] = prefix + Campaigns.CampaignKeys.StepsQueue,
+        [Webhooks.OutboxRelay.QueueSetting] = prefix + Webhooks.OutboxRelay.Queue,
+        [Webhooks.WebhookDeliverer.QueueSetting] = prefix + Webhooks.WebhookDeliverer.Queue,
     };
 
     /// <summary>Settings the local host fills in when unset, as local.settings.sample.json does for Core Tools.</summary>
@@ -53,5 +55,6 @@ public static class MessagingNames
             [AccountRecheckScheduleSetting] = DefaultAccountRecheckSchedule,
             [SendSweepScheduleSetting] = DefaultSendSweepSchedule,
             [Campaigns.CampaignKeys.WatchScheduleSetting] = Campaigns.CampaignKeys.DefaultWatchSchedule,
+            [Webhooks.OutboxRelay.SweepScheduleSetting] = Webhooks.OutboxRelay.DefaultSweepSchedule,
         };
 }

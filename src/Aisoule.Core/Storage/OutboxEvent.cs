@@ -19,6 +19,9 @@ public sealed record OutboxEvent
     private const string DataColumn = "Data";
     private const string CreatedAtColumn = "CreatedAt";
 
+    // True until the webhooks' relay has taken it (Webhooks.OutboxRelay); rows from before the relay existed have none.
+    private const string PendingColumn = "Pending";
+
     private OutboxEvent(string partitionKey, string rowKey, string name, string data, DateTimeOffset createdAt)
     {
         PartitionKey = partitionKey;
@@ -72,6 +75,24 @@ public sealed record OutboxEvent
     /// <summary>Every outbox row of a partition.</summary>
     public static string Filter(string partitionKey) => TableKeys.PrefixFilter(partitionKey, Prefix);
 
+    /// <summary>The outbox rows of a partition the relay has not taken yet.</summary>
+    public static string PendingFilter(string partitionKey) => $"{Filter(partitionKey)} and {PendingColumn} eq true";
+
+    /// <summary>Outbox rows of any partition still not relayed, written before <paramref name="before"/>.</summary>
+    public static string WaitingFilter(DateTimeOffset before) =>
+        $"{PendingColumn} eq true and " + TableClient.CreateQueryFilter($"CreatedAt lt {before}");
+
+    /// <summary>Relayed outbox rows of any partition written before <paramref name="before"/>: past retention.</summary>
+    public static string ExpiredFilter(DateTimeOffset before) =>
+        $"{PendingColumn} eq false and RowKey ge '{Prefix}' and RowKey lt '{TableKeys.After(Prefix)}' and " + TableClient.CreateQueryFilter($"CreatedAt lt {before}");
+
+    /// <summary>The merge that marks <paramref name="e"/> relayed.</summary>
+    public static TableEntity Relayed(OutboxEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return new(e.PartitionKey, e.RowKey) { [PendingColumn] = false };
+    }
+
     /// <summary>
     /// Adds this event's insert to <paramref name="transaction"/> (submitted with <see cref="TableBatch"/>): it lands
     /// with the change it reports or not at all, and fails the transaction (409) if its cause was recorded before.
@@ -88,5 +109,6 @@ public sealed record OutboxEvent
         [NameColumn] = Name,
         [DataColumn] = Data,
         [CreatedAtColumn] = CreatedAt,
+        [PendingColumn] = true,
     };
 }

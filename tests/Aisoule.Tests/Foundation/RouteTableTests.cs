@@ -72,10 +72,16 @@ public sealed class RouteTableTests
         var clashes = (from a in functions
                        from b in functions
                        where string.CompareOrdinal(a.Name, b.Name) < 0 && MethodsOverlap(a.Http!, b.Http!) && RoutesOverlap(a.Http!.Route, b.Http!.Route)
-                       select $"{a.Name} ({a.Http!.Route}) and {b.Name} ({b.Http!.Route})").ToList();
+                       select $"{a.Name} ({a.Http!.Route}) and {b.Name} ({b.Http!.Route})").Except(Benign).ToList();
 
         Assert.Empty(clashes);
     }
+
+    /// <summary>
+    /// Pairs whose only common request is one both answer 404: <c>GET /webhooks/samples/deliveries</c> (no event is
+    /// called "deliveries", and no webhook is called "samples"), whichever the host picks.
+    /// </summary>
+    private static readonly string[] Benign = ["ListWebhookDeliveries (webhooks/{id}/deliveries) and WebhookSamples (webhooks/samples/{eventName})"];
 
     [Fact]
     public void Every_function_has_parameters_the_local_host_can_bind()

@@ -5,6 +5,7 @@ using Aisoule.Functions.Contacts;
 using Aisoule.Functions.Identity;
 using Aisoule.Functions.Messaging.Sending;
 using Aisoule.Functions.Routing;
+using Aisoule.Functions.Webhooks;
 
 namespace Aisoule.Tests.Hostile;
 
@@ -119,6 +120,25 @@ internal sealed record EndpointSpec
         ["ResumeCampaign"] = new(),
         ["CancelCampaign"] = new(),
         ["RetryCampaign"] = new() { Body = typeof(RetryRequest), Baseline = (_, _) => new JsonObject { ["categories"] = new JsonArray("retryable") } },
+        ["CreateWebhook"] = new()
+        {
+            Body = typeof(WebhookRequest),
+            Baseline = (_, _) => new JsonObject { ["url"] = "https://example.com/hook", ["events"] = new JsonArray("contact.created") },
+        },
+        ["ListWebhooks"] = new() { Writes = false },
+        ["GetWebhook"] = new() { Writes = false },
+        ["UpdateWebhook"] = new() { Body = typeof(WebhookPatchRequest), Baseline = (_, _) => new JsonObject { ["name"] = "Hostile" } },
+        ["DeleteWebhook"] = new(),
+        ["RotateWebhookSecret"] = new(),
+        ["TestWebhook"] = new() { Body = typeof(WebhookTestRequest), Baseline = (_, _) => new JsonObject { ["event"] = "contact.created" } },
+        ["ListWebhookDeliveries"] = new() { Writes = false, Query = ["per_page", "cursor"] },
+        ["ReplayWebhookDelivery"] = new(),
+        ["RecoverWebhook"] = new()
+        {
+            Body = typeof(WebhookRecoverRequest),
+            Baseline = (_, _) => new JsonObject { ["since"] = DateTimeOffset.UtcNow.AddDays(-1).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) },
+        },
+        ["WebhookSamples"] = new() { Writes = false },
         [FallbackFunctions.Name] = new() { Writes = false },
     };
 

@@ -24,6 +24,10 @@ internal sealed class KeyClient(HttpClient client, string key)
 
     public Task<HttpResponseMessage> PutJsonAsync(string path, string json) => SendAsync(HttpMethod.Put, path, new StringContent(json, Encoding.UTF8, "application/json"));
 
+    public Task<HttpResponseMessage> PatchAsync(string path, object body) => SendAsync(HttpMethod.Patch, path, JsonContent.Create(body));
+
+    public Task<HttpResponseMessage> PostEmptyAsync(string path) => SendAsync(HttpMethod.Post, path);
+
     public Task<HttpResponseMessage> DeleteAsync(string path) => SendAsync(HttpMethod.Delete, path);
 
     private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content = null)

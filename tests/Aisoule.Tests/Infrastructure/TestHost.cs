@@ -75,7 +75,9 @@ internal sealed class TestHost : IAsyncDisposable
             config[key] = value;
         }
 
-        var app = LocalFunctionsHost.Build([], [typeof(AisouleServiceCollectionExtensions).Assembly, typeof(TestHost).Assembly], builder =>
+        // The environment is the host's own, fixed before configuration: given as its command line is.
+        string[] args = config.TryGetValue("environment", out var environment) && environment is not null ? ["--environment=" + environment] : [];
+        var app = LocalFunctionsHost.Build(args, [typeof(AisouleServiceCollectionExtensions).Assembly, typeof(TestHost).Assembly], builder =>
         {
             builder.Configuration.AddInMemoryCollection(config);
             builder.Logging.ClearProviders();

@@ -489,12 +489,14 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         try
         {
             await TableBatch.SubmitAsync(table, actions, cancellationToken).ConfigureAwait(false);
-            return true;
         }
         catch (TableTransactionFailedException ex) when (ex.Status == 409)
         {
             return false;
         }
+
+        await store.EventWrittenAsync(inbound.WorkspaceId, inbound.WorkspaceId, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>
@@ -504,7 +506,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
     /// 4,096 code points fits whole. Only a longer text (not one Meta sends) is cut, at a whole character, to the
     /// longest that fits, with <c>text_truncated: true</c>.
     /// </summary>
-    private static string EventData(IncomingEvent data)
+    internal static string EventData(IncomingEvent data)
     {
         var json = Serialize(data);
         if (json.Length <= StoredSize.MaxStringChars || data.Text is not { } text)
@@ -540,7 +542,7 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
         exception is StoredSizeExceededException or ArgumentException or RequestFailedException { Status: >= 400 and < 500 };
 
     // `from` is null when Meta withholds the phone (a username user); `from_user_id` (the BSUID) is then always there.
-    private sealed record IncomingEvent(
+    internal sealed record IncomingEvent(
         string MessageId,
         string? From,
         string? FromUserId,

@@ -10,7 +10,7 @@ namespace Aisoule.Core.Messaging.Messages;
 /// The event's row key is derived from what caused it (a wamid and a status), so a cause seen twice is refused by the
 /// insert and changes nothing the second time.
 /// </summary>
-public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
+public sealed class MessageStore(StorageAccount storage, TimeProvider clock, Webhooks.OutboxRelay? outbox = null)
 {
     /// <summary>
     /// The count rows of each message partition: the workspace's message count (<see cref="MessageKeys.CountPrefix"/>)
@@ -73,7 +73,7 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
         var partition = MessageKeys.Partition(workspaceId, messageId);
         var oldIndexMissing = false;
         var writeId = MessageKeys.NewWriteId();
-        return await OptimisticRetry.RunAsync<(Result, MessageEntity?)>(async attempt =>
+        var outcome = await OptimisticRetry.RunAsync<(Result, MessageEntity?)>(async attempt =>
         {
             // The caller's copy (with its ETag) saves a read; if it is stale the write fails and the row is read.
             MessageEntity before;
@@ -163,5 +163,15 @@ public sealed class MessageStore(StorageAccount storage, TimeProvider clock)
                 throw;
             }
         }, gaveUp: () => throw new InvalidOperationException($"Message {messageId} kept changing under every attempt to change it."), cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (eventKey is not null && outcome.Item1 == Result.Changed)
+        {
+            await EventWrittenAsync(partition, workspaceId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return outcome;
     }
+
+    /// <summary>Tells the webhooks' relay that an event was written to <paramref name="partition"/> of <c>messages</c>.</summary>
+    internal Task EventWrittenAsync(string partition, string workspaceId, CancellationToken cancellationToken) =>
+        outbox?.NotifyAsync(MessagingNames.Messages, partition, workspaceId, cancellationToken) ?? Task.CompletedTask;
 }

@@ -1,0 +1,256 @@
+using System.Net;
+using System.Text.Json;
+using Aisoule.Tests.Infrastructure;
+using Xunit;
+using static Aisoule.Tests.Webhooks.WebhookHelpers;
+
+namespace Aisoule.Tests.Webhooks;
+
+/// <summary>Events from the outbox to loopback receivers: signed, retried, throttled by the receiver's answers, replayable.</summary>
+public sealed class WebhookDeliveryTests : IAsyncLifetime
+{
+    private TestHost _host = null!;
+    private WebhookReceiver _receiver = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await StartAsync();
+        _receiver = await WebhookReceiver.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _receiver.DisposeAsync();
+        await _host.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Contact_created_is_delivered_with_both_signatures_checked_by_code_we_did_not_write()
+    {
+        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        var (_, secret) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        var contactId = await ContactAsync(api);
+
+        var request = (await _receiver.WaitAsync(r => r.Count >= 1, what: "contact.created"))[0];
+        var body = Json(request);
+        Assert.Equal("contact.created", body.GetProperty("event").GetString());
+        Assert.Equal(contactId, body.GetProperty("data").GetProperty("id").GetString());
+        Assert.Equal(request.Header("webhook-id"), body.GetProperty("id").GetString());
+        Assert.True(DateTimeOffset.TryParse(body.GetProperty("timestamp").GetString(), out _));
+        Assert.InRange(request.Body.Length, 1, 20 * 1024);
+        Assert.StartsWith("application/json", request.Header("Content-Type"), StringComparison.Ordinal);
+        Assert.InRange(long.Parse(request.Header("webhook-timestamp"), System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeSeconds());
+        VerifyStandard(secret, request);
+        Assert.Equal(await NodeHexAsync(secret, request.Body), request.Header("X-Webhook-Signature"));
+    }
+
+    [Fact]
+    public async Task Only_subscribed_events_from_after_the_subscription_are_delivered_each_once()
+    {
+        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        var before = await ContactAsync(api);
+        await Task.Delay(50);
+        await SubscribeAsync(api, _receiver.Url("updates"), "contact.updated");
+        var after = await ContactAsync(api);
+        for (var i = 0; i < 5; i++)
+        {
+            await Envelope.SuccessAsync(await api.PutAsync("contacts/" + after, new { name = "Name " + i }));
+        }
+
+        await Envelope.SuccessAsync(await api.PutAsync("contacts/" + before, new { name = "Old, changed" }));
+        var got = await _receiver.WaitAsync(r => r.Count >= 6, what: "six contact.updated");
+        await Task.Delay(1500);
+        got = [.. _receiver.Requests];
+
+        Assert.Equal(6, got.Count);
+        Assert.All(got, r => Assert.Equal("contact.updated", Json(r).GetProperty("event").GetString()));
+        Assert.Equal(6, got.Select(r => r.Header("webhook-id")).Distinct().Count());
+
+        // A receiver can put them in order by the event's timestamp: it follows the order the changes were made.
+        var names = got.Select(Json).Where(b => b.GetProperty("data").GetProperty("id").GetString() == after)
+            .OrderBy(b => b.GetProperty("timestamp").GetString(), StringComparer.Ordinal).Select(b => b.GetProperty("data").GetProperty("name").GetString());
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => "Name " + i), names);
+    }
+
+    [Fact]
+    public async Task A_send_and_a_campaign_deliver_their_message_and_campaign_events_with_contact_id()
+    {
+        var sender = await Messaging.Sender.SandboxAsync(_host);
+        var api = new KeyClient(_host.Client, sender.Key);
+        var (_, secret) = await SubscribeAsync(api, _receiver.Url(), "message.sent", "message.delivered", "message.read", "campaign.started", "campaign.completed");
+        var contactId = await ContactAsync(api, new { phone_number = Messaging.Sender.NewPhone(), name = "Ana", tags = new[] { "wh" } });
+        var sent = await Envelope.SuccessAsync(await sender.SendAsync(new { contact_id = contactId, type = "template", template = new { name = "hello_world", language = "en_US" } }), HttpStatusCode.Accepted);
+        var messageId = sent.GetProperty("message_id").GetString();
+
+        var got = await _receiver.WaitAsync(r => r.Count >= 3, what: "sent, delivered and read");
+        var events = got.Select(Json).Where(b => b.GetProperty("data").GetProperty("message_id").GetString() == messageId).ToList();
+        Assert.Equal(new[] { "message.delivered", "message.read", "message.sent" }, events.Select(e => e.GetProperty("event").GetString()).Order(StringComparer.Ordinal));
+        Assert.All(events, e => Assert.Equal(contactId, e.GetProperty("data").GetProperty("contact_id").GetString()));
+        Assert.All(got, r => VerifyStandard(secret, r));
+
+        var campaign = await Envelope.SuccessAsync(await api.PostAsync("campaigns", new { name = "WH", template = new { name = "hello_world", language = "en_US" }, audience = new { tags = new[] { "wh" } } }), HttpStatusCode.Created);
+        var id = campaign.GetProperty("id").GetString();
+        var all = await _receiver.WaitAsync(r => r.Select(Json).Any(b => b.GetProperty("event").GetString() == "campaign.completed"), seconds: 30, what: "campaign.completed");
+        var started = all.Select(Json).Single(b => b.GetProperty("event").GetString() == "campaign.started");
+        var completed = all.Select(Json).Single(b => b.GetProperty("event").GetString() == "campaign.completed");
+        Assert.Equal(id, started.GetProperty("data").GetProperty("id").GetString());
+        Assert.Equal(1, completed.GetProperty("data").GetProperty("stats").GetProperty("total").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_failed_delivery_is_retried_with_the_same_webhook_id_and_each_attempt_is_listed()
+    {
+        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        _receiver.OnRequest = (n, _) => n <= 2 ? WebhookReceiver.Answer.With(500, "boom " + n) : WebhookReceiver.Answer.Ok();
+        var (id, secret) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        await ContactAsync(api);
+
+        var got = await _receiver.WaitAsync(r => r.Count >= 3, seconds: 30, what: "three attempts");
+        Assert.Single(got.Select(r => r.Header("webhook-id")).Distinct());
+        Assert.All(got, r => VerifyStandard(secret, r));
+        var attempts = await WaitForAttemptsAsync(api, id, a => a.GetArrayLength() >= 3 && a[0].GetProperty("succeeded").GetBoolean());
+        Assert.Equal([3, 2, 1], attempts.EnumerateArray().Select(a => a.GetProperty("attempt").GetInt32()));
+        Assert.Equal([200, 500, 500], attempts.EnumerateArray().Select(a => a.GetProperty("status_code").GetInt32()));
+        Assert.Equal("boom 1", attempts[2].GetProperty("response_body").GetString());
+        Assert.Equal("retrying", attempts[2].GetProperty("outcome").GetString());
+        Assert.Equal("delivered", attempts[0].GetProperty("outcome").GetString());
+        Assert.Equal(got[0].Header("webhook-id"), attempts[0].GetProperty("webhook_id").GetString());
+        var hook = await Envelope.SuccessAsync(await api.GetAsync("webhooks/" + id));
+        Assert.Equal("healthy", hook.GetProperty("health").GetString());
+    }
+
+    [Fact]
+    public async Task Retry_after_on_429_is_honoured_before_the_next_attempt()
+    {
+        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        _receiver.OnRequest = (n, _) => n == 1 ? WebhookReceiver.Answer.RetryAfter(429, 3) : WebhookReceiver.Answer.Ok();
+        await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        await ContactAsync(api);
+
+        var got = await _receiver.WaitAsync(r => r.Count >= 2, seconds: 30, what: "the retry");
+        Assert.True(got[1].At - got[0].At >= TimeSpan.FromSeconds(2.9), $"retried after {(got[1].At - got[0].At).TotalSeconds:0.00} s; Retry-After said 3 (the schedule's first wait here is 1 s)");
+    }
+
+    [Fact]
+    public async Task Redirect_hang_and_closed_connection_are_failures_and_redirects_are_not_followed()
+    {
+        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        _receiver.OnRequest = (_, path) => path switch
+        {
+            "redirect" => WebhookReceiver.Answer.Redirect(_receiver.Url("target")),
+            "hang" => WebhookReceiver.Answer.Hanging(),
+            "close" => WebhookReceiver.Answer.Closed(),
+            _ => WebhookReceiver.Answer.Ok(),
+        };
+
+        async Task<JsonElement> TestAsync(string path)
+        {
+            var (id, _) = await SubscribeAsync(api, _receiver.Url(path), "contact.created");
+            return await Envelope.SuccessAsync(await api.PostEmptyAsync($"webhooks/{id}/test"));
+        }
+
+        var redirect = await TestAsync("redirect");
+        var hang = await TestAsync("hang");
+        var close = await TestAsync("close");
+
+        Assert.False(redirect.GetProperty("succeeded").GetBoolean());
+        Assert.Equal(302, redirect.GetProperty("status_code").GetInt32());
+        Assert.Contains("redirect", redirect.GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(_receiver.Requests, r => r.Path == "target");
+
+        Assert.False(hang.GetProperty("succeeded").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, hang.GetProperty("status_code").ValueKind);
+        Assert.Contains("within 2 s", hang.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.InRange(hang.GetProperty("duration_ms").GetInt32(), 1900, 6000);
+
+        Assert.False(close.GetProperty("succeeded").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, close.GetProperty("status_code").ValueKind);
+        Assert.False(string.IsNullOrEmpty(close.GetProperty("error").GetString()));
+        Assert.Equal("failed", close.GetProperty("outcome").GetString());
+    }
+
+    [Fact]
+    public async Task Gone_unsubscribes_at_once()
+    {
+        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        _receiver.OnRequest = (_, _) => WebhookReceiver.Answer.With(410, "this Zap is off");
+        var (id, _) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        await ContactAsync(api);
+        await _receiver.WaitAsync(r => r.Count >= 1);
+        await WaitUntilAsync(async () => (await api.GetAsync("webhooks/" + id)).StatusCode == HttpStatusCode.NotFound, "the webhook removed after 410");
+
+        await ContactAsync(api);
+        await Task.Delay(1500);
+        Assert.Single(_receiver.Requests);
+    }
+
+    [Fact]
+    public async Task Three_failed_events_make_a_webhook_failing_and_a_success_makes_it_healthy_again()
+    {
+        await using var host = await StartAsync(new Dictionary<string, string?> { ["Webhooks:RetrySchedule:0"] = "01:00:00" });
+        var api = await KeyClient.ForNewWorkspaceAsync(host);
+        var failing = true;
+        _receiver.OnRequest = (_, _) => failing ? WebhookReceiver.Answer.With(503) : WebhookReceiver.Answer.Ok();
+        var (id, _) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        async Task<string> HealthAsync() => (await Envelope.SuccessAsync(await api.GetAsync("webhooks/" + id))).GetProperty("health").GetString()!;
+
+        await ContactAsync(api);
+        await ContactAsync(api);
+        await _receiver.WaitAsync(r => r.Count >= 2);
+        await Task.Delay(300);
+        Assert.Equal("healthy", await HealthAsync());
+        await ContactAsync(api);
+        await _receiver.WaitAsync(r => r.Count >= 3);
+        await WaitUntilAsync(async () => await HealthAsync() == "failing", "failing after 3 failed events");
+
+        failing = false;
+        Assert.True((await Envelope.SuccessAsync(await api.PostEmptyAsync($"webhooks/{id}/test"))).GetProperty("succeeded").GetBoolean());
+        Assert.Equal("healthy", await HealthAsync());
+    }
+
+    [Fact]
+    public async Task An_exhausted_delivery_is_replayed_and_recover_replays_every_failed_one_since()
+    {
+        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        var up = false;
+        _receiver.OnRequest = (_, _) => up ? WebhookReceiver.Answer.Ok() : WebhookReceiver.Answer.With(500);
+        var (id, _) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        var since = DateTimeOffset.UtcNow.AddSeconds(-1);
+        await ContactAsync(api);
+        await ContactAsync(api);
+        await ContactAsync(api);
+
+        // 1 attempt + 3 retries each, then exhausted.
+        var attempts = await WaitForAttemptsAsync(api, id, a => a.EnumerateArray().Count(x => x.GetProperty("outcome").GetString() == "exhausted") == 3, seconds: 40);
+        var exhausted = attempts.EnumerateArray().Where(x => x.GetProperty("outcome").GetString() == "exhausted").Select(x => x.GetProperty("delivery_id").GetString()!).ToList();
+        Assert.Equal(12, attempts.GetArrayLength());
+
+        up = true;
+        var replay = await Envelope.SuccessAsync(await api.PostEmptyAsync($"webhooks/{id}/deliveries/{exhausted[0]}/replay"));
+        Assert.True(replay.GetProperty("succeeded").GetBoolean());
+        Assert.Equal("replay", replay.GetProperty("trigger").GetString());
+
+        var recovered = await Envelope.SuccessAsync(await api.PostAsync($"webhooks/{id}/recover", new { since = since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) }), HttpStatusCode.Accepted);
+        Assert.Equal(2, recovered.GetProperty("replayed").GetInt32());
+        await WaitForAttemptsAsync(api, id, a => a.EnumerateArray().Count(x => x.GetProperty("succeeded").GetBoolean()) == 3);
+        var ids = _receiver.Requests.Select(r => r.Header("webhook-id")).Distinct().Count();
+        Assert.Equal(3, ids);
+
+        await Envelope.ErrorAsync(await api.PostEmptyAsync($"webhooks/{id}/deliveries/dlv_0000000000000000ffffffffffffffff/replay"), HttpStatusCode.NotFound, "not_found");
+        await Envelope.ErrorAsync(await api.PostAsync($"webhooks/{id}/recover", new { since = "2001-01-01T00:00:00Z" }), HttpStatusCode.BadRequest, "validation_failed");
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> done, string what, double seconds = 20)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!await done())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("Never: " + what);
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}
