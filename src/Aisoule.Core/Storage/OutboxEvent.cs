@@ -19,8 +19,13 @@ public sealed record OutboxEvent
     private const string DataColumn = "Data";
     private const string CreatedAtColumn = "CreatedAt";
 
-    // True until the webhooks' relay has taken it (Webhooks.OutboxRelay); rows from before the relay existed have none.
-    private const string PendingColumn = "Pending";
+    /// <summary>
+    /// Each event's pending row, <c>oq_{ticks}_{event row key}</c>, written with it and deleted once the webhooks' relay
+    /// has taken it: the relay reads a key range, in the order events happened, and never the events already relayed.
+    /// </summary>
+    public const string PendingPrefix = "oq_";
+
+    private const string EventKeyColumn = "EventKey";
 
     private OutboxEvent(string partitionKey, string rowKey, string name, string data, DateTimeOffset createdAt)
     {
@@ -75,32 +80,35 @@ public sealed record OutboxEvent
     /// <summary>Every outbox row of a partition.</summary>
     public static string Filter(string partitionKey) => TableKeys.PrefixFilter(partitionKey, Prefix);
 
-    /// <summary>The outbox rows of a partition the relay has not taken yet.</summary>
-    public static string PendingFilter(string partitionKey) => $"{Filter(partitionKey)} and {PendingColumn} eq true";
+    /// <summary>The pending rows of a partition, oldest first.</summary>
+    public static string PendingFilter(string partitionKey) => TableKeys.PrefixFilter(partitionKey, PendingPrefix);
 
-    /// <summary>Outbox rows of any partition still not relayed, written before <paramref name="before"/>.</summary>
+    /// <summary>Pending rows of any partition for events from before <paramref name="before"/>.</summary>
     public static string WaitingFilter(DateTimeOffset before) =>
-        $"{PendingColumn} eq true and " + TableClient.CreateQueryFilter($"CreatedAt lt {before}");
+        TableClient.CreateQueryFilter($"RowKey ge {PendingPrefix} and RowKey lt {PendingPrefix + Ticks(before)}");
 
-    /// <summary>Relayed outbox rows of any partition written before <paramref name="before"/>: past retention.</summary>
+    /// <summary>Event rows of any partition from before <paramref name="before"/>: past retention.</summary>
     public static string ExpiredFilter(DateTimeOffset before) =>
-        $"{PendingColumn} eq false and RowKey ge '{Prefix}' and RowKey lt '{TableKeys.After(Prefix)}' and " + TableClient.CreateQueryFilter($"CreatedAt lt {before}");
+        TableClient.CreateQueryFilter($"RowKey ge {Prefix} and RowKey lt {TableKeys.After(Prefix)} and CreatedAt lt {before}");
 
-    /// <summary>The merge that marks <paramref name="e"/> relayed.</summary>
-    public static TableEntity Relayed(OutboxEvent e)
-    {
-        ArgumentNullException.ThrowIfNull(e);
-        return new(e.PartitionKey, e.RowKey) { [PendingColumn] = false };
-    }
+    /// <summary>The event row a pending row stands for.</summary>
+    public static string? EventKeyOf(TableEntity pending) => pending?.GetString(EventKeyColumn);
+
+    /// <summary>This event's pending row.</summary>
+    public TableEntity PendingRow() => new(PartitionKey, PendingPrefix + Ticks(CreatedAt) + "_" + RowKey) { [EventKeyColumn] = RowKey };
+
+    private static string Ticks(DateTimeOffset at) => at.UtcTicks.ToString("d19", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// Adds this event's insert to <paramref name="transaction"/> (submitted with <see cref="TableBatch"/>): it lands
-    /// with the change it reports or not at all, and fails the transaction (409) if its cause was recorded before.
+    /// Adds this event's insert and its pending row to <paramref name="transaction"/> (submitted with
+    /// <see cref="TableBatch"/>): they land with the change they report or not at all, and the event fails the
+    /// transaction (409) if its cause was recorded before.
     /// </summary>
     public void AddTo(ICollection<TableTransactionAction> transaction)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         transaction.Add(new(TableTransactionActionType.Add, ToEntity()));
+        transaction.Add(new(TableTransactionActionType.Add, PendingRow()));
     }
 
     /// <summary>The stored row. Callers add events with <see cref="AddTo"/>; this is for transactions still built from entities.</summary>
@@ -109,6 +117,5 @@ public sealed record OutboxEvent
         [NameColumn] = Name,
         [DataColumn] = Data,
         [CreatedAtColumn] = CreatedAt,
-        [PendingColumn] = true,
     };
 }

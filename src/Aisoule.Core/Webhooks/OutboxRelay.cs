@@ -108,10 +108,10 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
     {
         ArgumentNullException.ThrowIfNull(nudge);
         var source = await storage.GetTableAsync(nudge.Table, cancellationToken).ConfigureAwait(false);
-        // A page more than a run takes: a backlog (events from before the workspace had a webhook) is read a run at a time.
+
+        // The oldest pending rows, a page more than a run takes (so it knows whether more wait).
         var pending = new List<TableEntity>();
-        var filter = OutboxEvent.PendingFilter(nudge.Partition);
-        await foreach (var row in source.QueryAsync<TableEntity>(filter, maxPerPage: PerRun + 1, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in source.QueryAsync<TableEntity>(OutboxEvent.PendingFilter(nudge.Partition), maxPerPage: PerRun + 1, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             pending.Add(row);
             if (pending.Count > PerRun)
@@ -125,9 +125,19 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
             return;
         }
 
-        // In the order they happened (row keys say what caused them, not when).
-        var events = pending.Select(OutboxEvent.From).OrderBy(e => e.CreatedAt).ThenBy(e => e.RowKey, StringComparer.Ordinal).Take(PerRun).ToList();
-        var subscriptions = await hooks.EnabledAsync(nudge.WorkspaceId, cancellationToken).ConfigureAwait(false);
+        var taken = pending.Take(PerRun).ToList();
+        var rows = new TableEntity?[taken.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, taken.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            var found = OutboxEvent.EventKeyOf(taken[i]) is { } key
+                ? await source.GetEntityIfExistsAsync<TableEntity>(nudge.Partition, key, cancellationToken: ct).ConfigureAwait(false)
+                : null;
+            rows[i] = found is { HasValue: true } ? found.Value : null;
+        }).ConfigureAwait(false);
+
+        // In the order they happened (the pending rows' keys are their times); a pending row whose event is gone is dropped.
+        var events = rows.Where(r => r is not null).Select(r => OutboxEvent.From(r!)).ToList();
+        var subscriptions = events.Count == 0 ? [] : await hooks.EnabledAsync(nudge.WorkspaceId, cancellationToken).ConfigureAwait(false);
         var work = new List<WebhookWork>();
         foreach (var hook in subscriptions)
         {
@@ -139,19 +149,34 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
             }
 
             await deliverer.RecordAllAsync(deliveries, cancellationToken).ConfigureAwait(false);
-            work.AddRange(deliveries.Select(d => new WebhookWork(nudge.WorkspaceId, hook.Id, d.Id, 1)));
+            if (deliveries.Count > 0)
+            {
+                // One queue message for this run's deliveries to this webhook, made in order: the queue stays shallow.
+                work.Add(new WebhookWork(nudge.WorkspaceId, hook.Id, [.. deliveries.Select(d => new WebhookWorkItem(d.Id, 1))]));
+            }
         }
 
         await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (w, ct) =>
             await deliverer.EnqueueAsync(w, null, ct).ConfigureAwait(false)).ConfigureAwait(false);
 
-        // Only now: an event marked relayed before its deliveries were queued could be lost by a crash.
-        foreach (var chunk in events.Chunk(TableBatch.MaxActions))
+        // Only now: an event taken off before its deliveries were queued could be lost by a crash.
+        foreach (var chunk in taken.Chunk(TableBatch.MaxActions))
         {
-            await TableBatch.SubmitAsync(source, [.. chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpdateMerge, OutboxEvent.Relayed(e), ETag.All))], cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await TableBatch.SubmitAsync(source, [.. chunk.Select(p => new TableTransactionAction(TableTransactionActionType.Delete, p, ETag.All))], cancellationToken).ConfigureAwait(false);
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status == 404)
+            {
+                // Another run took some of them meanwhile: the rest one by one (a missing one is answered 404, not thrown).
+                foreach (var p in chunk)
+                {
+                    await source.DeleteEntityAsync(p.PartitionKey, p.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
 
-        if (pending.Count > events.Count)
+        if (pending.Count > taken.Count)
         {
             var queue = await storage.GetQueueAsync(Queue, cancellationToken).ConfigureAwait(false);
             await queue.SendMessageAsync(nudge.ToJson(), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -165,12 +190,17 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
     public async Task SweepAsync(CancellationToken cancellationToken = default)
     {
         var now = clock.GetUtcNow();
+        var o = options.CurrentValue;
+
+        // First what recovers lost work (cheapest and most urgent), then retention.
+        var deliveries = await storage.GetTableAsync(WebhookDeliverer.Table, cancellationToken).ConfigureAwait(false);
+        await RequeueStrandedAsync(deliveries, now, cancellationToken).ConfigureAwait(false);
         var queue = await storage.GetQueueAsync(Queue, cancellationToken).ConfigureAwait(false);
         foreach (var name in Tables)
         {
             var table = await storage.GetTableAsync(name, cancellationToken).ConfigureAwait(false);
             var partitions = new HashSet<string>(StringComparer.Ordinal);
-            await foreach (var row in table.QueryAsync<TableEntity>(OutboxEvent.WaitingFilter(now - options.CurrentValue.StrandedAfter), select: ["PartitionKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var row in table.QueryAsync<TableEntity>(OutboxEvent.WaitingFilter(now - o.StrandedAfter), select: ["PartitionKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 partitions.Add(row.PartitionKey);
             }
@@ -179,12 +209,15 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
             {
                 await queue.SendMessageAsync(new OutboxNudge(name, partition, WorkspaceOf(name, partition)).ToJson(), cancellationToken: cancellationToken).ConfigureAwait(false);
             }
-
-            await DeleteAllAsync(table, OutboxEvent.ExpiredFilter(now - Retention), cancellationToken).ConfigureAwait(false);
         }
 
-        var deliveries = await storage.GetTableAsync(WebhookDeliverer.Table, cancellationToken).ConfigureAwait(false);
-        await RequeueStrandedAsync(deliveries, now, cancellationToken).ConfigureAwait(false);
+        foreach (var name in Tables)
+        {
+            var table = await storage.GetTableAsync(name, cancellationToken).ConfigureAwait(false);
+            await DeleteAllAsync(table, OutboxEvent.ExpiredFilter(now - Retention), cancellationToken).ConfigureAwait(false);
+            await DeleteAllAsync(table, OutboxEvent.WaitingFilter(now - Retention), cancellationToken).ConfigureAwait(false);
+        }
+
         await DeleteAllAsync(deliveries, TableClient.CreateQueryFilter($"CreatedAt lt {now - Retention}"), cancellationToken).ConfigureAwait(false);
         await DeleteAllAsync(deliveries, TableClient.CreateQueryFilter($"AttemptedAt lt {now - Retention}"), cancellationToken).ConfigureAwait(false);
     }
@@ -202,23 +235,31 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
         await foreach (var d in deliveries.QueryAsync<WebhookDeliveryEntity>(filter, select: ["PartitionKey", "Id", "WebhookId", "Status", "Attempts"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var attempt = d.Status == WebhookDeliveryStatus.Delivering ? d.Attempts : d.Attempts + 1;
-            await deliverer.EnqueueAsync(new WebhookWork(WebhookDeliverer.WorkspaceOf(d.PartitionKey), d.WebhookId, d.Id, attempt), null, cancellationToken).ConfigureAwait(false);
+            await deliverer.EnqueueAsync(WebhookWork.One(WebhookDeliverer.WorkspaceOf(d.PartitionKey), d.WebhookId, d.Id, attempt), null, cancellationToken).ConfigureAwait(false);
         }
     }
 
+    /// <summary>Deletes what <paramref name="filter"/> finds, a page at a time; a row deleted meanwhile is skipped.</summary>
     private static async Task DeleteAllAsync(TableClient table, string filter, CancellationToken cancellationToken)
     {
-        var old = new List<TableEntity>();
-        await foreach (var row in table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var page in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).AsPages().ConfigureAwait(false))
         {
-            old.Add(row);
-        }
-
-        foreach (var partition in old.GroupBy(r => r.PartitionKey))
-        {
-            foreach (var chunk in partition.Chunk(TableBatch.MaxActions))
+            foreach (var partition in page.Values.GroupBy(r => r.PartitionKey))
             {
-                await TableBatch.SubmitAsync(table, [.. chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All))], cancellationToken).ConfigureAwait(false);
+                foreach (var chunk in partition.Chunk(TableBatch.MaxActions))
+                {
+                    try
+                    {
+                        await TableBatch.SubmitAsync(table, [.. chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All))], cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (TableTransactionFailedException ex) when (ex.Status == 404)
+                    {
+                        foreach (var r in chunk)
+                        {
+                            await table.DeleteEntityAsync(r.PartitionKey, r.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                }
             }
         }
     }

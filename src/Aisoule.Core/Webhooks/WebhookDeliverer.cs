@@ -83,7 +83,7 @@ public sealed class WebhookDeliverer(
     {
         ArgumentNullException.ThrowIfNull(deliveries);
         var table = await storage.GetTableAsync(Table, cancellationToken).ConfigureAwait(false);
-        foreach (var chunk in deliveries.Chunk(TableBatch.MaxActions))
+        foreach (var chunk in Chunks(deliveries))
         {
             try
             {
@@ -96,6 +96,32 @@ public sealed class WebhookDeliverer(
                     await RecordAsync(delivery, cancellationToken).ConfigureAwait(false);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Up to 100 deliveries a transaction, and bodies of at most 400,000 characters in all: a transaction is at most 4 MiB
+    /// on the wire, where a non-ASCII character can take 6 bytes (<c>\uXXXX</c>).
+    /// </summary>
+    private static IEnumerable<List<WebhookDeliveryEntity>> Chunks(IEnumerable<WebhookDeliveryEntity> deliveries)
+    {
+        var chunk = new List<WebhookDeliveryEntity>();
+        var chars = 0;
+        foreach (var d in deliveries)
+        {
+            if (chunk.Count > 0 && (chunk.Count == TableBatch.MaxActions || chars + d.Body.Length > 400_000))
+            {
+                yield return chunk;
+                (chunk, chars) = ([], 0);
+            }
+
+            chunk.Add(d);
+            chars += d.Body.Length;
+        }
+
+        if (chunk.Count > 0)
+        {
+            yield return chunk;
         }
     }
 
@@ -118,12 +144,20 @@ public sealed class WebhookDeliverer(
         await queue.SendMessageAsync(work.ToJson(), visibilityTimeout: delay is { } d && d > TimeSpan.Zero ? d : null, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A queue message: makes its attempt if the delivery still waits for it, else does nothing.</summary>
+    /// <summary>
+    /// A queue message: makes, in order, the attempts its deliveries still wait for. When one fails and more follow, the
+    /// rest wait as its retry does (a new message, after the same wait) instead of each failing now against an endpoint
+    /// that is down; after as many put-offs as the schedule has retries, each is tried on its own.
+    /// </summary>
     public async Task RunAsync(WebhookWork work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var delivery = await FindAsync(work.WorkspaceId, work.WebhookId, work.DeliveryId, cancellationToken).ConfigureAwait(false);
-        if (delivery is null || !Awaits(delivery, work.Attempt))
+        var found = await FindManyAsync(work.WorkspaceId, work.WebhookId, work.Items.Select(i => i.DeliveryId), cancellationToken).ConfigureAwait(false);
+        var waiting = work.Items.Select(i => (Item: i, Delivery: found.GetValueOrDefault(i.DeliveryId)))
+            .Where(x => x.Delivery is not null && Awaits(x.Delivery, x.Item.Attempt))
+            .Select(x => (x.Item, Delivery: x.Delivery!))
+            .ToList();
+        if (waiting.Count == 0)
         {
             return;
         }
@@ -132,7 +166,11 @@ public sealed class WebhookDeliverer(
         var hook = await _hooks.GetAsync((work.WorkspaceId, work.WebhookId), TimeSpan.FromSeconds(1), ct => hooks.FindAsync(work.WorkspaceId, work.WebhookId, ct), cancellationToken).ConfigureAwait(false);
         if (hook is null || !hook.Enabled)
         {
-            await CancelAsync(delivery, hook is null ? "The webhook was deleted." : "The webhook is disabled.", cancellationToken).ConfigureAwait(false);
+            foreach (var (_, delivery) in waiting)
+            {
+                await CancelAsync(delivery, hook is null ? "The webhook was deleted." : "The webhook is disabled.", cancellationToken).ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -142,24 +180,104 @@ public sealed class WebhookDeliverer(
         {
             if (inFlight > o.MaxInFlightPerWebhook)
             {
-                // This instance already has enough attempts open to this webhook: a slow one must not hold every worker.
-                await EnqueueAsync(work, TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+                // This instance already works on enough of this webhook's messages: a slow endpoint must not hold every worker.
+                await EnqueueAsync(work with { Items = [.. waiting.Select(w => w.Item)] }, TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
                 return;
             }
 
             var host = new Uri(hook.Url).IdnHost.ToLowerInvariant();
-            if (!await gate.AcquireAsync("webhookhost|" + host, o.RateFor(host), TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false))
+            for (var i = 0; i < waiting.Count; i++)
             {
-                await EnqueueAsync(work, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
-                return;
-            }
+                var rest = work with { Items = [.. waiting.Skip(i).Select(w => w.Item)] };
+                // Paced per workspace and host: another workspace's burst to the same host never uses this one's rate.
+                if (!await gate.AcquireAsync("webhookhost|" + work.WorkspaceId + "|" + host, o.RateFor(host), TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false))
+                {
+                    await EnqueueAsync(rest, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                    return;
+                }
 
-            await AttemptAsync(hook, delivery, work.Attempt, retries: true, cancellationToken).ConfigureAwait(false);
+                var (item, delivery) = waiting[i];
+                var attempt = await AttemptAsync(hook, delivery, item.Attempt, retries: true, cancellationToken).ConfigureAwait(false);
+                if (attempt is null && await FindAsync(work.WorkspaceId, work.WebhookId, item.DeliveryId, cancellationToken).ConfigureAwait(false) is { } again && Awaits(again, item.Attempt))
+                {
+                    // The row moved since it was read (not by another attempt: it still waits for this one): claim it as it is now.
+                    attempt = await AttemptAsync(hook, again, item.Attempt, retries: true, cancellationToken).ConfigureAwait(false);
+                }
+                if (attempt is { Outcome: "unsubscribed" })
+                {
+                    return;
+                }
+
+                if (attempt is { Succeeded: false } && i + 1 < waiting.Count && work.Deferrals < o.Retries.Count)
+                {
+                    var wait = attempt.NextAttemptAt is { } next && next > clock.GetUtcNow() ? next - clock.GetUtcNow() : Jitter(o.Retries[work.Deferrals]);
+                    var later = waiting.Skip(i + 1).ToList();
+                    // Marked before the message is written, so the message never meets the rows changing under it.
+                    await MarkWaitingAsync(later.Select(w => w.Delivery), clock.GetUtcNow() + wait).ConfigureAwait(false);
+                    await EnqueueAsync(work with { Items = [.. later.Select(w => w.Item)], Deferrals = work.Deferrals + 1 }, wait, CancellationToken.None).ConfigureAwait(false);
+                    return;
+                }
+            }
         }
         finally
         {
             _inFlight.AddOrUpdate(hook.Id, 0, (_, n) => n - 1);
         }
+    }
+
+    /// <summary>
+    /// Shows deliveries put off behind a failing one as <c>retrying</c> with their time (one transaction per 100), so the
+    /// sweep knows them as waiting rather than stranded. Best effort: one changed meanwhile keeps its own state.
+    /// </summary>
+    private async Task MarkWaitingAsync(IEnumerable<WebhookDeliveryEntity> deliveries, DateTimeOffset next)
+    {
+        var table = await storage.GetTableAsync(Table, CancellationToken.None).ConfigureAwait(false);
+        foreach (var chunk in deliveries.Chunk(TableBatch.MaxActions))
+        {
+            try
+            {
+                await TableBatch.SubmitAsync(table, [.. chunk.Select(d => new TableTransactionAction(TableTransactionActionType.UpdateMerge,
+                    new TableEntity(d.PartitionKey, d.RowKey) { ["Status"] = WebhookDeliveryStatus.Retrying, ["NextAttemptAt"] = next }, d.ETag))], CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status is 412 or 404)
+            {
+                // Replayed or removed meanwhile: theirs stands, and the queue message finds it not waiting.
+            }
+        }
+    }
+
+    /// <summary>Deliveries of one webhook by id: one read for many (one key range), a point read for one.</summary>
+    private async Task<Dictionary<string, WebhookDeliveryEntity>> FindManyAsync(string workspaceId, string webhookId, IEnumerable<string> deliveryIds, CancellationToken cancellationToken)
+    {
+        var ids = deliveryIds.Where(WebhookDeliveryEntity.IsId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var found = new Dictionary<string, WebhookDeliveryEntity>(StringComparer.Ordinal);
+        if (ids.Count == 1)
+        {
+            if (await FindAsync(workspaceId, webhookId, ids[0], cancellationToken).ConfigureAwait(false) is { } one)
+            {
+                found[one.Id] = one;
+            }
+
+            return found;
+        }
+
+        if (ids.Count == 0)
+        {
+            return found;
+        }
+
+        var table = await storage.GetTableAsync(Table, cancellationToken).ConfigureAwait(false);
+        var wanted = ids.ToHashSet(StringComparer.Ordinal);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {WebhookDeliveryEntity.Partition(workspaceId, webhookId)} and RowKey ge {WebhookDeliveryEntity.Row(ids[0])} and RowKey le {WebhookDeliveryEntity.Row(ids[^1])}");
+        await foreach (var d in table.QueryAsync<WebhookDeliveryEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (wanted.Contains(d.Id))
+            {
+                found[d.Id] = d;
+            }
+        }
+
+        return found;
     }
 
     /// <summary>
@@ -209,14 +327,17 @@ public sealed class WebhookDeliverer(
         }
         else if (retries && claimed.Failures < options.CurrentValue.Retries.Count)
         {
-            var wait = result.RetryAfter is { } asked ? Clamp(asked) : Jitter(options.CurrentValue.Retries[claimed.Failures]);
+            // The receiver's Retry-After when it asks for longer than the schedule's wait: a short one must not spend the
+            // schedule's retries in seconds.
+            var scheduled = Jitter(options.CurrentValue.Retries[claimed.Failures]);
+            var wait = result.RetryAfter is { } asked && Clamp(asked) > scheduled ? Clamp(asked) : scheduled;
             after.Failures++;
             after.Status = WebhookDeliveryStatus.Retrying;
             after.NextAttemptAt = at + wait;
             outcome = "retrying";
 
             // The retry's queue message first: a crash before the record below leaves it to find the claim and go again.
-            await EnqueueAsync(new WebhookWork(WorkspaceOf(claimed.PartitionKey), hook.Id, claimed.Id, attempt + 1), wait, CancellationToken.None).ConfigureAwait(false);
+            await EnqueueAsync(WebhookWork.One(WorkspaceOf(claimed.PartitionKey), hook.Id, claimed.Id, attempt + 1), wait, CancellationToken.None).ConfigureAwait(false);
         }
         else
         {
@@ -253,7 +374,7 @@ public sealed class WebhookDeliverer(
         }
 
         var workspaceId = WorkspaceOf(claimed.PartitionKey);
-        await hooks.RecordHealthAsync(workspaceId, hook.Id, claimed.Id, result, CancellationToken.None).ConfigureAwait(false);
+        await hooks.RecordHealthAsync(workspaceId, hook.Id, newFailedEvent: !result.Succeeded && claimed.Failures == 0, result, CancellationToken.None).ConfigureAwait(false);
         if (result.Gone)
         {
             WebhookLog.Gone(logger, hook.Id);

@@ -35,7 +35,7 @@ public sealed class WebhookDeliveries(StorageAccount storage, WebhookService hoo
         var now = clock.GetUtcNow();
 
         // A fresh event id: a receiver that de-duplicates must not drop a second test.
-        var eventId = "evt_test" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var eventId = "evt_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var body = WebhookEvents.Samples(name, now)[0];
         using (var sample = System.Text.Json.JsonDocument.Parse(body))
         {
@@ -102,7 +102,10 @@ public sealed class WebhookDeliveries(StorageAccount storage, WebhookService hoo
             : new ApiError(ErrorCodes.Conflict, "The delivery changed while it was being replayed; list the deliveries to see it.");
     }
 
-    /// <summary>Queues a replay of every failed or exhausted delivery of events since <paramref name="since"/> (up to <see cref="MaxRecover"/>).</summary>
+    /// <summary>
+    /// Queues a replay of every failed, exhausted or cancelled (its turn came while the webhook was disabled) delivery of
+    /// events since <paramref name="since"/> (up to <see cref="MaxRecover"/>).
+    /// </summary>
     public async Task<Outcome<WebhookRecovery>> RecoverAsync(string workspaceId, string id, DateTimeOffset since, CancellationToken cancellationToken = default)
     {
         var now = clock.GetUtcNow();
@@ -119,7 +122,7 @@ public sealed class WebhookDeliveries(StorageAccount storage, WebhookService hoo
         var table = await storage.GetTableAsync(WebhookDeliverer.Table, cancellationToken).ConfigureAwait(false);
         var partition = WebhookDeliveryEntity.Partition(workspaceId, id);
         var filter = TableKeys.PrefixFilter(partition, WebhookDeliveryEntity.RowPrefix) + " and "
-            + TableClient.CreateQueryFilter($"OccurredAt ge {since} and (Status eq {WebhookDeliveryStatus.Failed} or Status eq {WebhookDeliveryStatus.Exhausted})");
+            + TableClient.CreateQueryFilter($"OccurredAt ge {since} and (Status eq {WebhookDeliveryStatus.Failed} or Status eq {WebhookDeliveryStatus.Exhausted} or Status eq {WebhookDeliveryStatus.Cancelled})");
         var failed = new List<WebhookDeliveryEntity>();
         await foreach (var row in table.QueryAsync<WebhookDeliveryEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
@@ -130,7 +133,7 @@ public sealed class WebhookDeliveries(StorageAccount storage, WebhookService hoo
             }
         }
 
-        var replayed = 0;
+        var replayed = new List<WebhookWorkItem>();
         await Parallel.ForEachAsync(failed, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (d, ct) =>
         {
             var after = d.Clone();
@@ -140,7 +143,7 @@ public sealed class WebhookDeliveries(StorageAccount storage, WebhookService hoo
             after.NextAttemptAt = now;
             try
             {
-                // Its next attempt's queue message after the change: a message that came first would find it not waiting.
+                // Queued after the change: a message that came first would find it not waiting.
                 await table.UpdateEntityAsync(after, d.ETag, TableUpdateMode.Replace, ct).ConfigureAwait(false);
             }
             catch (RequestFailedException ex) when (ex.Status is 412 or 404)
@@ -148,10 +151,19 @@ public sealed class WebhookDeliveries(StorageAccount storage, WebhookService hoo
                 return;
             }
 
-            await deliverer.EnqueueAsync(new WebhookWork(workspaceId, id, d.Id, d.Attempts + 1), null, ct).ConfigureAwait(false);
-            Interlocked.Increment(ref replayed);
+            lock (replayed)
+            {
+                replayed.Add(new WebhookWorkItem(d.Id, d.Attempts + 1));
+            }
         }).ConfigureAwait(false);
-        return new WebhookRecovery(replayed, since);
+
+        // In the order the events happened, 100 to a queue message (a crash before these is made up by the sweep).
+        foreach (var chunk in replayed.OrderByDescending(i => i.DeliveryId, StringComparer.Ordinal).Chunk(WebhookWork.MaxItems))
+        {
+            await deliverer.EnqueueAsync(new WebhookWork(workspaceId, id, chunk), null, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new WebhookRecovery(replayed.Count, since);
     }
 
     private static ApiError NotFound() => ApiError.NotFound("No such webhook in this workspace.");

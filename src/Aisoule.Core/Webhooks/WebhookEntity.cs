@@ -78,9 +78,6 @@ public sealed class WebhookHealthEntity : ITableEntity
     public DateTimeOffset? LastFailureAt { get; set; }
 
     public string? LastError { get; set; }
-
-    /// <summary>The delivery of the last failed event counted, so its retries count once.</summary>
-    public string? LastFailedDelivery { get; set; }
 }
 
 /// <summary>A subscription as the API shows it: never its secret (only the answer that made it shows that).</summary>

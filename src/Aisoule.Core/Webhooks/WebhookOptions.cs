@@ -15,14 +15,14 @@ public sealed class WebhookOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Deliveries a second to one host, over every instance, unless <see cref="HostRates"/> names the host.</summary>
+    /// <summary>Deliveries a second from one workspace to one host, over every instance, unless <see cref="HostRates"/> names the host.</summary>
     [Range(1, 10_000)]
     public int DefaultHostRate { get; set; } = 100;
 
     /// <summary>Deliveries a second to particular hosts: Zapier takes about 30 a second per hook URL.</summary>
     public Dictionary<string, int> HostRates { get; set; } = new(StringComparer.OrdinalIgnoreCase) { ["hooks.zapier.com"] = 30 };
 
-    /// <summary>Attempts to one webhook in flight at once in one instance, so a slow endpoint holds few of its workers.</summary>
+    /// <summary>One webhook's queue messages worked on at once in one instance, so a slow endpoint holds few of its workers.</summary>
     [Range(1, 64)]
     public int MaxInFlightPerWebhook { get; set; } = 4;
 

@@ -52,6 +52,10 @@ public sealed class WebhookService(StorageAccount storage, IOptionsMonitor<Webho
             {
                 problems["events"] = ["At least one event: " + string.Join(", ", WebhookEvents.Names) + ", or * for all."];
             }
+            else if (events.Any(e => e is null))
+            {
+                problems["events"] = ["An event name, not null."];
+            }
             else if (events.FirstOrDefault(e => e != WebhookEvents.All && !WebhookEvents.IsName(e)) is { } unknown)
             {
                 problems["events"] = [$"Unknown event '{Cut(unknown)}': one of {string.Join(", ", WebhookEvents.Names)}, or * for all."];
@@ -238,9 +242,10 @@ public sealed class WebhookService(StorageAccount storage, IOptionsMonitor<Webho
 
     /// <summary>
     /// Records how an event's delivery went for the subscription's health: a success clears the count of failed events in
-    /// a row (written only when there is something to clear); a failure counts the event once, however often it is retried.
+    /// a row (written only when there is something to clear); a failure counts when it is its event's first
+    /// (<paramref name="newFailedEvent"/>), so retries of one event count once.
     /// </summary>
-    public async Task RecordHealthAsync(string workspaceId, string id, string deliveryId, WebhookAttemptResult result, CancellationToken cancellationToken = default)
+    public async Task RecordHealthAsync(string workspaceId, string id, bool newFailedEvent, WebhookAttemptResult result, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(result);
         var now = clock.GetUtcNow();
@@ -265,16 +270,10 @@ public sealed class WebhookService(StorageAccount storage, IOptionsMonitor<Webho
 
                 health.ConsecutiveFailures = 0;
                 health.LastSuccessAt = now;
-                health.LastFailedDelivery = null;
             }
             else
             {
-                if (health.LastFailedDelivery != deliveryId)
-                {
-                    health.ConsecutiveFailures++;
-                }
-
-                health.LastFailedDelivery = deliveryId;
+                health.ConsecutiveFailures += newFailedEvent ? 1 : 0;
                 health.LastFailureAt = now;
                 health.LastError = Cut(result.Error ?? "Failed.", 500);
             }

@@ -59,7 +59,8 @@ public static class WebhookSignature
 
     /// <summary>
     /// The headers of one delivery signed with <paramref name="secrets"/> (the current one first, then one still valid
-    /// after a rotation): <c>X-Webhook-Signature</c> with the current one, <c>webhook-signature</c> with each.
+    /// after a rotation): <c>X-Webhook-Signature</c> with the current one (and <c>X-Webhook-Signature-Previous</c> with
+    /// the previous one), <c>webhook-signature</c> with each.
     /// </summary>
     public static IReadOnlyList<KeyValuePair<string, string>> Headers(IReadOnlyList<string> secrets, string id, long timestamp, ReadOnlySpan<byte> body)
     {
@@ -75,12 +76,19 @@ public static class WebhookSignature
             standard.Add(StandardV1(secret, id, timestamp, body));
         }
 
-        return
+        List<KeyValuePair<string, string>> headers =
         [
             new("webhook-id", id),
             new("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture)),
             new("webhook-signature", string.Join(' ', standard)),
             new("X-Webhook-Signature", Hex(secrets[0], body)),
         ];
+        if (secrets.Count > 1)
+        {
+            // During a rotation a receiver checking the hex signature with the secret it still has finds it here.
+            headers.Add(new("X-Webhook-Signature-Previous", Hex(secrets[1], body)));
+        }
+
+        return headers;
     }
 }

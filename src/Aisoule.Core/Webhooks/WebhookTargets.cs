@@ -66,7 +66,8 @@ public static class WebhookTargets
     /// Whether a connection to <paramref name="address"/> must be refused: unspecified, loopback, private (10/8,
     /// 172.16/12, 192.168/16, fc00::/7), link-local (169.254/16 — the cloud metadata address 169.254.169.254 among
     /// them — and fe80::/10), carrier-grade NAT (100.64/10), multicast, broadcast, the IETF's 192.0.0/24, the
-    /// benchmarking 198.18/15 and 0/8; an IPv4 address written as IPv6 is judged as IPv4.
+    /// benchmarking 198.18/15, 0/8 and Azure's host address 168.63.129.16; an IPv4 address written as IPv6 (mapped,
+    /// compatible, NAT64, 6to4, Teredo) is refused or judged as IPv4.
     /// </summary>
     public static bool Forbidden(IPAddress address)
     {
@@ -91,6 +92,7 @@ public static class WebhookTargets
                 169 => b[1] == 254,
                 172 => b[1] is >= 16 and <= 31,
                 192 => (b[1] == 168) || (b[1] == 0 && b[2] == 0),
+                168 => b[1] == 63 && b[2] == 129 && b[3] == 16, // Azure's host address (DNS, metadata, health)
                 198 => b[1] is 18 or 19,
                 >= 224 => true,
                 _ => false,
@@ -100,9 +102,16 @@ public static class WebhookTargets
         if (address.AddressFamily == AddressFamily.InterNetworkV6)
         {
             var b = address.GetAddressBytes();
+            if (b.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0)
+            {
+                // ::/96, an IPv4 address written the old IPv6 way (::a.b.c.d): judged as the IPv4 address.
+                return Forbidden(new IPAddress(b.AsSpan(12)));
+            }
+
             return address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast
                 || (b[0] & 0xFE) == 0xFC // unique local fc00::/7
-                || (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B) // NAT64 64:ff9b::/96 can reach IPv4 inside
+                || (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B) // NAT64 64:ff9b::/96 and 64:ff9b:1::/48 reach IPv4 inside
+                || (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00) // Teredo 2001::/32 tunnels to IPv4
                 || (b[0] == 0x20 && b[1] == 0x02); // 6to4 2002::/16 embeds an IPv4 address
         }
 

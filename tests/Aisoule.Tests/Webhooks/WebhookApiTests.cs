@@ -110,6 +110,7 @@ public sealed class WebhookApiTests : IAsyncLifetime
         VerifyStandard(current, request);
         VerifyStandard(old, request);
         Assert.Equal(await NodeHexAsync(current, request.Body), request.Header("X-Webhook-Signature"));
+        Assert.Equal(await NodeHexAsync(old, request.Body), request.Header("X-Webhook-Signature-Previous"));
         Assert.ThrowsAny<Exception>(() => VerifyStandard(WebhookSignature.NewSecret(), request));
     }
 
@@ -149,6 +150,11 @@ public sealed class WebhookApiTests : IAsyncLifetime
         Assert.Equal(2, attempts.GetArrayLength());
         Assert.Equal(tested.GetProperty("webhook_id").GetString(), attempts[0].GetProperty("webhook_id").GetString());
         await Envelope.ErrorAsync(await api.PostAsync($"webhooks/{id}/test", new { @event = "nope" }), HttpStatusCode.BadRequest, "validation_failed");
+
+        // A test delivery is a delivery like any other: it can be replayed (same webhook-id).
+        var replayed = await Envelope.SuccessAsync(await api.PostEmptyAsync($"webhooks/{id}/deliveries/{tested.GetProperty("delivery_id").GetString()}/replay"));
+        Assert.Equal(tested.GetProperty("webhook_id").GetString(), replayed.GetProperty("webhook_id").GetString());
+        Assert.Equal(2, replayed.GetProperty("attempt").GetInt32());
     }
 
     [Fact]
@@ -167,6 +173,7 @@ public sealed class WebhookApiTests : IAsyncLifetime
         await RefusedAsync(new { url = "https://example.com/x", events = Array.Empty<string>() }, "events");
         await RefusedAsync(new { url = "https://example.com/x", events = new[] { "contact.deleted" } }, "events");
         await RefusedAsync(new { url = "https://example.com/x" }, "events");
+        await RefusedAsync(new { url = "https://example.com/x", events = new[] { null, "contact.created" } }, "events");
         await RefusedAsync(new { url = "https://example.com/x", target_url = "https://example.com/y", @event = "contact.created" }, "url");
         await RefusedAsync(new { url = "https://example.com/" + new string('a', 2100), @event = "contact.created" }, "url");
         await Envelope.ErrorAsync(await api.PostAsync("webhooks", new { url = "https://example.com/x", @event = "contact.created", colour = "red" }), HttpStatusCode.BadRequest, "validation_failed");
@@ -215,6 +222,12 @@ public sealed class WebhookTargetTests
     [InlineData("::ffff:127.0.0.1", true)]
     [InlineData("::ffff:8.8.8.8", false)]
     [InlineData("2606:4700:4700::1111", false)]
+    [InlineData("::10.0.0.1", true)]
+    [InlineData("64:ff9b::a00:1", true)]
+    [InlineData("64:ff9b:1::808:808", true)]
+    [InlineData("2001:0:4136:e378::1", true)]
+    [InlineData("2002:a00:1::1", true)]
+    [InlineData("168.63.129.16", true)]
     public void Forbidden_addresses_are_loopback_private_link_local_and_carrier_grade_nat(string address, bool forbidden) =>
         Assert.Equal(forbidden, WebhookTargets.Forbidden(IPAddress.Parse(address)));
 

@@ -187,25 +187,58 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task Three_failed_events_make_a_webhook_failing_and_a_success_makes_it_healthy_again()
     {
-        await using var host = await StartAsync(new Dictionary<string, string?> { ["Webhooks:RetrySchedule:0"] = "01:00:00" });
-        var api = await KeyClient.ForNewWorkspaceAsync(host);
+        var api = await KeyClient.ForNewWorkspaceAsync(_host);
         var failing = true;
         _receiver.OnRequest = (_, _) => failing ? WebhookReceiver.Answer.With(503) : WebhookReceiver.Answer.Ok();
         var (id, _) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
-        async Task<string> HealthAsync() => (await Envelope.SuccessAsync(await api.GetAsync("webhooks/" + id))).GetProperty("health").GetString()!;
+        async Task<JsonElement> HookAsync() => await Envelope.SuccessAsync(await api.GetAsync("webhooks/" + id));
 
         await ContactAsync(api);
         await ContactAsync(api);
-        await _receiver.WaitAsync(r => r.Count >= 2);
-        await Task.Delay(300);
-        Assert.Equal("healthy", await HealthAsync());
+        await WaitForAttemptsAsync(api, id, a => a.GetArrayLength() >= 2);
+        var early = await HookAsync();
+        Assert.Equal("healthy", early.GetProperty("health").GetString());
+        Assert.InRange(early.GetProperty("consecutive_failures").GetInt32(), 1, 2);
+
         await ContactAsync(api);
-        await _receiver.WaitAsync(r => r.Count >= 3);
-        await WaitUntilAsync(async () => await HealthAsync() == "failing", "failing after 3 failed events");
+
+        // Each event is tried 4 times here (3 retries): 12 failed attempts, 3 failed events.
+        await WaitForAttemptsAsync(api, id, a => a.EnumerateArray().Count(x => x.GetProperty("outcome").GetString() == "exhausted") == 3, seconds: 40);
+        var down = await HookAsync();
+        Assert.Equal("failing", down.GetProperty("health").GetString());
+        Assert.Equal(3, down.GetProperty("consecutive_failures").GetInt32());
+        Assert.Equal("Answered 503.", down.GetProperty("last_error").GetString());
 
         failing = false;
         Assert.True((await Envelope.SuccessAsync(await api.PostEmptyAsync($"webhooks/{id}/test"))).GetProperty("succeeded").GetBoolean());
-        Assert.Equal("healthy", await HealthAsync());
+        var up = await HookAsync();
+        Assert.Equal("healthy", up.GetProperty("health").GetString());
+        Assert.Equal(0, up.GetProperty("consecutive_failures").GetInt32());
+    }
+
+    [Fact]
+    public async Task While_an_endpoint_fails_the_rest_of_a_batch_waits_for_it_instead_of_each_failing_now()
+    {
+        await using var host = await StartAsync(new Dictionary<string, string?> { ["Webhooks:RetrySchedule:0"] = "00:00:03" });
+        var api = await KeyClient.ForNewWorkspaceAsync(host);
+        var down = true;
+        _receiver.OnRequest = (_, _) => down ? WebhookReceiver.Answer.With(500) : WebhookReceiver.Answer.Ok();
+        await SubscribeAsync(api, _receiver.Url(), "contact.created");
+
+        // Twenty contacts in one go: their events are relayed together (one queue message for the webhook).
+        var ids = (await Envelope.SuccessAsync(await api.PostAsync("contacts/bulk", new { contacts = Enumerable.Range(0, 20).Select(i => new { phone_number = Messaging.Sender.NewPhone(), name = "Bulk " + i }) })))
+            .GetProperty("created").GetInt32();
+        Assert.Equal(20, ids);
+        await _receiver.WaitAsync(r => r.Count >= 1);
+        await Task.Delay(1500);
+
+        // The bulk's transactions are relayed in a run or a few; one attempt per run reached the failing endpoint, and
+        // the rest wait with it instead of failing one by one.
+        var whileDown = _receiver.Requests.Count;
+        Assert.InRange(whileDown, 1, 4);
+        down = false;
+        var got = await _receiver.WaitAsync(r => r.Select(x => x.Header("webhook-id")).Distinct().Count() >= 20, seconds: 20, what: "all twenty after the endpoint came back");
+        Assert.Equal(20, got.Skip(whileDown).Select(r => r.Header("webhook-id")).Distinct().Count() + got.Take(whileDown).Select(r => r.Header("webhook-id")).Except(got.Skip(whileDown).Select(r => r.Header("webhook-id"))).Count());
     }
 
     [Fact]

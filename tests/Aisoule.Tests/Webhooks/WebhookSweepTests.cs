@@ -47,7 +47,10 @@ public sealed class WebhookSweepTests : IAsyncLifetime
         // An event written as a contact write writes it, whose nudge never went (the process died just after).
         var at = DateTimeOffset.UtcNow;
         var data = JsonDocument.Parse(WebhookEvents.Samples(WebhookEvents.ContactCreated, at)[0]).RootElement.GetProperty("data").GetRawText();
-        await contacts.AddEntityAsync(OutboxEvent.CreateWithJson(workspaceId, OutboxEvent.Prefix + at.UtcTicks.ToString("d19", System.Globalization.CultureInfo.InvariantCulture) + "_lost", WebhookEvents.ContactCreated, data, at).ToEntity());
+        var lost = OutboxEvent.CreateWithJson(workspaceId, OutboxEvent.Prefix + at.UtcTicks.ToString("d19", System.Globalization.CultureInfo.InvariantCulture) + "_lost", WebhookEvents.ContactCreated, data, at);
+        List<TableTransactionAction> rows = [];
+        lost.AddTo(rows);
+        await contacts.SubmitTransactionAsync(rows);
         var relay = _host.Services.GetRequiredService<OutboxRelay>();
         await Task.Delay(1500);
         Assert.Empty(_receiver.Requests);
@@ -56,8 +59,10 @@ public sealed class WebhookSweepTests : IAsyncLifetime
         Assert.Equal("contact.created", Json(got[0]).GetProperty("event").GetString());
         await WaitForAttemptsAsync(api, id, a => a.GetArrayLength() == 1 && a[0].GetProperty("succeeded").GetBoolean());
 
-        // 31 days on, the sweep deletes the relayed event, the delivery and its attempt; not an event still pending.
-        await contacts.AddEntityAsync(OutboxEvent.CreateWithJson(workspaceId, OutboxEvent.Prefix + "pending", WebhookEvents.ContactCreated, data, DateTimeOffset.UtcNow.AddDays(40)).ToEntity());
+        // 31 days on, the sweep deletes the relayed event, the delivery and its attempt; not an event from after that.
+        List<TableTransactionAction> pending = [];
+        OutboxEvent.CreateWithJson(workspaceId, OutboxEvent.Prefix + "pending", WebhookEvents.ContactCreated, data, DateTimeOffset.UtcNow.AddDays(40)).AddTo(pending);
+        await contacts.SubmitTransactionAsync(pending);
         var later = new ManualClock(DateTimeOffset.UtcNow.AddDays(31));
         var o = _host.Services.GetRequiredService<IOptionsMonitor<WebhookOptions>>();
         var future = new OutboxRelay(storage, _host.Services.GetRequiredService<WebhookService>(), _host.Services.GetRequiredService<WebhookDeliverer>(), o, later, NullLogger<OutboxRelay>.Instance);
@@ -69,6 +74,13 @@ public sealed class WebhookSweepTests : IAsyncLifetime
         }
 
         Assert.Equal([OutboxEvent.Prefix + "pending"], outbox);
+        var waiting = new List<string>();
+        await foreach (var row in contacts.QueryAsync<TableEntity>(OutboxEvent.PendingFilter(workspaceId)))
+        {
+            waiting.Add(OutboxEvent.EventKeyOf(row)!);
+        }
+
+        Assert.Equal([OutboxEvent.Prefix + "pending"], waiting);
         Assert.Equal(0, (await AttemptsAsync(api, id)).GetArrayLength());
         var deliveries = await storage.GetTableAsync(WebhookDeliverer.Table);
         Assert.Empty(deliveries.Query<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId + "|" + id}")));
