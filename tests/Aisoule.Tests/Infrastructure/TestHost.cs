@@ -105,14 +105,20 @@ internal sealed class TestHost : IAsyncDisposable
             return;
         }
 
-        var tables = new TableServiceClient(ConnectionString);
-        await foreach (var table in tables.QueryAsync(TableServiceClient.CreateQueryFilter($"TableName ge {Prefix} and TableName lt {Prefix + "~"}")))
+        await DeleteStorageAsync(ConnectionString, Prefix);
+    }
+
+    /// <summary>Deletes every table and queue whose name starts with <paramref name="prefix"/>.</summary>
+    public static async Task DeleteStorageAsync(string connectionString, string prefix)
+    {
+        var tables = new TableServiceClient(connectionString);
+        await foreach (var table in tables.QueryAsync(TableServiceClient.CreateQueryFilter($"TableName ge {prefix} and TableName lt {prefix + "~"}")))
         {
             await tables.DeleteTableAsync(table.Name);
         }
 
-        var queues = new QueueServiceClient(ConnectionString);
-        await foreach (var queue in queues.GetQueuesAsync(prefix: Prefix))
+        var queues = new QueueServiceClient(connectionString);
+        await foreach (var queue in queues.GetQueuesAsync(prefix: prefix))
         {
             await queues.DeleteQueueAsync(queue.Name);
         }

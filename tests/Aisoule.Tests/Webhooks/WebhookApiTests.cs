@@ -11,28 +11,14 @@ using static Aisoule.Tests.Webhooks.WebhookHelpers;
 namespace Aisoule.Tests.Webhooks;
 
 /// <summary>Subscriptions through the API: the shapes accepted, the secret shown once, rotation, samples, and what is refused.</summary>
-public sealed class WebhookApiTests : IAsyncLifetime
+public sealed class WebhookApiTests : WebhookTestBase
 {
-    private TestHost _host = null!;
-    private WebhookReceiver _receiver = null!;
-
-    public async Task InitializeAsync()
-    {
-        _host = await StartAsync();
-        _receiver = await WebhookReceiver.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _receiver.DisposeAsync();
-        await _host.DisposeAsync();
-    }
 
     [Fact]
     public async Task Zapier_and_plain_subscribe_shapes_answer_201_with_an_id_and_a_secret_shown_once()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
-        var url = _receiver.Url();
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        var url = Receiver.Url();
         object[] shapes =
         [
             new { url, events = new[] { "contact.created", "message.incoming" }, name = "CRM" },
@@ -61,7 +47,7 @@ public sealed class WebhookApiTests : IAsyncLifetime
         Assert.Equal("healthy", one.GetProperty("health").GetString());
 
         // Another workspace sees none of them.
-        var other = await KeyClient.ForNewWorkspaceAsync(_host);
+        var other = await KeyClient.ForNewWorkspaceAsync(Host);
         await Envelope.ErrorAsync(await other.GetAsync("webhooks/" + ids[0]), HttpStatusCode.NotFound, "not_found");
         await Envelope.ErrorAsync(await other.DeleteAsync("webhooks/" + ids[0]), HttpStatusCode.NotFound, "not_found");
         Assert.Equal(0, (await Envelope.SuccessAsync(await other.GetAsync("webhooks"))).GetProperty("webhooks").GetArrayLength());
@@ -70,20 +56,20 @@ public sealed class WebhookApiTests : IAsyncLifetime
     [Fact]
     public async Task Patch_changes_url_events_and_enabled_and_delete_unsubscribes()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
-        var (id, _) = await SubscribeAsync(api, _receiver.Url("a"), "contact.created");
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        var (id, _) = await SubscribeAsync(api, Receiver.Url("a"), "contact.created");
 
-        var patched = await Envelope.SuccessAsync(await api.PatchAsync("webhooks/" + id, new { url = _receiver.Url("b"), events = new[] { "*" }, enabled = false }));
-        Assert.Equal(_receiver.Url("b"), patched.GetProperty("url").GetString());
+        var patched = await Envelope.SuccessAsync(await api.PatchAsync("webhooks/" + id, new { url = Receiver.Url("b"), events = new[] { "*" }, enabled = false }));
+        Assert.Equal(Receiver.Url("b"), patched.GetProperty("url").GetString());
         Assert.False(patched.GetProperty("enabled").GetBoolean());
 
         // Disabled: nothing is delivered; enabled again, events from then on are.
         await ContactAsync(api);
         await Task.Delay(1000);
-        Assert.Empty(_receiver.Requests);
+        Assert.Empty(Receiver.Requests);
         await Envelope.SuccessAsync(await api.PatchAsync("webhooks/" + id, new { enabled = true }));
         await ContactAsync(api);
-        var got = await _receiver.WaitAsync(r => r.Count >= 1);
+        var got = await Receiver.WaitAsync(r => r.Count >= 1);
         Assert.Equal("b", got[0].Path);
 
         await Envelope.ErrorAsync(await api.PatchAsync("webhooks/" + id, new { }), HttpStatusCode.BadRequest, "validation_failed");
@@ -96,8 +82,8 @@ public sealed class WebhookApiTests : IAsyncLifetime
     [Fact]
     public async Task After_a_rotation_both_secrets_sign_and_each_verifies_alone()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
-        var (id, old) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        var (id, old) = await SubscribeAsync(api, Receiver.Url(), "contact.created");
         var rotated = await Envelope.SuccessAsync(await api.PostEmptyAsync($"webhooks/{id}/rotate-secret"));
         var current = rotated.GetProperty("secret").GetString()!;
         Assert.NotEqual(old, current);
@@ -105,7 +91,7 @@ public sealed class WebhookApiTests : IAsyncLifetime
 
         var attempt = await Envelope.SuccessAsync(await api.PostEmptyAsync($"webhooks/{id}/test"));
         Assert.True(attempt.GetProperty("succeeded").GetBoolean());
-        var request = _receiver.Requests.Single();
+        var request = Receiver.Requests.Single();
         Assert.Equal(2, request.Header("webhook-signature").Split(' ').Length);
         VerifyStandard(current, request);
         VerifyStandard(old, request);
@@ -117,7 +103,7 @@ public sealed class WebhookApiTests : IAsyncLifetime
     [Fact]
     public async Task Samples_are_shaped_as_real_deliveries_for_every_event()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
         foreach (var name in WebhookEvents.Names)
         {
             var samples = await Envelope.SuccessAsync(await api.GetAsync("webhooks/samples/" + name));
@@ -134,9 +120,9 @@ public sealed class WebhookApiTests : IAsyncLifetime
         }
 
         // A real contact.created carries the same fields as its sample.
-        var (id, _) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        var (id, _) = await SubscribeAsync(api, Receiver.Url(), "contact.created");
         await ContactAsync(api);
-        var real = Json((await _receiver.WaitAsync(r => r.Count >= 1))[0]);
+        var real = Json((await Receiver.WaitAsync(r => r.Count >= 1))[0]);
         var sampleData = (await Envelope.SuccessAsync(await api.GetAsync("webhooks/samples/contact.created")))[0].GetProperty("data");
         Assert.Equal(sampleData.EnumerateObject().Select(p => p.Name).Order(), real.GetProperty("data").EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(["data", "event", "id", "timestamp"], real.EnumerateObject().Select(p => p.Name).Order());
@@ -160,7 +146,7 @@ public sealed class WebhookApiTests : IAsyncLifetime
     [Fact]
     public async Task Bad_subscriptions_are_refused_with_the_field_named_and_nothing_stored()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
         async Task RefusedAsync(object body, string field)
         {
             var error = await Envelope.ErrorAsync(await api.PostAsync("webhooks", body), HttpStatusCode.BadRequest, "validation_failed");

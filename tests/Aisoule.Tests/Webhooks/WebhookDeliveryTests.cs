@@ -7,31 +7,17 @@ using static Aisoule.Tests.Webhooks.WebhookHelpers;
 namespace Aisoule.Tests.Webhooks;
 
 /// <summary>Events from the outbox to loopback receivers: signed, retried, throttled by the receiver's answers, replayable.</summary>
-public sealed class WebhookDeliveryTests : IAsyncLifetime
+public sealed class WebhookDeliveryTests : WebhookTestBase
 {
-    private TestHost _host = null!;
-    private WebhookReceiver _receiver = null!;
-
-    public async Task InitializeAsync()
-    {
-        _host = await StartAsync();
-        _receiver = await WebhookReceiver.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _receiver.DisposeAsync();
-        await _host.DisposeAsync();
-    }
 
     [Fact]
     public async Task Contact_created_is_delivered_with_both_signatures_checked_by_code_we_did_not_write()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
-        var (_, secret) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        var (_, secret) = await SubscribeAsync(api, Receiver.Url(), "contact.created");
         var contactId = await ContactAsync(api);
 
-        var request = (await _receiver.WaitAsync(r => r.Count >= 1, what: "contact.created"))[0];
+        var request = (await Receiver.WaitAsync(r => r.Count >= 1, what: "contact.created"))[0];
         var body = Json(request);
         Assert.Equal("contact.created", body.GetProperty("event").GetString());
         Assert.Equal(contactId, body.GetProperty("data").GetProperty("id").GetString());
@@ -47,10 +33,10 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task Only_subscribed_events_from_after_the_subscription_are_delivered_each_once()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
         var before = await ContactAsync(api);
         await Task.Delay(50);
-        await SubscribeAsync(api, _receiver.Url("updates"), "contact.updated");
+        await SubscribeAsync(api, Receiver.Url("updates"), "contact.updated");
         var after = await ContactAsync(api);
         for (var i = 0; i < 5; i++)
         {
@@ -58,9 +44,9 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         }
 
         await Envelope.SuccessAsync(await api.PutAsync("contacts/" + before, new { name = "Old, changed" }));
-        var got = await _receiver.WaitAsync(r => r.Count >= 6, what: "six contact.updated");
+        var got = await Receiver.WaitAsync(r => r.Count >= 6, what: "six contact.updated");
         await Task.Delay(1500);
-        got = [.. _receiver.Requests];
+        got = [.. Receiver.Requests];
 
         Assert.Equal(6, got.Count);
         Assert.All(got, r => Assert.Equal("contact.updated", Json(r).GetProperty("event").GetString()));
@@ -75,14 +61,14 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task A_send_and_a_campaign_deliver_their_message_and_campaign_events_with_contact_id()
     {
-        var sender = await Messaging.Sender.SandboxAsync(_host);
-        var api = new KeyClient(_host.Client, sender.Key);
-        var (_, secret) = await SubscribeAsync(api, _receiver.Url(), "message.sent", "message.delivered", "message.read", "campaign.started", "campaign.completed");
+        var sender = await Messaging.Sender.SandboxAsync(Host);
+        var api = new KeyClient(Host.Client, sender.Key);
+        var (_, secret) = await SubscribeAsync(api, Receiver.Url(), "message.sent", "message.delivered", "message.read", "campaign.started", "campaign.completed");
         var contactId = await ContactAsync(api, new { phone_number = Messaging.Sender.NewPhone(), name = "Ana", tags = new[] { "wh" } });
         var sent = await Envelope.SuccessAsync(await sender.SendAsync(new { contact_id = contactId, type = "template", template = new { name = "hello_world", language = "en_US" } }), HttpStatusCode.Accepted);
         var messageId = sent.GetProperty("message_id").GetString();
 
-        var got = await _receiver.WaitAsync(r => r.Count >= 3, what: "sent, delivered and read");
+        var got = await Receiver.WaitAsync(r => r.Count >= 3, what: "sent, delivered and read");
         var events = got.Select(Json).Where(b => b.GetProperty("data").GetProperty("message_id").GetString() == messageId).ToList();
         Assert.Equal(new[] { "message.delivered", "message.read", "message.sent" }, events.Select(e => e.GetProperty("event").GetString()).Order(StringComparer.Ordinal));
         Assert.All(events, e => Assert.Equal(contactId, e.GetProperty("data").GetProperty("contact_id").GetString()));
@@ -90,7 +76,7 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
 
         var campaign = await Envelope.SuccessAsync(await api.PostAsync("campaigns", new { name = "WH", template = new { name = "hello_world", language = "en_US" }, audience = new { tags = new[] { "wh" } } }), HttpStatusCode.Created);
         var id = campaign.GetProperty("id").GetString();
-        var all = await _receiver.WaitAsync(r => r.Select(Json).Any(b => b.GetProperty("event").GetString() == "campaign.completed"), seconds: 30, what: "campaign.completed");
+        var all = await Receiver.WaitAsync(r => r.Select(Json).Any(b => b.GetProperty("event").GetString() == "campaign.completed"), seconds: 30, what: "campaign.completed");
         var started = all.Select(Json).Single(b => b.GetProperty("event").GetString() == "campaign.started");
         var completed = all.Select(Json).Single(b => b.GetProperty("event").GetString() == "campaign.completed");
         Assert.Equal(id, started.GetProperty("data").GetProperty("id").GetString());
@@ -100,12 +86,12 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task A_failed_delivery_is_retried_with_the_same_webhook_id_and_each_attempt_is_listed()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
-        _receiver.OnRequest = (n, _) => n <= 2 ? WebhookReceiver.Answer.With(500, "boom " + n) : WebhookReceiver.Answer.Ok();
-        var (id, secret) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        Receiver.OnRequest = (n, _) => n <= 2 ? WebhookReceiver.Answer.With(500, "boom " + n) : WebhookReceiver.Answer.Ok();
+        var (id, secret) = await SubscribeAsync(api, Receiver.Url(), "contact.created");
         await ContactAsync(api);
 
-        var got = await _receiver.WaitAsync(r => r.Count >= 3, seconds: 30, what: "three attempts");
+        var got = await Receiver.WaitAsync(r => r.Count >= 3, seconds: 30, what: "three attempts");
         Assert.Single(got.Select(r => r.Header("webhook-id")).Distinct());
         Assert.All(got, r => VerifyStandard(secret, r));
         var attempts = await WaitForAttemptsAsync(api, id, a => a.GetArrayLength() >= 3 && a[0].GetProperty("succeeded").GetBoolean());
@@ -122,22 +108,22 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task Retry_after_on_429_is_honoured_before_the_next_attempt()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
-        _receiver.OnRequest = (n, _) => n == 1 ? WebhookReceiver.Answer.RetryAfter(429, 3) : WebhookReceiver.Answer.Ok();
-        await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        Receiver.OnRequest = (n, _) => n == 1 ? WebhookReceiver.Answer.RetryAfter(429, 3) : WebhookReceiver.Answer.Ok();
+        await SubscribeAsync(api, Receiver.Url(), "contact.created");
         await ContactAsync(api);
 
-        var got = await _receiver.WaitAsync(r => r.Count >= 2, seconds: 30, what: "the retry");
+        var got = await Receiver.WaitAsync(r => r.Count >= 2, seconds: 30, what: "the retry");
         Assert.True(got[1].At - got[0].At >= TimeSpan.FromSeconds(2.9), $"retried after {(got[1].At - got[0].At).TotalSeconds:0.00} s; Retry-After said 3 (the schedule's first wait here is 1 s)");
     }
 
     [Fact]
     public async Task Redirect_hang_and_closed_connection_are_failures_and_redirects_are_not_followed()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
-        _receiver.OnRequest = (_, path) => path switch
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        Receiver.OnRequest = (_, path) => path switch
         {
-            "redirect" => WebhookReceiver.Answer.Redirect(_receiver.Url("target")),
+            "redirect" => WebhookReceiver.Answer.Redirect(Receiver.Url("target")),
             "hang" => WebhookReceiver.Answer.Hanging(),
             "close" => WebhookReceiver.Answer.Closed(),
             _ => WebhookReceiver.Answer.Ok(),
@@ -145,7 +131,7 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
 
         async Task<JsonElement> TestAsync(string path)
         {
-            var (id, _) = await SubscribeAsync(api, _receiver.Url(path), "contact.created");
+            var (id, _) = await SubscribeAsync(api, Receiver.Url(path), "contact.created");
             return await Envelope.SuccessAsync(await api.PostEmptyAsync($"webhooks/{id}/test"));
         }
 
@@ -156,7 +142,7 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         Assert.False(redirect.GetProperty("succeeded").GetBoolean());
         Assert.Equal(302, redirect.GetProperty("status_code").GetInt32());
         Assert.Contains("redirect", redirect.GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain(_receiver.Requests, r => r.Path == "target");
+        Assert.DoesNotContain(Receiver.Requests, r => r.Path == "target");
 
         Assert.False(hang.GetProperty("succeeded").GetBoolean());
         Assert.Equal(JsonValueKind.Null, hang.GetProperty("status_code").ValueKind);
@@ -172,25 +158,25 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task Gone_unsubscribes_at_once()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
-        _receiver.OnRequest = (_, _) => WebhookReceiver.Answer.With(410, "this Zap is off");
-        var (id, _) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        Receiver.OnRequest = (_, _) => WebhookReceiver.Answer.With(410, "this Zap is off");
+        var (id, _) = await SubscribeAsync(api, Receiver.Url(), "contact.created");
         await ContactAsync(api);
-        await _receiver.WaitAsync(r => r.Count >= 1);
+        await Receiver.WaitAsync(r => r.Count >= 1);
         await WaitUntilAsync(async () => (await api.GetAsync("webhooks/" + id)).StatusCode == HttpStatusCode.NotFound, "the webhook removed after 410");
 
         await ContactAsync(api);
         await Task.Delay(1500);
-        Assert.Single(_receiver.Requests);
+        Assert.Single(Receiver.Requests);
     }
 
     [Fact]
     public async Task Three_failed_events_make_a_webhook_failing_and_a_success_makes_it_healthy_again()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
         var failing = true;
-        _receiver.OnRequest = (_, _) => failing ? WebhookReceiver.Answer.With(503) : WebhookReceiver.Answer.Ok();
-        var (id, _) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        Receiver.OnRequest = (_, _) => failing ? WebhookReceiver.Answer.With(503) : WebhookReceiver.Answer.Ok();
+        var (id, _) = await SubscribeAsync(api, Receiver.Url(), "contact.created");
         async Task<JsonElement> HookAsync() => await Envelope.SuccessAsync(await api.GetAsync("webhooks/" + id));
 
         await ContactAsync(api);
@@ -222,32 +208,32 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         await using var host = await StartAsync(new Dictionary<string, string?> { ["Webhooks:RetrySchedule:0"] = "00:00:03" });
         var api = await KeyClient.ForNewWorkspaceAsync(host);
         var down = true;
-        _receiver.OnRequest = (_, _) => down ? WebhookReceiver.Answer.With(500) : WebhookReceiver.Answer.Ok();
-        await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        Receiver.OnRequest = (_, _) => down ? WebhookReceiver.Answer.With(500) : WebhookReceiver.Answer.Ok();
+        await SubscribeAsync(api, Receiver.Url(), "contact.created");
 
         // Twenty contacts in one go: their events are relayed together (one queue message for the webhook).
         var ids = (await Envelope.SuccessAsync(await api.PostAsync("contacts/bulk", new { contacts = Enumerable.Range(0, 20).Select(i => new { phone_number = Messaging.Sender.NewPhone(), name = "Bulk " + i }) })))
             .GetProperty("created").GetInt32();
         Assert.Equal(20, ids);
-        await _receiver.WaitAsync(r => r.Count >= 1);
+        await Receiver.WaitAsync(r => r.Count >= 1);
         await Task.Delay(1500);
 
         // The bulk's transactions are relayed in a run or a few; one attempt per run reached the failing endpoint, and
         // the rest wait with it instead of failing one by one.
-        var whileDown = _receiver.Requests.Count;
+        var whileDown = Receiver.Requests.Count;
         Assert.InRange(whileDown, 1, 4);
         down = false;
-        var got = await _receiver.WaitAsync(r => r.Select(x => x.Header("webhook-id")).Distinct().Count() >= 20, seconds: 20, what: "all twenty after the endpoint came back");
+        var got = await Receiver.WaitAsync(r => r.Select(x => x.Header("webhook-id")).Distinct().Count() >= 20, seconds: 20, what: "all twenty after the endpoint came back");
         Assert.Equal(20, got.Skip(whileDown).Select(r => r.Header("webhook-id")).Distinct().Count() + got.Take(whileDown).Select(r => r.Header("webhook-id")).Except(got.Skip(whileDown).Select(r => r.Header("webhook-id"))).Count());
     }
 
     [Fact]
     public async Task An_exhausted_delivery_is_replayed_and_recover_replays_every_failed_one_since()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
         var up = false;
-        _receiver.OnRequest = (_, _) => up ? WebhookReceiver.Answer.Ok() : WebhookReceiver.Answer.With(500);
-        var (id, _) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        Receiver.OnRequest = (_, _) => up ? WebhookReceiver.Answer.Ok() : WebhookReceiver.Answer.With(500);
+        var (id, _) = await SubscribeAsync(api, Receiver.Url(), "contact.created");
         var since = DateTimeOffset.UtcNow.AddSeconds(-1);
         await ContactAsync(api);
         await ContactAsync(api);
@@ -266,7 +252,7 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         var recovered = await Envelope.SuccessAsync(await api.PostAsync($"webhooks/{id}/recover", new { since = since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) }), HttpStatusCode.Accepted);
         Assert.Equal(2, recovered.GetProperty("replayed").GetInt32());
         await WaitForAttemptsAsync(api, id, a => a.EnumerateArray().Count(x => x.GetProperty("succeeded").GetBoolean()) == 3);
-        var ids = _receiver.Requests.Select(r => r.Header("webhook-id")).Distinct().Count();
+        var ids = Receiver.Requests.Select(r => r.Header("webhook-id")).Distinct().Count();
         Assert.Equal(3, ids);
 
         await Envelope.ErrorAsync(await api.PostEmptyAsync($"webhooks/{id}/deliveries/dlv_0000000000000000ffffffffffffffff/replay"), HttpStatusCode.NotFound, "not_found");

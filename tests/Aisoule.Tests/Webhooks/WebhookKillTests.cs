@@ -26,17 +26,7 @@ public sealed class WebhookKillTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _receiver.DisposeAsync();
-        var tables = new TableServiceClient(Azurite.ConnectionString);
-        await foreach (var table in tables.QueryAsync(TableServiceClient.CreateQueryFilter($"TableName ge {_prefix} and TableName lt {_prefix + "~"}")))
-        {
-            await tables.DeleteTableAsync(table.Name);
-        }
-
-        var queues = new QueueServiceClient(Azurite.ConnectionString);
-        await foreach (var queue in queues.GetQueuesAsync(prefix: _prefix))
-        {
-            await queues.DeleteQueueAsync(queue.Name);
-        }
+        await TestHost.DeleteStorageAsync(Azurite.ConnectionString, _prefix);
     }
 
     [Fact]

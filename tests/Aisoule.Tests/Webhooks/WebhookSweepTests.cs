@@ -14,34 +14,21 @@ using static Aisoule.Tests.Webhooks.WebhookHelpers;
 namespace Aisoule.Tests.Webhooks;
 
 /// <summary>The sweep's three jobs, the payload bound, and the isolation and pacing of endpoints.</summary>
-public sealed class WebhookSweepTests : IAsyncLifetime
+public sealed class WebhookSweepTests : WebhookTestBase
 {
-    private TestHost _host = null!;
-    private WebhookReceiver _receiver = null!;
-
-    public async Task InitializeAsync()
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        _host = await StartAsync(new Dictionary<string, string?>
-        {
-            ["Webhooks:HostRates:127.0.0.1"] = "5",
-            ["Webhooks:StrandedAfter"] = "00:00:01",
-        });
-        _receiver = await WebhookReceiver.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _receiver.DisposeAsync();
-        await _host.DisposeAsync();
-    }
+        ["Webhooks:HostRates:127.0.0.1"] = "5",
+        ["Webhooks:StrandedAfter"] = "00:00:01",
+    };
 
     [Fact]
     public async Task An_event_whose_nudge_was_lost_is_delivered_by_the_sweep_and_everything_past_retention_is_deleted()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
-        var (id, _) = await SubscribeAsync(api, _receiver.Url(), "contact.created");
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        var (id, _) = await SubscribeAsync(api, Receiver.Url(), "contact.created");
         var workspaceId = (await Envelope.SuccessAsync(await api.GetAsync("auth/me"))).GetProperty("workspace").GetProperty("id").GetString()!;
-        var storage = _host.Services.GetRequiredService<StorageAccount>();
+        var storage = Host.Services.GetRequiredService<StorageAccount>();
         var contacts = await storage.GetTableAsync("contacts");
 
         // An event written as a contact write writes it, whose nudge never went (the process died just after).
@@ -51,11 +38,11 @@ public sealed class WebhookSweepTests : IAsyncLifetime
         List<TableTransactionAction> rows = [];
         lost.AddTo(rows);
         await contacts.SubmitTransactionAsync(rows);
-        var relay = _host.Services.GetRequiredService<OutboxRelay>();
+        var relay = Host.Services.GetRequiredService<OutboxRelay>();
         await Task.Delay(1500);
-        Assert.Empty(_receiver.Requests);
+        Assert.Empty(Receiver.Requests);
         await relay.SweepAsync();
-        var got = await _receiver.WaitAsync(r => r.Count >= 1, what: "the swept event");
+        var got = await Receiver.WaitAsync(r => r.Count >= 1, what: "the swept event");
         Assert.Equal("contact.created", Json(got[0]).GetProperty("event").GetString());
         await WaitForAttemptsAsync(api, id, a => a.GetArrayLength() == 1 && a[0].GetProperty("succeeded").GetBoolean());
 
@@ -64,8 +51,8 @@ public sealed class WebhookSweepTests : IAsyncLifetime
         OutboxEvent.CreateWithJson(workspaceId, OutboxEvent.Prefix + "pending", WebhookEvents.ContactCreated, data, DateTimeOffset.UtcNow.AddDays(40)).AddTo(pending);
         await contacts.SubmitTransactionAsync(pending);
         var later = new ManualClock(DateTimeOffset.UtcNow.AddDays(31));
-        var o = _host.Services.GetRequiredService<IOptionsMonitor<WebhookOptions>>();
-        var future = new OutboxRelay(storage, _host.Services.GetRequiredService<WebhookService>(), _host.Services.GetRequiredService<WebhookDeliverer>(), o, later, NullLogger<OutboxRelay>.Instance);
+        var o = Host.Services.GetRequiredService<IOptionsMonitor<WebhookOptions>>();
+        var future = new OutboxRelay(storage, Host.Services.GetRequiredService<WebhookService>(), Host.Services.GetRequiredService<WebhookDeliverer>(), o, later, NullLogger<OutboxRelay>.Instance);
         await future.SweepAsync();
         var outbox = new List<string>();
         await foreach (var row in contacts.QueryAsync<TableEntity>(OutboxEvent.Filter(workspaceId)))
@@ -89,9 +76,9 @@ public sealed class WebhookSweepTests : IAsyncLifetime
     [Fact]
     public async Task A_hanging_endpoint_does_not_delay_another_and_one_host_gets_at_most_its_rate()
     {
-        var api = await KeyClient.ForNewWorkspaceAsync(_host);
-        _receiver.OnRequest = (_, path) => path == "dead" ? WebhookReceiver.Answer.Hanging() : WebhookReceiver.Answer.Ok();
-        await SubscribeAsync(api, _receiver.Url("dead"), "contact.created");
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        Receiver.OnRequest = (_, path) => path == "dead" ? WebhookReceiver.Answer.Hanging() : WebhookReceiver.Answer.Ok();
+        await SubscribeAsync(api, Receiver.Url("dead"), "contact.created");
 
         // The live endpoint is reached by another name of this machine, so the 5 a second of 127.0.0.1 does not bind it.
         await using var live = await WebhookReceiver.StartAsync();
@@ -106,8 +93,8 @@ public sealed class WebhookSweepTests : IAsyncLifetime
         await live.WaitAsync(r => r.Count >= 12, seconds: 15, what: "the live endpoint's 12 deliveries");
 
         // The dead one's attempts (to 127.0.0.1, 5 a second at most) never crowd a second.
-        await _receiver.WaitAsync(r => r.Count >= 8, seconds: 30, what: "attempts at the hanging endpoint");
-        var times = _receiver.Requests.Select(r => r.At).Order().ToList();
+        await Receiver.WaitAsync(r => r.Count >= 8, seconds: 30, what: "attempts at the hanging endpoint");
+        var times = Receiver.Requests.Select(r => r.At).Order().ToList();
         var busiest = times.Select((t, i) => times.Skip(i).TakeWhile(u => u - t < TimeSpan.FromSeconds(1)).Count()).Max();
         Assert.True(busiest <= 5, $"{busiest} attempts at 127.0.0.1 within one second; its rate is 5");
     }
