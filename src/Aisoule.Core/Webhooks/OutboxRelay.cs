@@ -232,10 +232,22 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
         var late = now - o.StrandedAfter;
         var filter = TableClient.CreateQueryFilter(
             $"(Status eq {WebhookDeliveryStatus.Pending} and CreatedAt lt {late}) or (Status eq {WebhookDeliveryStatus.Retrying} and NextAttemptAt lt {late}) or (Status eq {WebhookDeliveryStatus.Delivering} and ClaimedAt lt {late - o.ClaimTimeout})");
+        var stranded = new List<WebhookDeliveryEntity>();
         await foreach (var d in deliveries.QueryAsync<WebhookDeliveryEntity>(filter, select: ["PartitionKey", "Id", "WebhookId", "Status", "Attempts"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            var attempt = d.Status == WebhookDeliveryStatus.Delivering ? d.Attempts : d.Attempts + 1;
-            await deliverer.EnqueueAsync(WebhookWork.One(WebhookDeliverer.WorkspaceOf(d.PartitionKey), d.WebhookId, d.Id, attempt), null, cancellationToken).ConfigureAwait(false);
+            stranded.Add(d);
+        }
+
+        // 100 to a message per webhook, oldest first, as the relay queues them: a backlog is not turned into one
+        // message per delivery.
+        foreach (var group in stranded.GroupBy(d => (d.PartitionKey, d.WebhookId)))
+        {
+            var items = group.OrderByDescending(d => d.Id, StringComparer.Ordinal)
+                .Select(d => new WebhookWorkItem(d.Id, d.Status == WebhookDeliveryStatus.Delivering ? d.Attempts : d.Attempts + 1));
+            foreach (var chunk in items.Chunk(WebhookWork.MaxItems))
+            {
+                await deliverer.EnqueueAsync(new WebhookWork(WebhookDeliverer.WorkspaceOf(group.Key.PartitionKey), group.Key.WebhookId, chunk), null, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 

@@ -152,6 +152,28 @@ public sealed class WebhookDeliverer(
     public async Task RunAsync(WebhookWork work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
+        var o = options.CurrentValue;
+        var inFlight = _inFlight.AddOrUpdate(work.WebhookId, 1, (_, n) => n + 1);
+        try
+        {
+            if (inFlight > o.MaxInFlightPerWebhook)
+            {
+                // This instance already works on enough of this webhook's messages: a slow endpoint must not hold every
+                // worker. Checked before anything is read, so a message waiting its turn costs no storage reads.
+                await EnqueueAsync(work, TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            await RunBatchAsync(work, o, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _inFlight.AddOrUpdate(work.WebhookId, 0, (_, n) => n - 1);
+        }
+    }
+
+    private async Task RunBatchAsync(WebhookWork work, WebhookOptions o, CancellationToken cancellationToken)
+    {
         var found = await FindManyAsync(work.WorkspaceId, work.WebhookId, work.Items.Select(i => i.DeliveryId), cancellationToken).ConfigureAwait(false);
         var waiting = work.Items.Select(i => (Item: i, Delivery: found.GetValueOrDefault(i.DeliveryId)))
             .Where(x => x.Delivery is not null && Awaits(x.Delivery, x.Item.Attempt))
@@ -174,54 +196,41 @@ public sealed class WebhookDeliverer(
             return;
         }
 
-        var o = options.CurrentValue;
-        var inFlight = _inFlight.AddOrUpdate(hook.Id, 1, (_, n) => n + 1);
-        try
+        var host = new Uri(hook.Url).IdnHost.ToLowerInvariant();
+        for (var i = 0; i < waiting.Count; i++)
         {
-            if (inFlight > o.MaxInFlightPerWebhook)
+            var rest = work with { Items = [.. waiting.Skip(i).Select(w => w.Item)] };
+
+            // Paced per workspace and host: another workspace's burst to the same host never uses this one's rate.
+            if (!await gate.AcquireAsync("webhookhost|" + work.WorkspaceId + "|" + host, o.RateFor(host), TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false))
             {
-                // This instance already works on enough of this webhook's messages: a slow endpoint must not hold every worker.
-                await EnqueueAsync(work with { Items = [.. waiting.Select(w => w.Item)] }, TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+                await EnqueueAsync(rest, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
                 return;
             }
 
-            var host = new Uri(hook.Url).IdnHost.ToLowerInvariant();
-            for (var i = 0; i < waiting.Count; i++)
+            var (item, delivery) = waiting[i];
+            var attempt = await AttemptAsync(hook, delivery, item.Attempt, retries: true, cancellationToken).ConfigureAwait(false);
+            if (attempt is null && await FindAsync(work.WorkspaceId, work.WebhookId, item.DeliveryId, cancellationToken).ConfigureAwait(false) is { } again && Awaits(again, item.Attempt))
             {
-                var rest = work with { Items = [.. waiting.Skip(i).Select(w => w.Item)] };
-                // Paced per workspace and host: another workspace's burst to the same host never uses this one's rate.
-                if (!await gate.AcquireAsync("webhookhost|" + work.WorkspaceId + "|" + host, o.RateFor(host), TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false))
-                {
-                    await EnqueueAsync(rest, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
-                    return;
-                }
-
-                var (item, delivery) = waiting[i];
-                var attempt = await AttemptAsync(hook, delivery, item.Attempt, retries: true, cancellationToken).ConfigureAwait(false);
-                if (attempt is null && await FindAsync(work.WorkspaceId, work.WebhookId, item.DeliveryId, cancellationToken).ConfigureAwait(false) is { } again && Awaits(again, item.Attempt))
-                {
-                    // The row moved since it was read (not by another attempt: it still waits for this one): claim it as it is now.
-                    attempt = await AttemptAsync(hook, again, item.Attempt, retries: true, cancellationToken).ConfigureAwait(false);
-                }
-                if (attempt is { Outcome: "unsubscribed" })
-                {
-                    return;
-                }
-
-                if (attempt is { Succeeded: false } && i + 1 < waiting.Count && work.Deferrals < o.Retries.Count)
-                {
-                    var wait = attempt.NextAttemptAt is { } next && next > clock.GetUtcNow() ? next - clock.GetUtcNow() : Jitter(o.Retries[work.Deferrals]);
-                    var later = waiting.Skip(i + 1).ToList();
-                    // Marked before the message is written, so the message never meets the rows changing under it.
-                    await MarkWaitingAsync(later.Select(w => w.Delivery), clock.GetUtcNow() + wait).ConfigureAwait(false);
-                    await EnqueueAsync(work with { Items = [.. later.Select(w => w.Item)], Deferrals = work.Deferrals + 1 }, wait, CancellationToken.None).ConfigureAwait(false);
-                    return;
-                }
+                // The row moved since it was read (not by another attempt: it still waits for this one): claim it as it is now.
+                attempt = await AttemptAsync(hook, again, item.Attempt, retries: true, cancellationToken).ConfigureAwait(false);
             }
-        }
-        finally
-        {
-            _inFlight.AddOrUpdate(hook.Id, 0, (_, n) => n - 1);
+
+            if (attempt is { Outcome: "unsubscribed" })
+            {
+                return;
+            }
+
+            if (attempt is { Succeeded: false } && i + 1 < waiting.Count && work.Deferrals < o.Retries.Count)
+            {
+                var wait = attempt.NextAttemptAt is { } next && next > clock.GetUtcNow() ? next - clock.GetUtcNow() : Jitter(o.Retries[work.Deferrals]);
+                var later = waiting.Skip(i + 1).ToList();
+
+                // Marked before the message is written, so the message never meets the rows changing under it.
+                await MarkWaitingAsync(later.Select(w => w.Delivery), clock.GetUtcNow() + wait).ConfigureAwait(false);
+                await EnqueueAsync(work with { Items = [.. later.Select(w => w.Item)], Deferrals = work.Deferrals + 1 }, wait, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
         }
     }
 
