@@ -201,7 +201,7 @@ public sealed class CampaignRequestTests : IAsyncLifetime
     {
         // Above 200 the planner reads the workspace's contacts in one range instead of one by one.
         var sender = await Sender.SandboxAsync(_host);
-        var both = await ContactsAsync(sender, 150, ["alpha"], i => new { phone_number = Sender.NewPhone(), name = $"Both {i}", tags = new[] { "alpha", "beta" }, opted_in = i >= 5 });
+        var both = await ContactsAsync(sender, 150, ["alpha"], i => new { phone_number = UniquePhone(), name = $"Both {i}", tags = new[] { "alpha", "beta" }, opted_in = i >= 5 });
         var betaOnly = (await ContactsAsync(sender, 70, ["beta"])).Except(both).ToList();
         var outside = await ContactsAsync(sender, 10, ["gamma"]);
         var gone = await ContactAsync(sender, new { phone_number = Sender.NewPhone() });
