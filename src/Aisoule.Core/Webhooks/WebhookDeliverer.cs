@@ -179,6 +179,15 @@ public sealed class WebhookDeliverer(
             .Where(x => x.Delivery is not null && Awaits(x.Delivery, x.Item.Attempt))
             .Select(x => (x.Item, Delivery: x.Delivery!))
             .ToList();
+
+        // A retry's message is written before the failed attempt is recorded (so a crash cannot lose it): one that comes
+        // while that record is still on its way finds the previous attempt "delivering", and looks again in a second.
+        var early = work.Items.Where(i => found.GetValueOrDefault(i.DeliveryId) is { Status: WebhookDeliveryStatus.Delivering } d && d.Attempts == i.Attempt - 1).ToList();
+        if (early.Count > 0)
+        {
+            await EnqueueAsync(work with { Items = early }, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+        }
+
         if (waiting.Count == 0)
         {
             return;
