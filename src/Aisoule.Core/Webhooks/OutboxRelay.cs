@@ -207,7 +207,7 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
 
             foreach (var partition in partitions)
             {
-                await queue.SendMessageAsync(new OutboxNudge(name, partition, WorkspaceOf(name, partition)).ToJson(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await queue.SendMessageAsync(new OutboxNudge(name, partition, Messaging.Messages.MessageKeys.WorkspaceOf(partition)).ToJson(), cancellationToken: cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -276,7 +276,4 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
         }
     }
 
-    /// <summary>The workspace a partition of an outbox table belongs to (the messages table's are <c>{workspace}|{digit}</c>).</summary>
-    internal static string WorkspaceOf(string table, string partition) =>
-        table == Messaging.MessagingNames.Messages && partition.LastIndexOf('|') is var bar and > 0 ? partition[..bar] : partition;
 }

@@ -36,11 +36,7 @@ public sealed class WebhookDeliveries(StorageAccount storage, WebhookService hoo
 
         // A fresh event id: a receiver that de-duplicates must not drop a second test.
         var eventId = "evt_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var body = WebhookEvents.Samples(name, now)[0];
-        using (var sample = System.Text.Json.JsonDocument.Parse(body))
-        {
-            body = WebhookEvents.Body(eventId, name, now, sample.RootElement.GetProperty("data").GetRawText());
-        }
+        var body = WebhookEvents.Body(eventId, name, now, WebhookEvents.SampleData(name, now));
 
         var delivery = await deliverer.RecordAsync(deliverer.NewDelivery(workspaceId, hook.Id, eventId, name, now, body, WebhookTriggers.Test), cancellationToken).ConfigureAwait(false);
         return await deliverer.AttemptAsync(hook, delivery, 1, retries: false, cancellationToken).ConfigureAwait(false) is { } attempt

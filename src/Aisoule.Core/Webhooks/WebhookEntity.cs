@@ -11,6 +11,9 @@ namespace Aisoule.Core.Webhooks;
 /// </summary>
 public sealed class WebhookEntity : ITableEntity
 {
+    private string _eventsJson = "[]";
+    private IReadOnlyList<string>? _events;
+
     public string PartitionKey { get; set; } = "";
 
     public string RowKey { get; set; } = "";
@@ -26,7 +29,11 @@ public sealed class WebhookEntity : ITableEntity
     public string Url { get; set; } = "";
 
     /// <summary>The event names (or <c>*</c>) as a JSON array.</summary>
-    public string EventsJson { get; set; } = "[]";
+    public string EventsJson
+    {
+        get => _eventsJson;
+        set => (_eventsJson, _events) = (value, null);
+    }
 
     public bool Enabled { get; set; } = true;
 
@@ -45,7 +52,8 @@ public sealed class WebhookEntity : ITableEntity
     [IgnoreDataMember]
     public IReadOnlyList<string> Events
     {
-        get => JsonSerializer.Deserialize<string[]>(EventsJson) ?? [];
+        // Read once per row: the relay asks every event whether the webhook wants it.
+        get => _events ??= JsonSerializer.Deserialize<string[]>(EventsJson) ?? [];
         set => EventsJson = JsonSerializer.Serialize(value);
     }
 

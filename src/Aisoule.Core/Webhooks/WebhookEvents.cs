@@ -135,6 +135,10 @@ public static class WebhookEvents
         })];
     }
 
+    /// <summary>The <c>data</c> of the first sample of <paramref name="name"/> (what a test delivery sends under an id of its own).</summary>
+    public static string SampleData(string name, DateTimeOffset now) =>
+        IsName(name) ? SampleData(name, 0, now.AddMinutes(-7)) : throw new ArgumentException("Not an event name.", nameof(name));
+
     private static readonly string[] SampleNames = ["Pablo Morales", "Aiko Tanaka", "Grace Okafor"];
     private static readonly string[] SamplePhones = ["+16505551234", "+819012345678", null!];
     private static readonly string[] SampleUserIds = ["US.13491208655302741918", "JP.11223344556677889900", "NG.98765432109876543210"];

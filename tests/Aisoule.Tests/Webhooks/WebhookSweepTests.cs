@@ -33,7 +33,7 @@ public sealed class WebhookSweepTests : WebhookTestBase
 
         // An event written as a contact write writes it, whose nudge never went (the process died just after).
         var at = DateTimeOffset.UtcNow;
-        var data = JsonDocument.Parse(WebhookEvents.Samples(WebhookEvents.ContactCreated, at)[0]).RootElement.GetProperty("data").GetRawText();
+        var data = WebhookEvents.SampleData(WebhookEvents.ContactCreated, at);
         var lost = OutboxEvent.CreateWithJson(workspaceId, OutboxEvent.Prefix + at.UtcTicks.ToString("d19", System.Globalization.CultureInfo.InvariantCulture) + "_lost", WebhookEvents.ContactCreated, data, at);
         List<TableTransactionAction> rows = [];
         lost.AddTo(rows);
