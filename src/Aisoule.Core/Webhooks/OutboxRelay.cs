@@ -126,17 +126,21 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
         }
 
         var taken = pending.Take(PerRun).ToList();
-        var rows = new TableEntity?[taken.Count];
+        // Most pending rows carry their event; the others' event rows are read.
+        var carried = new OutboxEvent?[taken.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, taken.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
         {
-            var found = OutboxEvent.EventKeyOf(taken[i]) is { } key
-                ? await source.GetEntityIfExistsAsync<TableEntity>(nudge.Partition, key, cancellationToken: ct).ConfigureAwait(false)
-                : null;
-            rows[i] = found is { HasValue: true } ? found.Value : null;
+            if ((carried[i] = OutboxEvent.FromPending(taken[i])) is not null || OutboxEvent.EventKeyOf(taken[i]) is not { } key)
+            {
+                return;
+            }
+
+            var found = await source.GetEntityIfExistsAsync<TableEntity>(nudge.Partition, key, cancellationToken: ct).ConfigureAwait(false);
+            carried[i] = found.HasValue ? OutboxEvent.From(found.Value!) : null;
         }).ConfigureAwait(false);
 
         // In the order they happened (the pending rows' keys are their times); a pending row whose event is gone is dropped.
-        var events = rows.Where(r => r is not null).Select(r => OutboxEvent.From(r!)).ToList();
+        var events = carried.Where(e => e is not null).Select(e => e!).ToList();
         var subscriptions = events.Count == 0 ? [] : await hooks.EnabledAsync(nudge.WorkspaceId, cancellationToken).ConfigureAwait(false);
         var work = new List<WebhookWork>();
         foreach (var hook in subscriptions)
@@ -240,13 +244,13 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
 
         // 100 to a message per webhook, oldest first, as the relay queues them: a backlog is not turned into one
         // message per delivery.
-        foreach (var group in stranded.GroupBy(d => (d.PartitionKey, d.WebhookId)))
+        foreach (var group in stranded.GroupBy(d => (Workspace: WebhookDeliveryEntity.WorkspaceOf(d.PartitionKey), d.WebhookId)))
         {
             var items = group.OrderByDescending(d => d.Id, StringComparer.Ordinal)
                 .Select(d => new WebhookWorkItem(d.Id, d.Status == WebhookDeliveryStatus.Delivering ? d.Attempts : d.Attempts + 1));
             foreach (var chunk in items.Chunk(WebhookWork.MaxItems))
             {
-                await deliverer.EnqueueAsync(new WebhookWork(WebhookDeliverer.WorkspaceOf(group.Key.PartitionKey), group.Key.WebhookId, chunk), null, cancellationToken).ConfigureAwait(false);
+                await deliverer.EnqueueAsync(new WebhookWork(group.Key.Workspace, group.Key.WebhookId, chunk), null, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -45,7 +45,7 @@ public sealed class WebhookDeliverer(
         var id = WebhookDeliveryEntity.NewId(occurredAt, eventId);
         return new WebhookDeliveryEntity
         {
-            PartitionKey = WebhookDeliveryEntity.Partition(workspaceId, webhookId),
+            PartitionKey = WebhookDeliveryEntity.Partition(workspaceId, webhookId, id),
             RowKey = WebhookDeliveryEntity.Row(id),
             Id = id,
             WebhookId = webhookId,
@@ -71,32 +71,33 @@ public sealed class WebhookDeliverer(
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
-            return await FindAsync(WorkspaceOf(delivery.PartitionKey), delivery.WebhookId, delivery.Id, cancellationToken).ConfigureAwait(false) ?? delivery;
+            return await FindAsync(WebhookDeliveryEntity.WorkspaceOf(delivery.PartitionKey), delivery.WebhookId, delivery.Id, cancellationToken).ConfigureAwait(false) ?? delivery;
         }
     }
 
     /// <summary>
-    /// Records deliveries of one subscription, 100 to a transaction; a transaction that meets one recorded before (a relay
-    /// run again) is done one by one, keeping those already there as they are.
+    /// Records deliveries of one subscription, a transaction per partition (and per 100), side by side; a transaction that
+    /// meets one recorded before (a relay run again) is done one by one, keeping those already there as they are.
     /// </summary>
     public async Task RecordAllAsync(IReadOnlyList<WebhookDeliveryEntity> deliveries, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(deliveries);
         var table = await storage.GetTableAsync(Table, cancellationToken).ConfigureAwait(false);
-        foreach (var chunk in Chunks(deliveries))
+        var chunks = deliveries.GroupBy(d => d.PartitionKey, StringComparer.Ordinal).SelectMany(Chunks);
+        await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = WebhookDeliveryEntity.Shards, CancellationToken = cancellationToken }, async (chunk, ct) =>
         {
             try
             {
-                await TableBatch.SubmitAsync(table, [.. chunk.Select(d => new TableTransactionAction(TableTransactionActionType.Add, d))], cancellationToken).ConfigureAwait(false);
+                await TableBatch.SubmitAsync(table, [.. chunk.Select(d => new TableTransactionAction(TableTransactionActionType.Add, d))], ct).ConfigureAwait(false);
             }
             catch (TableTransactionFailedException ex) when (ex.Status == 409)
             {
                 foreach (var delivery in chunk)
                 {
-                    await RecordAsync(delivery, cancellationToken).ConfigureAwait(false);
+                    await RecordAsync(delivery, ct).ConfigureAwait(false);
                 }
             }
-        }
+        }).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -133,7 +134,7 @@ public sealed class WebhookDeliverer(
         }
 
         var table = await storage.GetTableAsync(Table, cancellationToken).ConfigureAwait(false);
-        var found = await table.GetEntityIfExistsAsync<WebhookDeliveryEntity>(WebhookDeliveryEntity.Partition(workspaceId, webhookId), WebhookDeliveryEntity.Row(deliveryId), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var found = await table.GetEntityIfExistsAsync<WebhookDeliveryEntity>(WebhookDeliveryEntity.Partition(workspaceId, webhookId, deliveryId), WebhookDeliveryEntity.Row(deliveryId), cancellationToken: cancellationToken).ConfigureAwait(false);
         return found.HasValue ? found.Value : null;
     }
 
@@ -244,13 +245,13 @@ public sealed class WebhookDeliverer(
     }
 
     /// <summary>
-    /// Shows deliveries put off behind a failing one as <c>retrying</c> with their time (one transaction per 100), so the
+    /// Shows deliveries put off behind a failing one as <c>retrying</c> with their time (a transaction per partition), so the
     /// sweep knows them as waiting rather than stranded. Best effort: one changed meanwhile keeps its own state.
     /// </summary>
     private async Task MarkWaitingAsync(IEnumerable<WebhookDeliveryEntity> deliveries, DateTimeOffset next)
     {
         var table = await storage.GetTableAsync(Table, CancellationToken.None).ConfigureAwait(false);
-        foreach (var chunk in deliveries.Chunk(TableBatch.MaxActions))
+        foreach (var chunk in deliveries.GroupBy(d => d.PartitionKey, StringComparer.Ordinal).SelectMany(p => p.Chunk(TableBatch.MaxActions)))
         {
             try
             {
@@ -286,7 +287,7 @@ public sealed class WebhookDeliverer(
 
         var table = await storage.GetTableAsync(Table, cancellationToken).ConfigureAwait(false);
         var wanted = ids.ToHashSet(StringComparer.Ordinal);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {WebhookDeliveryEntity.Partition(workspaceId, webhookId)} and RowKey ge {WebhookDeliveryEntity.Row(ids[0])} and RowKey le {WebhookDeliveryEntity.Row(ids[^1])}");
+        var filter = WebhookDeliveryEntity.AllPartitionsFilter(workspaceId, webhookId) + " and " + TableClient.CreateQueryFilter($"RowKey ge {WebhookDeliveryEntity.Row(ids[0])} and RowKey le {WebhookDeliveryEntity.Row(ids[^1])}");
         await foreach (var d in table.QueryAsync<WebhookDeliveryEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (wanted.Contains(d.Id))
@@ -355,7 +356,7 @@ public sealed class WebhookDeliverer(
             outcome = "retrying";
 
             // The retry's queue message first: a crash before the record below leaves it to find the claim and go again.
-            await EnqueueAsync(WebhookWork.One(WorkspaceOf(claimed.PartitionKey), hook.Id, claimed.Id, attempt + 1), wait, CancellationToken.None).ConfigureAwait(false);
+            await EnqueueAsync(WebhookWork.One(WebhookDeliveryEntity.WorkspaceOf(claimed.PartitionKey), hook.Id, claimed.Id, attempt + 1), wait, CancellationToken.None).ConfigureAwait(false);
         }
         else
         {
@@ -391,7 +392,7 @@ public sealed class WebhookDeliverer(
             await table.UpsertEntityAsync(record, TableUpdateMode.Replace, CancellationToken.None).ConfigureAwait(false);
         }
 
-        var workspaceId = WorkspaceOf(claimed.PartitionKey);
+        var workspaceId = WebhookDeliveryEntity.WorkspaceOf(claimed.PartitionKey);
         await hooks.RecordHealthAsync(workspaceId, hook.Id, newFailedEvent: !result.Succeeded && claimed.Failures == 0, result, CancellationToken.None).ConfigureAwait(false);
         if (result.Gone)
         {
@@ -423,8 +424,6 @@ public sealed class WebhookDeliverer(
             // Someone else moved it: theirs stands.
         }
     }
-
-    internal static string WorkspaceOf(string partition) => partition[..partition.LastIndexOf('|')];
 
     private static TimeSpan Clamp(TimeSpan wait) => wait < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : wait > MaxRetryAfter ? MaxRetryAfter : wait;
 

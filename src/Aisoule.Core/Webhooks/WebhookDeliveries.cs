@@ -44,7 +44,11 @@ public sealed class WebhookDeliveries(StorageAccount storage, WebhookService hoo
             : new ApiError(ErrorCodes.Conflict, "The test delivery was taken by another attempt; list the deliveries to see it.");
     }
 
-    /// <summary>Attempts, newest first; <paramref name="cursor"/> is the last page's <c>next_cursor</c>.</summary>
+    /// <summary>
+    /// Attempts, newest first; <paramref name="cursor"/> is the last page's <c>next_cursor</c>. A webhook's attempts sit in
+    /// its <see cref="WebhookDeliveryEntity.Shards"/> partitions, with row keys in one order across them (newest first):
+    /// each partition gives its first rows after the cursor, and the page is the first of all of those.
+    /// </summary>
     public async Task<Outcome<WebhookAttemptPage>> AttemptsAsync(string workspaceId, string id, int perPage, string? cursor, CancellationToken cancellationToken = default)
     {
         if (await hooks.FindAsync(workspaceId, id, cancellationToken).ConfigureAwait(false) is null)
@@ -53,20 +57,27 @@ public sealed class WebhookDeliveries(StorageAccount storage, WebhookService hoo
         }
 
         var table = await storage.GetTableAsync(WebhookDeliverer.Table, cancellationToken).ConfigureAwait(false);
-        var partition = WebhookDeliveryEntity.Partition(workspaceId, id);
-        var filter = cursor is null
-            ? TableKeys.PrefixFilter(partition, WebhookAttemptEntity.RowPrefix)
-            : TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {WebhookAttemptEntity.RowPrefix + cursor} and RowKey lt {TableKeys.After(WebhookAttemptEntity.RowPrefix)}");
-        var page = new List<WebhookAttemptEntity>();
-        await foreach (var row in table.QueryAsync<WebhookAttemptEntity>(filter, maxPerPage: perPage + 1, cancellationToken: cancellationToken).ConfigureAwait(false))
+        var after = cursor is null ? null : WebhookAttemptEntity.RowPrefix + cursor;
+        var found = new List<WebhookAttemptEntity>();
+        await Parallel.ForEachAsync(WebhookDeliveryEntity.Partitions(workspaceId, id), new ParallelOptions { MaxDegreeOfParallelism = WebhookDeliveryEntity.Shards, CancellationToken = cancellationToken }, async (partition, ct) =>
         {
-            page.Add(row);
-            if (page.Count > perPage)
+            var rows = new List<WebhookAttemptEntity>();
+            await foreach (var row in table.QueryAsync<WebhookAttemptEntity>(TableKeys.PrefixFilter(partition, WebhookAttemptEntity.RowPrefix, after), maxPerPage: perPage + 1, cancellationToken: ct).ConfigureAwait(false))
             {
-                break;
+                rows.Add(row);
+                if (rows.Count > perPage)
+                {
+                    break;
+                }
             }
-        }
 
+            lock (found)
+            {
+                found.AddRange(rows);
+            }
+        }).ConfigureAwait(false);
+
+        var page = found.OrderBy(r => r.RowKey, StringComparer.Ordinal).Take(perPage + 1).ToList();
         var more = page.Count > perPage;
         var shown = page.Take(perPage).ToList();
         return new WebhookAttemptPage([.. shown.Select(WebhookAttemptView.From)], more ? shown[^1].RowKey[WebhookAttemptEntity.RowPrefix.Length..] : null);
@@ -116,9 +127,8 @@ public sealed class WebhookDeliveries(StorageAccount storage, WebhookService hoo
         }
 
         var table = await storage.GetTableAsync(WebhookDeliverer.Table, cancellationToken).ConfigureAwait(false);
-        var partition = WebhookDeliveryEntity.Partition(workspaceId, id);
-        var filter = TableKeys.PrefixFilter(partition, WebhookDeliveryEntity.RowPrefix) + " and "
-            + TableClient.CreateQueryFilter($"OccurredAt ge {since} and (Status eq {WebhookDeliveryStatus.Failed} or Status eq {WebhookDeliveryStatus.Exhausted} or Status eq {WebhookDeliveryStatus.Cancelled})");
+        var filter = WebhookDeliveryEntity.AllPartitionsFilter(workspaceId, id) + " and "
+            + TableClient.CreateQueryFilter($"RowKey ge {WebhookDeliveryEntity.RowPrefix} and RowKey lt {TableKeys.After(WebhookDeliveryEntity.RowPrefix)} and OccurredAt ge {since} and (Status eq {WebhookDeliveryStatus.Failed} or Status eq {WebhookDeliveryStatus.Exhausted} or Status eq {WebhookDeliveryStatus.Cancelled})");
         var failed = new List<WebhookDeliveryEntity>();
         await foreach (var row in table.QueryAsync<WebhookDeliveryEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {

@@ -1,6 +1,10 @@
 using System.Net;
 using System.Text.Json;
+using Aisoule.Core.Storage;
+using Aisoule.Core.Webhooks;
 using Aisoule.Tests.Infrastructure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using static Aisoule.Tests.Webhooks.WebhookHelpers;
 
@@ -271,5 +275,91 @@ public sealed class WebhookDeliveryTests : WebhookTestBase
 
             await Task.Delay(100);
         }
+    }
+
+    [Fact]
+    public async Task A_webhooks_deliveries_sit_in_many_partitions_and_are_listed_newest_first_across_them_page_by_page()
+    {
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        var (id, _) = await SubscribeAsync(api, Receiver.Url(), "contact.created");
+        var workspaceId = await WorkspaceIdAsync(api);
+        var events = await WriteEventsAsync(workspaceId, 40, i => WebhookEvents.SampleData(WebhookEvents.ContactCreated, DateTimeOffset.UtcNow));
+        await Receiver.WaitAsync(r => r.Count >= 40, what: "40 deliveries");
+
+        // 40 events' deliveries spread over the webhook's partitions (by a hash of the event: all in one would be 1 in 16^39).
+        var deliveries = await Host.Services.GetRequiredService<StorageAccount>().GetTableAsync(WebhookDeliverer.Table);
+        var partitions = deliveries.Query<TableEntity>(WebhookDeliveryEntity.AllPartitionsFilter(workspaceId, id), select: ["PartitionKey"]).Select(r => r.PartitionKey).Distinct().ToList();
+        Assert.InRange(partitions.Count, 2, WebhookDeliveryEntity.Shards);
+
+        // Seven to a page: every attempt once, newest first across the partitions, and the last page says there is no more.
+        var listed = new List<JsonElement>();
+        string? cursor = null;
+        do
+        {
+            var page = await Envelope.SuccessAsync(await api.GetAsync($"webhooks/{id}/deliveries?per_page=7" + (cursor is null ? "" : "&cursor=" + cursor)));
+            listed.AddRange(page.GetProperty("deliveries").EnumerateArray());
+            cursor = page.GetProperty("next_cursor").GetString();
+        }
+        while (cursor is not null && listed.Count < 100);
+
+        Assert.Equal(40, listed.Count);
+        Assert.Equal(40, listed.Select(a => a.GetProperty("delivery_id").GetString()).Distinct().Count());
+        var times = listed.Select(a => a.GetProperty("attempted_at").GetDateTimeOffset()).ToList();
+        Assert.Equal(times.OrderDescending(), times);
+        Assert.Equal(events.Order(StringComparer.Ordinal), listed.Select(a => a.GetProperty("webhook_id").GetString()!).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_event_rides_in_its_pending_row_and_one_too_large_to_ride_is_read_from_its_event_row()
+    {
+        var api = await KeyClient.ForNewWorkspaceAsync(Host);
+        await SubscribeAsync(api, Receiver.Url(), "contact.created");
+        var workspaceId = await WorkspaceIdAsync(api);
+        var contacts = await Host.Services.GetRequiredService<StorageAccount>().GetTableAsync("contacts");
+
+        // A small event whose event row is gone before the relay comes (only its pending row is read), and a large one.
+        var now = DateTimeOffset.UtcNow;
+        var small = OutboxEvent.CreateWithJson(workspaceId, OutboxEvent.Prefix + "rides", WebhookEvents.ContactCreated, WebhookEvents.SampleData(WebhookEvents.ContactCreated, now), now);
+        var note = new string('n', OutboxEvent.MaxPendingDataChars);
+        var large = OutboxEvent.CreateWithJson(workspaceId, OutboxEvent.Prefix + "large", WebhookEvents.ContactCreated, JsonSerializer.Serialize(new { id = "ct_large", notes = note }), now.AddTicks(1));
+        List<TableTransactionAction> rows = [];
+        small.AddTo(rows);
+        large.AddTo(rows);
+        await contacts.SubmitTransactionAsync(rows);
+        await contacts.DeleteEntityAsync(workspaceId, small.RowKey);
+        await Host.Services.GetRequiredService<OutboxRelay>().RelayAsync(new OutboxNudge("contacts", workspaceId, workspaceId));
+
+        var got = await Receiver.WaitAsync(r => r.Count >= 2, what: "both events");
+        var data = got.Select(Json).Select(b => b.GetProperty("data")).ToList();
+        Assert.Contains(data, d => d.GetProperty("id").GetString() == JsonDocument.Parse(small.Data).RootElement.GetProperty("id").GetString());
+        Assert.Contains(data, d => d.GetProperty("id").GetString() == "ct_large" && d.GetProperty("notes").GetString() == note);
+        Assert.Empty(contacts.Query<TableEntity>(OutboxEvent.PendingFilter(workspaceId)));
+    }
+
+    private static async Task<string> WorkspaceIdAsync(KeyClient api) =>
+        (await Envelope.SuccessAsync(await api.GetAsync("auth/me"))).GetProperty("workspace").GetProperty("id").GetString()!;
+
+    /// <summary>Writes <paramref name="count"/> contact.created events as contact writes do (20 a transaction, each nudged); answers their ids.</summary>
+    private async Task<List<string>> WriteEventsAsync(string workspaceId, int count, Func<int, string> data)
+    {
+        var contacts = await Host.Services.GetRequiredService<StorageAccount>().GetTableAsync("contacts");
+        var relay = Host.Services.GetRequiredService<OutboxRelay>();
+        var ids = new List<string>();
+        foreach (var chunk in Enumerable.Range(0, count).Chunk(20))
+        {
+            List<TableTransactionAction> rows = [];
+            foreach (var i in chunk)
+            {
+                var now = DateTimeOffset.UtcNow;
+                var e = OutboxEvent.CreateWithJson(workspaceId, OutboxEvent.Prefix + now.UtcTicks.ToString("d19", System.Globalization.CultureInfo.InvariantCulture) + "_" + i, WebhookEvents.ContactCreated, data(i), now);
+                e.AddTo(rows);
+                ids.Add(WebhookEvents.Body("contacts", e).Id);
+            }
+
+            await contacts.SubmitTransactionAsync(rows);
+            await relay.NotifyAsync("contacts", workspaceId, workspaceId);
+        }
+
+        return ids;
     }
 }

@@ -46,6 +46,9 @@ public sealed class WebhookSweepTests : WebhookTestBase
         Assert.Equal("contact.created", Json(got[0]).GetProperty("event").GetString());
         await WaitForAttemptsAsync(api, id, a => a.GetArrayLength() == 1 && a[0].GetProperty("succeeded").GetBoolean());
 
+        var deliveries = await storage.GetTableAsync(WebhookDeliverer.Table);
+        Assert.Equal(2, deliveries.Query<TableEntity>(WebhookDeliveryEntity.AllPartitionsFilter(workspaceId, id)).Count());
+
         // 31 days on, the sweep deletes the relayed event, the delivery and its attempt; not an event from after that.
         List<TableTransactionAction> pending = [];
         OutboxEvent.CreateWithJson(workspaceId, OutboxEvent.Prefix + "pending", WebhookEvents.ContactCreated, data, DateTimeOffset.UtcNow.AddDays(40)).AddTo(pending);
@@ -69,8 +72,7 @@ public sealed class WebhookSweepTests : WebhookTestBase
 
         Assert.Equal([OutboxEvent.Prefix + "pending"], waiting);
         Assert.Equal(0, (await AttemptsAsync(api, id)).GetArrayLength());
-        var deliveries = await storage.GetTableAsync(WebhookDeliverer.Table);
-        Assert.Empty(deliveries.Query<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {workspaceId + "|" + id}")));
+        Assert.Empty(deliveries.Query<TableEntity>(WebhookDeliveryEntity.AllPartitionsFilter(workspaceId, id)));
     }
 
     [Fact]
