@@ -58,6 +58,7 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
     private static readonly TimeSpan Gather = TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<(string, string), NudgeState> _nudged = new();
+    private readonly Dictionary<(string, string), RelayRun> _running = [];
     private readonly RecentReads<string, HasHooks> _hasHooks = new(clock);
 
     private sealed record HasHooks(bool Any);
@@ -103,10 +104,57 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
     /// <summary>A webhook was made in <paramref name="workspaceId"/>: this instance nudges for its events at once.</summary>
     public void WebhookAdded(string workspaceId) => _hasHooks.Set(workspaceId, new HasHooks(true));
 
-    /// <summary>Relays up to <see cref="PerRun"/> pending events of the partition a nudge names.</summary>
+    /// <summary>
+    /// Relays up to <see cref="PerRun"/> pending events of the partition a nudge names, and nudges it again when more wait.
+    /// One run per partition at a time in this instance: a nudge that comes while one runs is folded into it (that run
+    /// nudges again when it ends), so nudges that pile up for a busy partition never become runs racing each other over
+    /// the same events (each would record, queue and delete them all again). Runs on two instances can still meet;
+    /// that costs work, not correctness, as every step is idempotent. A run that fails leaves its message to be retried.
+    /// </summary>
     public async Task RelayAsync(OutboxNudge nudge, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(nudge);
+        var key = (nudge.Table, nudge.Partition);
+        var run = new RelayRun();
+        lock (_running)
+        {
+            if (_running.TryGetValue(key, out var current))
+            {
+                current.Again = true;
+                return;
+            }
+
+            _running[key] = run;
+        }
+
+        var more = false;
+        try
+        {
+            more = await RelayOnceAsync(nudge, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_running)
+            {
+                _running.Remove(key);
+            }
+        }
+
+        if (more || run.Again)
+        {
+            var queue = await storage.GetQueueAsync(Queue, cancellationToken).ConfigureAwait(false);
+            await queue.SendMessageAsync(nudge.ToJson(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private sealed class RelayRun
+    {
+        public bool Again { get; set; }
+    }
+
+    /// <summary>One run: whether more events wait than it took.</summary>
+    private async Task<bool> RelayOnceAsync(OutboxNudge nudge, CancellationToken cancellationToken)
+    {
         var source = await storage.GetTableAsync(nudge.Table, cancellationToken).ConfigureAwait(false);
 
         // The oldest pending rows, a page more than a run takes (so it knows whether more wait).
@@ -122,7 +170,7 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
 
         if (pending.Count == 0)
         {
-            return;
+            return false;
         }
 
         var taken = pending.Take(PerRun).ToList();
@@ -180,11 +228,7 @@ public sealed class OutboxRelay(StorageAccount storage, WebhookService hooks, We
             }
         }
 
-        if (pending.Count > taken.Count)
-        {
-            var queue = await storage.GetQueueAsync(Queue, cancellationToken).ConfigureAwait(false);
-            await queue.SendMessageAsync(nudge.ToJson(), cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
+        return pending.Count > taken.Count;
     }
 
     /// <summary>
