@@ -223,43 +223,6 @@ internal static class CampaignBenchmark
 
     private static string Stats(JsonElement view) => string.Join(" ", view.GetProperty("stats").EnumerateObject().Select(p => $"{p.Name} {p.Value.GetInt64()}"));
 
-    /// <summary>Samples the sends queue's depth every 250 ms until disposed; <see cref="Max"/> is the deepest seen.</summary>
-    private sealed class DepthSampler : IAsyncDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _loop;
-
-        public DepthSampler(BenchHost host)
-        {
-            _loop = Task.Run(async () =>
-            {
-                var queue = await host.Services.GetRequiredService<StorageAccount>().GetQueueAsync(MessagingNames.SendsQueue).ConfigureAwait(false);
-                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
-                try
-                {
-                    do
-                    {
-                        var properties = await queue.GetPropertiesAsync(_stop.Token).ConfigureAwait(false);
-                        Max = Math.Max(Max, properties.Value.ApproximateMessagesCount);
-                    }
-                    while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));
-                }
-                catch (OperationCanceledException)
-                {
-                }
-            });
-        }
-
-        public long Max { get; private set; }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync().ConfigureAwait(false);
-            await _loop.ConfigureAwait(false);
-            _stop.Dispose();
-        }
-    }
-
     /// <summary>Successful sends Meta saw from the <paramref name="from"/>-th on, by arrival (<c>to</c> as Meta gets it: digits, no <c>+</c>).</summary>
     private static List<(string To, DateTimeOffset At)> SendsSince(FakeGraphApi graph, int from) =>
         [.. graph.Sends.Skip(from).Where(s => s.Wamid is not null).Select(s => (s.Body.GetProperty("to").GetString()!, s.At)).OrderBy(s => s.At)];
@@ -292,7 +255,7 @@ internal static class CampaignBenchmark
         var before = graph.Sends.Count;
         JsonElement view;
         long maxDepth;
-        await using (var depth = new DepthSampler(host))
+        await using (var depth = new DepthSampler(host, MessagingNames.SendsQueue))
         {
             var (id, answered, _) = await CreateAsync(host, setup, phase).ConfigureAwait(false);
             view = await WaitAsync(host, graph, setup, id, before, v => CampaignStatus.IsFinal(v.GetProperty("status").GetString()!)).ConfigureAwait(false);
@@ -340,7 +303,7 @@ internal static class CampaignBenchmark
     private static async Task<CancelResult> CancelAsync(BenchHost host, FakeGraphApi graph, Setup setup)
     {
         var before = graph.Sends.Count;
-        await using var depth = new DepthSampler(host);
+        await using var depth = new DepthSampler(host, MessagingNames.SendsQueue);
         var (id, _, _) = await CreateAsync(host, setup, "cancel").ConfigureAwait(false);
         while (graph.Sends.Count == before)
         {

@@ -49,6 +49,7 @@ internal static class WebhookBenchmark
         var relay = host.Services.GetRequiredService<OutboxRelay>();
         var contacts = await storage.GetTableAsync("contacts").ConfigureAwait(false);
         var sample = WebhookEvents.SampleData(WebhookEvents.ContactCreated, DateTimeOffset.UtcNow);
+        await using var depth = new DepthSampler(host, WebhookDeliverer.Queue);
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < events; i += 50)
         {
@@ -73,7 +74,7 @@ internal static class WebhookBenchmark
             if (receiver.Requests.Count != last)
             {
                 (last, quiet) = (receiver.Requests.Count, Stopwatch.StartNew());
-                Console.WriteLine($"  ... {last:N0} of {expected:N0} deliveries, {clock.Elapsed.TotalSeconds:0} s");
+                Console.WriteLine($"  ... {last:N0} of {expected:N0} deliveries, {clock.Elapsed.TotalSeconds:0} s, {depth.Last} messages in the deliveries queue");
             }
         }
 
@@ -103,6 +104,7 @@ internal static class WebhookBenchmark
         Console.WriteLine();
         Console.WriteLine($"events written in {written.TotalSeconds:0.0} s ({events / written.TotalSeconds:0} events/s, 50 a transaction)");
         Console.WriteLine($"deliveries: {got.Count:N0} of {expected:N0} in {total.TotalSeconds:0.0} s: {rate:0.0}/s; duplicates {dup}, lost {lost}");
+        Console.WriteLine($"deepest deliveries queue: {depth.Max} messages (up to {WebhookWork.MaxItems} deliveries each)");
         Console.WriteLine($"event to delivery: p50 {P(0.5):0} ms, p99 {P(0.99):0} ms, max {(latencies.Count == 0 ? 0 : latencies[^1]):0} ms");
         Console.WriteLine($"floor (bare HTTP POST loop, {concurrency} at once, same receiver): {floor:0}/s; deliveries at {100 * rate / floor:0.0} % of it");
     }
