@@ -36,6 +36,7 @@ public sealed class WebhookDeliverer(
 
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromHours(24);
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, double> _runSeconds = new(StringComparer.Ordinal);
     private readonly RecentReads<(string, string), WebhookEntity> _hooks = new(clock);
 
     /// <summary>A delivery of an event for a subscription, not yet recorded; its id is the same however often it is made.</summary>
@@ -160,17 +161,29 @@ public sealed class WebhookDeliverer(
             if (inFlight > o.MaxInFlightPerWebhook)
             {
                 // This instance already works on enough of this webhook's messages: a slow endpoint must not hold every
-                // worker. Checked before anything is read, so a message waiting its turn costs no storage reads.
-                await EnqueueAsync(work, TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+                // worker. Checked before anything is read, so a message waiting its turn costs no storage reads. It comes
+                // back after about as long as this webhook's messages have been taking (2 s to a minute): a backlog of
+                // long messages is not put back every 2 s, each time a queue write and delete.
+                await EnqueueAsync(work, TurnWait(work.WebhookId), cancellationToken).ConfigureAwait(false);
                 return;
             }
 
+            var started = clock.GetTimestamp();
             await RunBatchAsync(work, o, cancellationToken).ConfigureAwait(false);
+            var took = clock.GetElapsedTime(started).TotalSeconds;
+            _runSeconds.AddOrUpdate(work.WebhookId, took, (_, average) => (0.7 * average) + (0.3 * took));
         }
         finally
         {
             _inFlight.AddOrUpdate(work.WebhookId, 0, (_, n) => n - 1);
         }
+    }
+
+    /// <summary>How long a message over the in-flight cap waits: this webhook's recent message time (averaged), jittered, 2–60 s.</summary>
+    private TimeSpan TurnWait(string webhookId)
+    {
+        var seconds = _runSeconds.GetValueOrDefault(webhookId) * (0.8 + (Random.Shared.NextDouble() * 0.4));
+        return TimeSpan.FromSeconds(Math.Clamp(seconds, 2, 60));
     }
 
     private async Task RunBatchAsync(WebhookWork work, WebhookOptions o, CancellationToken cancellationToken)
