@@ -68,12 +68,15 @@ internal sealed record Sender(TestHost Host, Account Owner, string Key, string A
 
     public static Func<JsonElement, bool> StatusIs(params string[] statuses) => m => statuses.Contains(m.GetProperty("status").GetString());
 
-    /// <summary>The data of the workspace's outbox events named <paramref name="name"/>: its inbound partition and its message partitions (<c>{workspace}|x</c>).</summary>
+    /// <summary>
+    /// The data of the workspace's outbox events named <paramref name="name"/>: its inbound partition and its message
+    /// partitions (<c>{workspace}|x</c>); event rows only, not the pending rows that carry a copy until the relay takes it.
+    /// </summary>
     public async Task<List<string>> EventsAsync(string name)
     {
         var table = await Host.Services.GetRequiredService<StorageAccount>().GetTableAsync(MessagingNames.Messages);
         var found = new List<string>();
-        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {Owner.WorkspaceId} and PartitionKey lt {Owner.WorkspaceId + "}"} and Event eq {name}")))
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {Owner.WorkspaceId} and PartitionKey lt {Owner.WorkspaceId + "}"} and RowKey ge {OutboxEvent.Prefix} and RowKey lt {TableKeys.After(OutboxEvent.Prefix)} and Event eq {name}")))
         {
             found.Add(row.GetString("Data"));
         }
