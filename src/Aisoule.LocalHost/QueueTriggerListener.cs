@@ -30,7 +30,7 @@ internal sealed partial class QueueTriggerListener(
     // without retries. A receive is not idempotent: the service leases its messages whether or not the answer
     // arrives, so the process-wide client's 10-second timeout (and each retry after it) would leave a slow
     // answer's messages invisible for the whole lease. A failed poll is simply made again by the loop.
-    private readonly QueueServiceClient _receiver = new(storage.Value.ConnectionString, new QueueClientOptions
+    private readonly QueueServiceClient _receiver = storage.Value.ResolveConnection().CreateQueueServiceClient(new QueueClientOptions
     {
         MessageEncoding = QueueMessageEncoding.Base64,
         Retry = { MaxRetries = 0, NetworkTimeout = TimeSpan.FromSeconds(100) },

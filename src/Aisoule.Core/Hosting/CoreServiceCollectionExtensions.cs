@@ -62,18 +62,34 @@ public static class CoreServiceCollectionExtensions
     {
         services.AddOptions<StorageOptions>()
             .Bind(configuration.GetSection("Storage"))
-            .Configure(o => o.ConnectionString = configuration[StorageOptions.ConnectionSetting] ?? o.ConnectionString)
+            .Configure(o =>
+            {
+                // A connection string, or an identity-based connection (AzureWebJobsStorage__accountName, …).
+                if (!configuration.GetSection(StorageOptions.ConnectionSetting).Exists())
+                {
+                    return;
+                }
+
+                try
+                {
+                    o.Connection = StorageConnection.Parse(configuration);
+                    o.ConnectionString = o.Connection.ConnectionString ?? o.ConnectionString;
+                }
+                catch (InvalidOperationException e)
+                {
+                    o.ConnectionError = e.Message;
+                }
+            })
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageConnectionValidation>();
 
         // Thread-safe clients, one each for the process. Retries are short: a caller waiting on an outage
         // should get a 503 in about a second, not after the SDK's default back-off.
-        services.AddSingleton(sp => new TableServiceClient(
-            sp.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString,
-            Configure(new TableClientOptions())));
-        services.AddSingleton(sp => new QueueServiceClient(
-            sp.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString,
-            Configure(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 })));
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value.ResolveConnection()
+            .CreateTableServiceClient(Configure(new TableClientOptions())));
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value.ResolveConnection()
+            .CreateQueueServiceClient(Configure(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 })));
         services.AddSingleton<StorageAccount>();
         services.AddSingleton<StorageHealth>();
         return services;
