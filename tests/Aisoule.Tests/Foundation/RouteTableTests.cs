@@ -54,6 +54,39 @@ public sealed class RouteTableTests
     }
 
     [Fact]
+    public void Functions_metadata_lists_exactly_the_functions_the_local_host_serves_with_the_same_triggers()
+    {
+        // What `func start` (and Azure) reads, against what the local host serves: both ways, every trigger kind.
+        using var metadata = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "functions.metadata")));
+        var generated = metadata.RootElement.EnumerateArray().Select(f =>
+        {
+            var name = f.GetProperty("name").GetString()!;
+            var trigger = f.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString()!.EndsWith("Trigger", StringComparison.Ordinal));
+            return trigger.GetProperty("type").GetString() switch
+            {
+                "httpTrigger" => Describe(name, "http",
+                    trigger.TryGetProperty("route", out var r) ? r.GetString()! : name,
+                    trigger.TryGetProperty("methods", out var m) ? string.Join(',', m.EnumerateArray().Select(x => x.GetString()!.ToUpperInvariant()).Order()) : "*"),
+                "queueTrigger" => Describe(name, "queue", trigger.GetProperty("queueName").GetString()!),
+                "timerTrigger" => Describe(name, "timer", trigger.GetProperty("schedule").GetString()!),
+                var other => Describe(name, other!),
+            };
+        }).Order().ToList();
+
+        var served = AppCatalog.Functions.Select(f =>
+            f.Http is { } http ? Describe(f.Name, "http", http.Route, http.Methods.Count == 0 ? "*" : string.Join(',', http.Methods.Select(x => x.ToUpperInvariant()).Order()))
+            : f.QueueName is { } queue ? Describe(f.Name, "queue", queue)
+            : f.Schedule is { } schedule ? Describe(f.Name, "timer", schedule)
+            : Describe(f.Name, "unknown")).Order().ToList();
+
+        Assert.Equal(generated, served);
+        Assert.Contains(served, f => f.Contains("|timer|", StringComparison.Ordinal));
+        Assert.Contains(served, f => f.Contains("|queue|", StringComparison.Ordinal));
+
+        static string Describe(string name, params string[] parts) => name + "|" + string.Join('|', parts);
+    }
+
+    [Fact]
     public void Catch_all_function_sorts_after_every_other_function()
     {
         // The Functions host matches HTTP routes in order of function name; the catch-all must come last.
