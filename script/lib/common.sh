@@ -46,3 +46,32 @@ local_setting() {
   [ -f "$file" ] || return 0
   node -e 'try { const v = (require(process.argv[1]).Values || {})[process.argv[2]]; if (v !== undefined) console.log(v); } catch (e) {}' "$file" "$1"
 }
+
+# The Bicep CLI that 'dotnet restore' downloads into the NuGet cache (the PackageDownload pinned in
+# tests/Aisoule.Tests/Aisoule.Tests.csproj), or nothing.
+bicep_cli() {
+  local version
+  version="$(sed -nE 's/.*<PackageDownload Include="Azure\.Bicep\.CommandLine\.linux-x64" Version="\[([0-9.]+)\]".*/\1/p' \
+    "$AISOULE_ROOT/tests/Aisoule.Tests/Aisoule.Tests.csproj")"
+  local cli="${NUGET_PACKAGES:-$HOME/.nuget/packages}/azure.bicep.commandline.linux-x64/$version/tools/bicep"
+  [ -n "$version" ] && [ -f "$cli" ] || return 0
+  [ -x "$cli" ] || chmod +x "$cli"
+  echo "$cli"
+}
+
+# Lints and compiles infra/main.bicep and its parameters file; any diagnostic, warning included, fails.
+check_bicep() {
+  local cli out status
+  cli="$(bicep_cli)"
+  [ -n "$cli" ] || die "the Bicep CLI is not in the NuGet cache: run 'dotnet restore Aisoule.sln'"
+  cd "$AISOULE_ROOT/infra"
+  set +e
+  out="$( { "$cli" lint main.bicep && "$cli" build main.bicep --stdout >/dev/null && "$cli" build-params main.bicepparam --stdout >/dev/null; } 2>&1)"
+  status=$?
+  set -e
+  cd "$AISOULE_ROOT"
+  if [ "$status" -ne 0 ] || [ -n "$out" ]; then
+    printf '%s\n' "$out" >&2
+    die "infra/main.bicep: the Bicep CLI reported the above (warnings count as errors)"
+  fi
+}
