@@ -75,3 +75,18 @@ check_bicep() {
     die "infra/main.bicep: the Bicep CLI reported the above (warnings count as errors)"
   fi
 }
+
+# The API reference's browser test drives Debian's Chromium (Playwright's own browser download cannot be reached):
+# installs it with apt when it is missing and this user may (root, or sudo without a password).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    sudo -n true 2>/dev/null || die "the browser test needs Debian's chromium: sudo apt-get install chromium"
+    sudo="sudo -n"
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "the browser test needs Chromium at /usr/bin/chromium (Debian's chromium package)"
+  say "Installing Debian's chromium (for the API reference's browser test)"
+  $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null \
+    || die "apt-get install chromium failed"
+}

@@ -45,12 +45,21 @@ internal sealed record EndpointSpec
     /// </summary>
     public bool HashesPasswords { get; init; }
 
+    /// <summary>
+    /// Its success is not an envelope but a document or a page (the OpenAPI document, the reference page and its
+    /// files): a 2xx is checked for X-Request-Id and a body only; every refusal is still an envelope.
+    /// </summary>
+    public bool Raw { get; init; }
+
     /// <summary>The real resource the id in the path names for body cases (otherwise a hostile id is used).</summary>
     public bool RealId { get; init; }
 
     public static readonly IReadOnlyDictionary<string, EndpointSpec> All = new Dictionary<string, EndpointSpec>(StringComparer.Ordinal)
     {
         ["GetHealth"] = new() { Writes = false },
+        ["GetOpenApiDocument"] = new() { Writes = false, Raw = true },
+        ["GetApiReference"] = new() { Writes = false, Raw = true },
+        ["GetApiReferenceAsset"] = new() { Writes = false, Raw = true },
         ["SignUp"] = new()
         {
             Body = typeof(SignupRequest),

@@ -26,6 +26,9 @@ internal static partial class ContractCases
         var signup = new { email = "", password = "a long local password", name = "Ann", workspace_name = "Shop" };
         yield return new("GetHealth", 200, null, _ => Done(new HttpRequestMessage(HttpMethod.Get, "/api/health")));
         yield return new("GetOpenApiDocument", 200, null, _ => Done(new HttpRequestMessage(HttpMethod.Get, "/api/openapi.json")));
+        yield return new("GetApiReference", 200, null, _ => Done(new HttpRequestMessage(HttpMethod.Get, "/api/docs")));
+        yield return new("GetApiReferenceAsset", 200, null, _ => Done(new HttpRequestMessage(HttpMethod.Get, "/api/docs/docs.js")));
+        yield return new("GetApiReferenceAsset", 404, ErrorCodes.NotFound, _ => Done(new HttpRequestMessage(HttpMethod.Get, "/api/docs/secrets.json")));
 
         yield return new("SignUp", 201, null, _ => Done(new HttpRequestMessage(HttpMethod.Post, "/api/auth/signup") { Content = Json(signup with { email = Infrastructure.Identity.NewEmail() }) }));
         yield return new("SignUp", 403, ErrorCodes.SignupDisabled, _ => Done(new HttpRequestMessage(HttpMethod.Post, "/api/auth/signup") { Content = Json(signup with { email = Infrastructure.Identity.NewEmail() }) }), Target.Later);
