@@ -9,6 +9,8 @@ using Aisoule.Functions.Routing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.HttpOverrides;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
 
 namespace Aisoule.LocalHost;
 
@@ -47,6 +49,9 @@ public static class LocalFunctionsHost
         builder.Services.AddSingleton(catalog);
         builder.Services.AddSingleton(hostJson);
         builder.Services.AddAisoule(builder.Configuration);
+
+        // The same telemetry as the worker; the request spans, which the Functions host makes there, are made here.
+        builder.Services.AddAisouleTelemetry(builder.Configuration).WithTracing(tracing => tracing.AddAspNetCoreInstrumentation());
         builder.Services.AddHostedService<QueueTriggerListener>();
         builder.Services.AddHostedService<TimerTriggerListener>();
 

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Aisoule.Core.Identity.Entities;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
+using Aisoule.Core.Telemetry;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
@@ -42,7 +43,7 @@ public sealed class AccountService(
         ];
         if ((await throttle.ReserveAsync(counters, cancellationToken).ConfigureAwait(false)).RetryAfter is { } wait)
         {
-            return TooManyAttempts("Too many sign-ups", wait);
+            return TooManyAttempts(AisouleTelemetry.Limits.Signup, "Too many sign-ups", wait);
         }
 
         var (login, created) = await CreateAccountAsync(email, password, name, workspaceName, Roles.Owner, cancellationToken).ConfigureAwait(false);
@@ -70,7 +71,7 @@ public sealed class AccountService(
         var reservation = await throttle.BeginAsync([address, account], cancellationToken).ConfigureAwait(false);
         if (reservation.RetryAfter is { } wait)
         {
-            return TooManyAttempts(reservation.Busy ? "Too many logins at once" : "Too many failed logins", wait);
+            return TooManyAttempts(AisouleTelemetry.Limits.Login, reservation.Busy ? "Too many logins at once" : "Too many failed logins", wait);
         }
 
         var logins = await storage.GetTableAsync(IdentityTables.Logins, cancellationToken).ConfigureAwait(false);
@@ -182,8 +183,11 @@ public sealed class AccountService(
         await TableBatch.SubmitAsync(table, actions, cancellationToken).ConfigureAwait(false);
     }
 
-    private static ApiError TooManyAttempts(string what, TimeSpan wait) =>
-        new(ErrorCodes.TooManyAttempts, $"{what}. Try again in {(int)Math.Ceiling(wait.TotalSeconds)} seconds.") { RetryAfter = wait };
+    private static ApiError TooManyAttempts(string limit, string what, TimeSpan wait)
+    {
+        AisouleTelemetry.RateLimitRefused(limit);
+        return new(ErrorCodes.TooManyAttempts, $"{what}. Try again in {(int)Math.Ceiling(wait.TotalSeconds)} seconds.") { RetryAfter = wait };
+    }
 
     private async Task<SignedIn> StartSessionAsync(LoginEntity login, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using Aisoule.Core.RateLimiting;
 using Aisoule.Core.Results;
+using Aisoule.Core.Telemetry;
 
 namespace Aisoule.Core.Identity;
 
@@ -18,7 +19,7 @@ public sealed class Authenticator(ApiKeyService keys, SessionService sessions, R
         if (!string.IsNullOrEmpty(apiKey))
         {
             var byKey = await keys.AuthenticateAsync(apiKey, cancellationToken).ConfigureAwait(false);
-            return byKey.Succeeded ? new Authenticated(byKey.Value.Caller, null, byKey.Value.Rate) : byKey.Error!;
+            return byKey.Succeeded ? Counted(new Authenticated(byKey.Value.Caller, null, byKey.Value.Rate)) : byKey.Error!;
         }
 
         if (!string.IsNullOrEmpty(sessionToken))
@@ -31,9 +32,20 @@ public sealed class Authenticator(ApiKeyService keys, SessionService sessions, R
 
             var (caller, csrfHash) = bySession.Value;
             var rate = await limiter.AdmitUserAsync(caller.WorkspaceId, caller.UserId, cancellationToken).ConfigureAwait(false);
-            return new Authenticated(caller, csrfHash, rate);
+            return Counted(new Authenticated(caller, csrfHash, rate));
         }
 
         return new ApiError(ErrorCodes.Unauthenticated, "Authentication required: send an X-API-Key header or log in.");
+    }
+
+    /// <summary>A caller over its limit is counted under the kind of limit (a key's or a user's), never the key.</summary>
+    private static Authenticated Counted(Authenticated authenticated)
+    {
+        if (!authenticated.Rate.Admitted)
+        {
+            AisouleTelemetry.RateLimitRefused(authenticated.Caller.ViaKey ? AisouleTelemetry.Limits.ApiKey : AisouleTelemetry.Limits.User, authenticated.Caller.WorkspaceId);
+        }
+
+        return authenticated;
     }
 }

@@ -6,6 +6,10 @@ namespace Aisoule.Core.Messaging;
 /// <summary>Messaging's log lines. Never a token, a secret or a message body.</summary>
 internal static partial class MessagingLog
 {
+    /// <summary>Puts the workspace and message ids on every log line written while one send is worked on.</summary>
+    public static IDisposable? BeginMessageScope(ILogger logger, string workspaceId, string messageId) =>
+        logger.BeginScope(new Dictionary<string, object> { ["WorkspaceId"] = workspaceId, ["MessageId"] = messageId });
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook for unknown phone_number_id {PhoneNumberId} ignored")]
     public static partial void UnknownPhoneNumberId(this ILogger logger, string phoneNumberId);
 

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
+using Aisoule.Core.Telemetry;
 using Aisoule.Functions.Catalog;
 using Aisoule.Functions.Http;
 using Microsoft.AspNetCore.Http;
@@ -11,6 +13,8 @@ namespace Aisoule.Functions.Pipeline;
 /// The request pipeline both hosts run around every HTTP function: request id, the body size limit,
 /// the auth gate (credentials, CSRF, scope), then the function, then errors mapped to the envelope (storage
 /// unreachable → 503, a value storage refuses → 400, anything else → 500).
+/// Every log line written meanwhile carries the request id, and the workspace id once the caller is known; the
+/// request's span (the host's) carries them too.
 /// The Functions worker calls it from <see cref="ApiPipelineMiddleware"/>, the local host from its endpoint.
 /// </summary>
 public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> logger)
@@ -29,6 +33,7 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
         http.TraceIdentifier = requestId;
         http.Response.Headers[RequestIds.Header] = requestId;
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId, ["Function"] = function.Name });
+        Activity.Current?.SetTag(AisouleTelemetry.RequestIdTag, requestId);
 
         // A body over the limit is refused before anything reads it; without a length, reading stops at the limit.
         if (http.Request.ContentLength > MaxBodyBytes)
@@ -38,6 +43,8 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
 
         http.Request.Body = new BoundedReadStream(http.Request.Body, MaxBodyBytes);
 
+        // Opened once the caller is known and closed after the error logs below, so they carry it too.
+        IDisposable? workspaceScope = null;
         try
         {
             if (await gate.AdmitAsync(http, function).ConfigureAwait(false) is { } refusal)
@@ -45,6 +52,7 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
                 return ApiResult.Failure(refusal);
             }
 
+            workspaceScope = http.FindCaller() is { } caller ? BeginWorkspaceScope(caller.WorkspaceId) : null;
             return await invoke().ConfigureAwait(false) as IResult
                 ?? throw new InvalidOperationException($"Function {function.Name} did not return an IResult.");
         }
@@ -78,6 +86,16 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
             LogUnhandled(logger, ex, function.Name, requestId);
             return ApiResult.Failure(ApiError.Internal(requestId));
         }
+        finally
+        {
+            workspaceScope?.Dispose();
+        }
+    }
+
+    private IDisposable? BeginWorkspaceScope(string workspaceId)
+    {
+        Activity.Current?.SetTag(AisouleTelemetry.WorkspaceIdTag, workspaceId);
+        return logger.BeginScope(new Dictionary<string, object> { ["WorkspaceId"] = workspaceId });
     }
 
     // Kestrel reports its own body limit as a BadHttpRequestException with status 413.

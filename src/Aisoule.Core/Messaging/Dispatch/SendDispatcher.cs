@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Aisoule.Core.Accounts;
 using Aisoule.Core.Messaging.Messages;
+using Aisoule.Core.Telemetry;
 using Aisoule.Core.WhatsApp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -36,9 +38,23 @@ public sealed class SendDispatcher(
     private static readonly TimeSpan GateWait = TimeSpan.FromSeconds(20);
     private static readonly MessageError DeliveryUnknown = new(MessageLifecycle.DeliveryUnknownCode, "The sending instance stopped before WhatsApp's answer was recorded; not resent to avoid a duplicate.");
 
+    /// <summary>
+    /// Runs <paramref name="work"/> in a span that continues the trace it was enqueued in (the request's), with the
+    /// message and workspace on every log line it writes.
+    /// </summary>
     public async Task DispatchAsync(SendWork work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
+        using var activity = AisouleTelemetry.StartContinuing("aisoule.send.dispatch", work.TraceParent, ActivityKind.Consumer);
+        activity?.SetTag(AisouleTelemetry.WorkspaceIdTag, work.WorkspaceId);
+        activity?.SetTag(AisouleTelemetry.MessageIdTag, work.MessageId);
+        activity?.SetTag("aisoule.attempt", work.Attempt);
+        using var scope = MessagingLog.BeginMessageScope(logger, work.WorkspaceId, work.MessageId);
+        await DispatchWorkAsync(work, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DispatchWorkAsync(SendWork work, CancellationToken cancellationToken)
+    {
         var o = options.CurrentValue;
 
         // The row the queue message carries, if it is the one this attempt is for, saves the read: the claim is guarded
@@ -118,7 +134,7 @@ public sealed class SendDispatcher(
             {
                 // The carried row was no longer current: go again on the row as it is now (a claim still "sending" is
                 // checked, a message already sent or failed is left alone).
-                await DispatchAsync(work with { Row = null }, cancellationToken).ConfigureAwait(false);
+                await DispatchWorkAsync(work with { Row = null }, cancellationToken).ConfigureAwait(false);
             }
 
             return;
@@ -210,6 +226,10 @@ public sealed class SendDispatcher(
     public async Task HandlePoisonAsync(SendWork work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
+        using var activity = AisouleTelemetry.StartContinuing("aisoule.send.poison", work.TraceParent, ActivityKind.Consumer);
+        activity?.SetTag(AisouleTelemetry.WorkspaceIdTag, work.WorkspaceId);
+        activity?.SetTag(AisouleTelemetry.MessageIdTag, work.MessageId);
+        using var scope = MessagingLog.BeginMessageScope(logger, work.WorkspaceId, work.MessageId);
         var message = await store.FindAsync(work.WorkspaceId, work.MessageId, cancellationToken).ConfigureAwait(false);
         if (message is null || MessageLifecycle.IsPastDispatch(message))
         {

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Aisoule.Core.Storage;
+using Aisoule.Core.Telemetry;
 
 namespace Aisoule.Core.Messaging.Dispatch;
 
@@ -13,10 +15,18 @@ public sealed class SendEnqueuer(StorageAccount storage)
     /// <summary>The longest a queue message can stay invisible.</summary>
     private static readonly TimeSpan MaxDelay = TimeSpan.FromDays(6);
 
-    /// <summary>Puts <paramref name="work"/> on the queue, visible after <paramref name="delay"/> (at most six days).</summary>
+    /// <summary>
+    /// Puts <paramref name="work"/> on the queue, visible after <paramref name="delay"/> (at most six days), carrying the
+    /// trace it is enqueued in (the request's, or the dispatcher's for a retry) so its dispatch continues that trace.
+    /// </summary>
     public async Task EnqueueAsync(SendWork work, TimeSpan? delay, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
+        using var activity = AisouleTelemetry.Source.StartActivity("aisoule.send.enqueue", ActivityKind.Producer);
+        activity?.SetTag(AisouleTelemetry.WorkspaceIdTag, work.WorkspaceId);
+        activity?.SetTag(AisouleTelemetry.MessageIdTag, work.MessageId);
+        activity?.SetTag("messaging.destination.name", MessagingNames.SendsQueue);
+        work = work with { TraceParent = AisouleTelemetry.CurrentTraceParent() ?? work.TraceParent };
         var queue = await storage.GetQueueAsync(MessagingNames.SendsQueue, cancellationToken).ConfigureAwait(false);
         await queue.SendMessageAsync(work.ToJson(), visibilityTimeout: delay is { } d && d > TimeSpan.Zero ? (d < MaxDelay ? d : MaxDelay) : null, cancellationToken: cancellationToken).ConfigureAwait(false);
     }

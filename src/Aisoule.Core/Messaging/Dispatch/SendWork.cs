@@ -14,13 +14,15 @@ namespace Aisoule.Core.Messaging.Dispatch;
 /// as written, with its ETag (<see cref="Row"/>), so the dispatcher claims without reading it first: the claim is
 /// guarded by that ETag, so it lands only if the row is still exactly that; if anything changed it meanwhile, the
 /// claim fails, the row is read, and everything is decided again on what it is now. A row too large for a queue
-/// message is left out, and read.
+/// message is left out, and read. <see cref="TraceParent"/> is the W3C <c>traceparent</c> of the span that enqueued it,
+/// so the dispatcher continues the request's trace; a message written before it existed has none and works the same.
 /// </remarks>
 public sealed record SendWork(
     [property: JsonPropertyName("w")] string WorkspaceId,
     [property: JsonPropertyName("m")] string MessageId,
     [property: JsonPropertyName("a")] int Attempt,
-    [property: JsonPropertyName("r"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MessageEntity? Row = null)
+    [property: JsonPropertyName("r"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MessageEntity? Row = null,
+    [property: JsonPropertyName("t"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceParent = null)
 {
     /// <summary>
     /// Characters of JSON a queue message may hold with its row: a queue message is 64 KiB after base64 (48 KiB of

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Aisoule.Core.Json;
 using Aisoule.Core.Messaging.Dispatch;
 using Aisoule.Core.Storage;
+using Aisoule.Core.Telemetry;
 using Aisoule.Core.WhatsApp;
 using Azure;
 using Azure.Data.Tables;
@@ -335,6 +336,9 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
             // Meta's own "sent" status got here first and recorded the event: record the rest without it.
             await store.ChangeAsync(claimed.WorkspaceId, claimed.Id, m => Sent(m, wamid, now), null, null, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
+
+        // Once per claim Meta accepted, whichever of the two writes recorded it.
+        AisouleTelemetry.MessageSent(claimed.WorkspaceId, now - claimed.CreatedAt);
     }
 
     private static bool Sent(MessageEntity m, string wamid, DateTimeOffset now)
@@ -405,7 +409,13 @@ public sealed class MessageLifecycle(StorageAccount storage, MessageStore store,
             m.ClaimedAt = null;
             return true;
         }, MessageKeys.StatusEvent(message.Wamid ?? message.Id, MessageStatus.Failed), "message.failed", cancellationToken: cancellationToken).ConfigureAwait(false);
-        return result == MessageStore.Result.Changed;
+        if (result != MessageStore.Result.Changed)
+        {
+            return false;
+        }
+
+        AisouleTelemetry.MessageFailed(message.WorkspaceId, error.Code);
+        return true;
     }
 
     /// <summary>Records the wamid a webhook names, if the message has none yet; the current row, or null if there is no such message.</summary>
