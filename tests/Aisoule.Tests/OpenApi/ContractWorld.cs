@@ -23,6 +23,9 @@ internal enum Target
 
     /// <summary>The same storage seen two days later (the expired key and session have expired there), sign-up off.</summary>
     Later,
+
+    /// <summary>A host of its own running Meta's cloud provider against the loopback Graph fake (<see cref="ContractWorld.Graph"/>).</summary>
+    Cloud,
 }
 
 /// <summary>The system clock, some time ahead (timers still run on the system's).</summary>
@@ -39,12 +42,14 @@ internal sealed class AheadClock(TimeSpan ahead) : TimeProvider
 /// </summary>
 internal sealed class ContractWorld : IAsyncDisposable
 {
-    private ContractWorld(TestHost main, TestHost limited, TestHost down, TestHost later)
+    private ContractWorld(TestHost main, TestHost limited, TestHost down, TestHost later, TestHost cloud, FakeGraphApi graph)
     {
         Main = main;
         Limited = limited;
         Down = down;
         Later = later;
+        Cloud = cloud;
+        Graph = graph;
     }
 
     public TestHost Main { get; }
@@ -55,11 +60,20 @@ internal sealed class ContractWorld : IAsyncDisposable
 
     public TestHost Later { get; }
 
+    public TestHost Cloud { get; }
+
+    /// <summary>Meta's Graph API as the cloud host sees it: what it answers can be changed per case.</summary>
+    public FakeGraphApi Graph { get; }
+
+    /// <summary>A workspace on the cloud host with a connected account (<c>Ids["cloud_account"]</c>).</summary>
+    public Messaging.Sender CloudSender { get; private set; } = null!;
+
     public TestHost this[Target target] => target switch
     {
         Target.Limited => Limited,
         Target.Down => Down,
         Target.Later => Later,
+        Target.Cloud => Cloud,
         _ => Main,
     };
 
@@ -112,13 +126,17 @@ internal sealed class ContractWorld : IAsyncDisposable
         var limited = await TestHost.StartAsync(limitedSettings, connectionString: main.ConnectionString, prefix: main.Prefix, clock: new ManualClock(DateTimeOffset.UtcNow));
         var down = await TestHost.StartAsync(quiet, connectionString: Azurite.Unreachable);
         var later = await TestHost.StartAsync(new Dictionary<string, string?>(quiet) { ["Identity:SignupEnabled"] = "false" }, connectionString: main.ConnectionString, prefix: main.Prefix, clock: new AheadClock(TimeSpan.FromDays(2)));
-        var world = new ContractWorld(main, limited, down, later);
+        var graph = await FakeGraphApi.StartAsync();
+        var cloud = await TestHost.StartAsync(graph.Settings());
+        var world = new ContractWorld(main, limited, down, later, cloud, graph);
         await world.SetUpAsync();
         return world;
     }
 
     public async ValueTask DisposeAsync()
     {
+        await Cloud.DisposeAsync();
+        await Graph.DisposeAsync();
         await Later.DisposeAsync();
         await Down.DisposeAsync();
         await Limited.DisposeAsync();
@@ -179,6 +197,9 @@ internal sealed class ContractWorld : IAsyncDisposable
         var users = await Main.Services.GetRequiredService<StorageAccount>().GetTableAsync(IdentityTables.Workspaces);
         await users.UpdateEntityAsync(new TableEntity(agent.WorkspaceId, UserEntity.RowFor(agent.UserId)) { ["Role"] = Roles.Agent }, ETag.All, TableUpdateMode.Merge);
         Agent = await Infrastructure.Identity.LoginAsync(Main, agent.Email, agent.Password);
+
+        CloudSender = await Messaging.Sender.CloudAsync(Cloud);
+        Ids["cloud_account"] = CloudSender.AccountId;
 
         foreach (var setUp in ContractCases.SetUps)
         {
