@@ -9,9 +9,9 @@ using Aisoule.Tests.Infrastructure;
 namespace Aisoule.Tests.OpenApi;
 
 /// <summary>
-/// Sending messages, reading them, and Meta's webhook (its handshake and signed events), on the sandbox provider.
-/// Not driven here: 422 <c>recipient_needs_phone</c> needs an approved AUTHENTICATION template, which only Meta's
-/// cloud provider has (the sandbox's templates are utility and marketing ones).
+/// Sending messages, reading them, and Meta's webhook (its handshake and signed events), on the sandbox provider;
+/// 422 <c>recipient_needs_phone</c> on the cloud host, whose Graph fake has an AUTHENTICATION template (the sandbox's
+/// templates are utility and marketing ones).
 /// </summary>
 internal static partial class ContractCases
 {
@@ -50,6 +50,18 @@ internal static partial class ContractCases
 
     private static IEnumerable<ContractCase> Messages()
     {
+        yield return new("SendMessage", 422, ErrorCodes.RecipientNeedsPhone, async w =>
+        {
+            var userId = MetaWebhook.NewUserId();
+            (await w.Cloud.Client.SendAsync(Keyed(HttpMethod.Post, "/api/contacts", w.CloudSender.Key, Json(new { wa_user_id = userId })))).Dispose();
+            return Keyed(HttpMethod.Post, "/api/messages/send", w.CloudSender.Key, Json(new
+            {
+                user_id = userId,
+                type = "template",
+                template = new { name = "login_code", language = "en_US", components = new object[] { new { type = "body", parameters = new object[] { new { type = "text", text = "123456" } } } } },
+            }));
+        }, Target.Cloud);
+
         const string send = "/api/messages/send";
         yield return new("SendMessage", 202, null, w => Done(Keyed(HttpMethod.Post, send, w.Key, Json(TemplateSend(ContractPhone(), "hello_world")))));
         yield return new("SendMessage", 400, ErrorCodes.InvalidPhoneNumber, w => Done(Keyed(HttpMethod.Post, send, w.Key, Json(TemplateSend("12", "hello_world")))));

@@ -127,6 +127,9 @@ internal sealed class ContractWorld : IAsyncDisposable
         var down = await TestHost.StartAsync(quiet, connectionString: Azurite.Unreachable);
         var later = await TestHost.StartAsync(new Dictionary<string, string?>(quiet) { ["Identity:SignupEnabled"] = "false" }, connectionString: main.ConnectionString, prefix: main.Prefix, clock: new AheadClock(TimeSpan.FromDays(2)));
         var graph = await FakeGraphApi.StartAsync();
+
+        // An authentication template, which the sandbox has none of (a send of it by user id: 422 recipient_needs_phone).
+        graph.Templates.Add(new { id = "1090", name = "login_code", language = "en_US", category = "AUTHENTICATION", status = "APPROVED", components = new object[] { new { type = "BODY", text = "{{1}} is your code." } } });
         var cloud = await TestHost.StartAsync(graph.Settings());
         var world = new ContractWorld(main, limited, down, later, cloud, graph);
         await world.SetUpAsync();
