@@ -136,7 +136,9 @@ public static partial class OpenApiDocument
             }
         }
 
-        if (entry["body"] is not null)
+        // A body read into a request record brings the body refusals; a raw one (Meta's signed webhook, checked over its
+        // bytes) says "bodyRefusals": false and lists what it answers itself.
+        if (entry["body"] is not null && entry["bodyRefusals"]?.GetValue<bool>() != false)
         {
             codes.UnionWith([ErrorCodes.InvalidJson, ErrorCodes.ValidationFailed, ErrorCodes.PayloadTooLarge, ErrorCodes.UnsupportedMediaType]);
         }

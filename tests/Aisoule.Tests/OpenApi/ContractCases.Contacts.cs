@@ -27,6 +27,32 @@ internal static partial class ContractCases
 
     private static IEnumerable<ContractCase> Contacts()
     {
+        // What only Meta's answers produce, on the cloud host: a token the Graph fake refuses (401, code 190).
+        yield return new("AddAccount", 422, ErrorCodes.AccountCheckFailed, w => Done(Session(HttpMethod.Post, "/api/accounts", w.CloudSender.Owner.Cookie, w.CloudSender.Owner.CsrfToken, Json(new
+        {
+            name = "Refused",
+            phone_number_id = Random.Shared.NextInt64(100_000_000_000, 999_999_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            waba_id = "102290129340398",
+            access_token = "EAAG-refused-token-0",
+        }))), Target.Cloud);
+        yield return new("UpdateAccount", 422, ErrorCodes.AccountCheckFailed, w => Done(Session(HttpMethod.Put, "/api/accounts/" + w.CloudSender.AccountId, w.CloudSender.Owner.Cookie, w.CloudSender.Owner.CsrfToken, Json(new { access_token = "EAAG-refused-token-0" }))), Target.Cloud);
+        yield return new("SyncTemplates", 502, ErrorCodes.ProviderError, async w =>
+        {
+            // An account whose token Meta accepted when it was added and refuses now: its template list answers 401/190.
+            const string token = "EAAG-contract-sync-token";
+            w.Graph.AcceptedTokens[token] = true;
+            using var add = Session(HttpMethod.Post, "/api/accounts", w.CloudSender.Owner.Cookie, w.CloudSender.Owner.CsrfToken, Json(new
+            {
+                name = "Soon refused",
+                phone_number_id = Random.Shared.NextInt64(100_000_000_000, 999_999_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                waba_id = "102290129340398",
+                access_token = token,
+            }));
+            var added = await Envelope.SuccessAsync(await w.Cloud.Client.SendAsync(add), System.Net.HttpStatusCode.Created);
+            w.Graph.AcceptedTokens.TryRemove(token, out _);
+            return Keyed(HttpMethod.Post, "/api/templates/sync?whatsapp_account_id=" + added.GetProperty("id").GetString(), w.CloudSender.Key, Json("{}"));
+        }, Target.Cloud);
+
         // Contacts.
         yield return new("ListContacts", 200, null, async w =>
         {

@@ -66,7 +66,7 @@ internal static partial class ContractCases
                 var method = new HttpMethod(httpMethod.ToUpperInvariant());
                 var access = function.Access!;
                 var path = SamplePath(function.Name);
-                var hasBody = entry["body"] is not null;
+                var hasBody = entry["body"] is not null && entry["bodyRefusals"]?.GetValue<bool>() != false;
                 var name = function.Name;
                 foreach (var (status, codes) in OpenApiDocument.Errors(function, entry, method.Method))
                 {
