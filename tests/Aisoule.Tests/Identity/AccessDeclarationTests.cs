@@ -18,7 +18,7 @@ public sealed partial class AccessDeclarationTests
 {
     // The only endpoints anyone may call without credentials. The Meta webhook joins this list with messaging.
     // Meta's webhook is public by design: it proves itself with X-Hub-Signature-256 (and the verify token).
-    private static readonly string[] Public = ["GetHealth", "SignUp", "Login", "VerifyWhatsAppWebhook", "ReceiveWhatsAppWebhook", FallbackFunctions.Name];
+    private static readonly string[] Public = ["GetHealth", "SignUp", "Login", "VerifyWhatsAppWebhook", "ReceiveWhatsAppWebhook", "GetOpenApiDocument", "GetApiReference", "GetApiReferenceAsset", FallbackFunctions.Name];
 
     private static readonly FunctionCatalog AppCatalog = FunctionCatalog.Create(typeof(AisouleServiceCollectionExtensions).Assembly);
 
