@@ -353,7 +353,8 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     DOTNET_ENVIRONMENT: 'Production'
     KeyVault__Uri: vault.properties.vaultUri
     WhatsApp__Provider: whatsAppProvider
-    // Versionless references (trailing slash): a new secret version is picked up on restart, or within a day.
+    // Versionless references (trailing slash): a new secret version is picked up when App Service refetches them (about
+    // daily, on a configuration change, or on the config-references refresh call the README gives).
     WhatsApp__AppSecret: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${appSecretName}/)'
     WhatsApp__VerifyToken: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${verifyTokenName}/)'
     // The queue and timer triggers' %…% names: the Functions host needs each as a setting.
@@ -368,13 +369,16 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     AccountRecheckSchedule: '0 */15 * * * *'
     OutboxSweepSchedule: '0 */5 * * * *'
   }
-  // The settings start the app: its identity must hold its roles by then.
+  // The settings start the app: its identity must hold its roles by then, and the secrets its references name must
+  // exist (a reference App Service cannot resolve keeps its own text, which the app then treats as no secret).
   dependsOn: [
     tableDataRole
     queueDataRole
     blobDataRole
     vaultRole
     telemetryRole
+    appSecret
+    verifyToken
   ]
 }
 

@@ -45,6 +45,9 @@ public static class CoreServiceCollectionExtensions
             .Validate(
                 o => string.IsNullOrEmpty(o.Email) || (System.Net.Mail.MailAddress.TryCreate(o.Email, out _) && o.Password is { Length: >= 10 }),
                 "AISOULE_OWNER_EMAIL must be an email address and AISOULE_OWNER_PASSWORD at least 10 characters.")
+            .Validate(
+                o => !WhatsApp.UnresolvedReference.Is(o.Password),
+                "AISOULE_OWNER_PASSWORD is a Key Vault reference App Service could not resolve (its text, not the secret): check the app's access to the vault and the secret's name.")
             .ValidateOnStart();
         services.AddMetrics(); // AccountService counts password hashes; both hosts add it too, this does not rely on them.
         services.AddSingleton<AttemptThrottle>();

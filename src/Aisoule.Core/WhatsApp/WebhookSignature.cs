@@ -8,7 +8,8 @@ public static class WebhookSignature
 {
     public static bool IsValid(ReadOnlySpan<byte> body, string? header, string? appSecret)
     {
-        if (string.IsNullOrEmpty(appSecret) || header is null || !header.StartsWith("sha256=", StringComparison.OrdinalIgnoreCase) || header.Length != 7 + 64)
+        // An unresolved Key Vault reference is the reference's text, not a secret: refuse, as for no secret.
+        if (UnresolvedReference.SecretOrNull(appSecret) is not { } secret || header is null || !header.StartsWith("sha256=", StringComparison.OrdinalIgnoreCase) || header.Length != 7 + 64)
         {
             return false;
         }
@@ -27,7 +28,7 @@ public static class WebhookSignature
         }
 
         Span<byte> expected = stackalloc byte[32];
-        HMACSHA256.HashData(Encoding.UTF8.GetBytes(appSecret), body, expected);
+        HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body, expected);
         return CryptographicOperations.FixedTimeEquals(expected, given);
     }
 

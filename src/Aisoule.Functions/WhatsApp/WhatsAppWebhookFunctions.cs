@@ -24,7 +24,7 @@ public sealed class WhatsAppWebhookFunctions(InboundChanges inbound, IOptionsMon
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "whatsapp/webhook")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var expected = options.CurrentValue.VerifyToken;
+        var expected = UnresolvedReference.SecretOrNull(options.CurrentValue.VerifyToken);
         var mode = request.Query["hub.mode"].ToString();
         var token = request.Query["hub.verify_token"].ToString();
         var challenge = request.Query["hub.challenge"].ToString();
