@@ -5,6 +5,7 @@ using System.Text.Json;
 using Aisoule.Core.Results;
 using Aisoule.Core.WhatsApp;
 using Aisoule.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aisoule.Tests.OpenApi;
 
@@ -50,6 +51,15 @@ internal static partial class ContractCases
 
     private static IEnumerable<ContractCase> Messages()
     {
+        yield return new("SendMessage", 503, ErrorCodes.Busy, async w =>
+        {
+            // A send to a new phone makes its contact; a phone pointer row that names no contact makes every attempt
+            // fail and find no holder, until the retries run out (what a storm of writers to one phone looks like).
+            var phone = ContractPhone();
+            var table = await w.Main.Services.GetRequiredService<Core.Storage.StorageAccount>().GetTableAsync(Core.Contacts.ContactService.Table);
+            await table.AddEntityAsync(new Azure.Data.Tables.TableEntity(w.Owner.WorkspaceId, Core.Contacts.ContactKeys.Phone(phone)));
+            return Keyed(HttpMethod.Post, "/api/messages/send", w.Key, Json(TemplateSend(phone, "hello_world")));
+        });
         yield return new("SendMessage", 422, ErrorCodes.RecipientNeedsPhone, async w =>
         {
             var userId = MetaWebhook.NewUserId();
