@@ -56,6 +56,36 @@ public sealed partial class ContractTests
     }
 
     [Fact]
+    public void Every_example_in_the_document_fits_its_own_schema()
+    {
+        var problems = new List<string>();
+        foreach (var (path, item) in Document["paths"]!.AsObject())
+        {
+            foreach (var (method, operation) in item!.AsObject())
+            {
+                foreach (var (status, response) in operation!["responses"]!.AsObject())
+                {
+                    if (response!["content"]?["application/json"] is { } media && media["example"] is { } example
+                        && Validate(media["schema"]!, example) is { } wrong)
+                    {
+                        problems.Add($"{method.ToUpperInvariant()} {path} {status}: {wrong}");
+                    }
+                }
+            }
+        }
+
+        foreach (var (name, schema) in Document["components"]!["schemas"]!.AsObject())
+        {
+            if (schema!["example"] is { } example && Validate(new JsonObject { ["$ref"] = "#/components/schemas/" + name }, example) is { } wrong)
+            {
+                problems.Add($"schema {name}: {wrong}");
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
     public void The_validator_refuses_an_answer_that_does_not_fit_its_schema()
     {
         var schema = Operation("GetHealth", "GET")["responses"]!["200"]!["content"]!["application/json"]!["schema"]!;
