@@ -26,11 +26,15 @@ public sealed class TemplateService(StorageAccount storage, WhatsAppAccountServi
     public async Task<IReadOnlyList<TemplateEntity>> ListAsync(string workspaceId, string? accountId, string? status, CancellationToken cancellationToken = default)
     {
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await LiveAsync(table, workspaceId, cancellationToken).ConfigureAwait(false);
-        if (rows.Count == 0)
+        var (rows, live) = await LiveAsync(table, workspaceId, cancellationToken).ConfigureAwait(false);
+
+        // An account with no templates yet (never pulled, or added while the list was already filled by others) is
+        // pulled now, as a send naming one of its templates would: at most once a minute per account and instance.
+        var unpulled = live.Where(a => !rows.Any(t => t.AccountId == a)).ToList();
+        if (unpulled.Count > 0)
         {
-            await SyncAsync(workspaceId, null, cancellationToken).ConfigureAwait(false);
-            rows = await LiveAsync(table, workspaceId, cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(unpulled.Select(a => PullOnDemandAsync(workspaceId, a, cancellationToken))).ConfigureAwait(false);
+            (rows, _) = await LiveAsync(table, workspaceId, cancellationToken).ConfigureAwait(false);
         }
 
         return [.. rows.Where(t => (accountId is null || t.AccountId == accountId) && (status is null || string.Equals(t.Status, status, StringComparison.OrdinalIgnoreCase)))
@@ -47,22 +51,28 @@ public sealed class TemplateService(StorageAccount storage, WhatsAppAccountServi
         {
             // Not known for this account (never pulled, added since, or a pull on adding failed): pull its
             // templates now, at most once a minute per account, so unknown names cannot hammer Meta.
-            var now = clock.GetUtcNow();
-            var fresh = (Pull: new Lazy<Task>(() => SyncAsync(workspaceId, accountId, CancellationToken.None)), At: now);
-            if (_onDemandSyncs.Count >= 10_000)
-            {
-                _onDemandSyncs.Clear();
-            }
-
-            // Concurrent sends share one pull (and wait for it); a later one within the interval reuses its result.
-            var pull = _onDemandSyncs.AddOrUpdate((workspaceId, accountId), fresh, (_, seen) => now - seen.At >= OnDemandSyncInterval || (seen.Pull.IsValueCreated && seen.Pull.Value.IsFaulted) ? fresh : seen);
-            await pull.Pull.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await PullOnDemandAsync(workspaceId, accountId, cancellationToken).ConfigureAwait(false);
 
             // Read again: this pull, or a concurrent or recent one, may have brought it.
             row = await table.GetEntityIfExistsAsync<TemplateEntity>(workspaceId, key, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
         return row.HasValue ? row.Value : null;
+    }
+
+    // One account's templates pulled on demand: concurrent callers share one pull (and wait for it); a later one
+    // within the interval reuses its result, so nothing a caller sends can hammer Meta.
+    private async Task PullOnDemandAsync(string workspaceId, string accountId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var fresh = (Pull: new Lazy<Task>(() => SyncAsync(workspaceId, accountId, CancellationToken.None)), At: now);
+        if (_onDemandSyncs.Count >= 10_000)
+        {
+            _onDemandSyncs.Clear();
+        }
+
+        var pull = _onDemandSyncs.AddOrUpdate((workspaceId, accountId), fresh, (_, seen) => now - seen.At >= OnDemandSyncInterval || (seen.Pull.IsValueCreated && seen.Pull.Value.IsFaulted) ? fresh : seen);
+        await pull.Pull.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Pulls the templates of one account (or all the workspace's) from the provider; returns how many.</summary>
@@ -185,10 +195,10 @@ public sealed class TemplateService(StorageAccount storage, WhatsAppAccountServi
     /// The workspace's templates of accounts that are not removed: one removed while its templates were being
     /// pulled, or whose removal stopped before deleting them, is never listed.
     /// </summary>
-    private async Task<List<TemplateEntity>> LiveAsync(TableClient table, string workspaceId, CancellationToken cancellationToken)
+    private async Task<(List<TemplateEntity> Rows, HashSet<string> Accounts)> LiveAsync(TableClient table, string workspaceId, CancellationToken cancellationToken)
     {
         var live = (await accounts.ListAsync(workspaceId, cancellationToken).ConfigureAwait(false)).Select(a => a.RowKey).ToHashSet(StringComparer.Ordinal);
-        return [.. (await ReadAsync(table, workspaceId, cancellationToken).ConfigureAwait(false)).Where(t => live.Contains(t.AccountId))];
+        return ([.. (await ReadAsync(table, workspaceId, cancellationToken).ConfigureAwait(false)).Where(t => live.Contains(t.AccountId))], live);
     }
 
     private static async Task<List<TemplateEntity>> ReadAsync(TableClient table, string workspaceId, CancellationToken cancellationToken)
