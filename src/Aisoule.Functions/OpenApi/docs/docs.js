@@ -10,11 +10,16 @@
     for (const [name, value] of Object.entries(attributes || {})) {
       if (value !== undefined && value !== null) node.setAttribute(name, value);
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === undefined || child === null || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
     return node;
+  }
+
+  // Text with `code` spans as <code> elements (everything still set as text, never as HTML).
+  function rich(text) {
+    return String(text || '').split('`').map((part, i) => (i % 2 === 1 ? el('code', {}, part) : part));
   }
 
   function resolve(doc, node) {
@@ -59,7 +64,7 @@
       return el('tr', {},
         el('td', {}, el('code', {}, name), required.has(name) ? ' *' : ''),
         el('td', {}, el('code', {}, typeOf(doc, prop))),
-        el('td', {}, [resolved.description || prop.description || '', limits(resolved) ? el('span', { class: 'muted' }, ' (' + limits(resolved) + ')') : '']));
+        el('td', {}, [rich(resolved.description || prop.description || ''), limits(resolved) ? el('span', { class: 'muted' }, ' (' + limits(resolved) + ')') : '']));
     });
     return el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'field'), el('th', {}, 'type'), el('th', {}, 'meaning'))), el('tbody', {}, rows));
   }
@@ -70,11 +75,11 @@
     const article = el('article', { class: 'operation', id: op.operationId, 'data-operation-id': op.operationId },
       el('div', { class: 'signature' }, el('span', { class: 'method ' + method }, method.toUpperCase()), el('span', {}, '/api' + path)),
       el('p', { class: 'summary' }, op.summary || op.operationId),
-      op.description ? el('p', {}, op.description) : null,
+      op.description ? el('p', {}, rich(op.description)) : null,
       el('p', { class: 'security' }, security.length ? 'Credentials: ' + security.join(' or ') : 'No credentials needed.'));
     if (parameters.length) {
       article.append(el('h4', {}, 'Parameters'), el('table', {}, el('tbody', {}, parameters.map((p) =>
-        el('tr', {}, el('td', {}, el('code', {}, p.name), p.required ? ' *' : ''), el('td', {}, p.in), el('td', {}, el('code', {}, typeOf(doc, p.schema || {}))), el('td', {}, p.description || ''))))));
+        el('tr', {}, el('td', {}, el('code', {}, p.name), p.required ? ' *' : ''), el('td', {}, p.in), el('td', {}, el('code', {}, typeOf(doc, p.schema || {}))), el('td', {}, rich(p.description)))))));
     }
     const body = op.requestBody && op.requestBody.content && op.requestBody.content['application/json'];
     if (body) article.append(el('h4', {}, 'Body (application/json)'), fields(doc, body.schema, 0));
@@ -95,7 +100,7 @@
   function render(doc) {
     const main = document.getElementById('main');
     const nav = document.getElementById('nav');
-    main.replaceChildren(el('h1', {}, doc.info.title + ' ' + doc.info.version), el('p', {}, doc.info.summary || ''), el('p', {}, doc.info.description || ''));
+    main.replaceChildren(el('h1', {}, doc.info.title + ' ' + doc.info.version), el('p', {}, doc.info.summary || ''), el('p', {}, rich(doc.info.description)));
     nav.replaceChildren(el('strong', {}, doc.info.title));
     const byTag = new Map((doc.tags || []).map((t) => [t.name, []]));
     for (const [path, item] of Object.entries(doc.paths || {})) {
@@ -109,7 +114,7 @@
     for (const [tag, operations] of byTag) {
       if (!operations.length) continue;
       const description = (doc.tags || []).find((t) => t.name === tag);
-      const section = el('section', { class: 'tag', id: 'tag-' + tag }, el('h2', {}, tag), description ? el('p', { class: 'muted' }, description.description || '') : null);
+      const section = el('section', { class: 'tag', id: 'tag-' + tag }, el('h2', {}, tag), description ? el('p', { class: 'muted' }, rich(description.description)) : null);
       nav.append(el('h2', {}, tag));
       for (const [path, method, op] of operations) {
         section.append(operation(doc, path, method, op));
