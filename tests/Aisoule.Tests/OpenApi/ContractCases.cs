@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using Aisoule.Core.Identity;
 using Aisoule.Core.Results;
 using Aisoule.Functions.Catalog;
@@ -47,7 +46,7 @@ internal static partial class ContractCases
     public static string PathOf(ContractWorld world, string path) =>
         System.Text.RegularExpressions.Regex.Replace(path, @"\{(\w+)\}", m => Uri.EscapeDataString(world.Ids[m.Groups[1].Value]));
 
-    /// <summary>The request an operation gets in its success case, with other credentials or body: the generated cases reuse it.</summary>
+    /// <summary>The operation's path with a placeholder for every id: the generated refusals come before any lookup.</summary>
     private static string SamplePath(string operation) =>
         "/api/" + System.Text.RegularExpressions.Regex.Replace(Catalog.Get(operation).Http!.Route, @"\{(\w+)(:[^}]*)?\}", "x_contract");
 
@@ -125,7 +124,7 @@ internal static partial class ContractCases
 
     public static Task<HttpRequestMessage> Done(HttpRequestMessage request) => Task.FromResult(request);
 
-    public static StringContent? Body(bool has, string json) => has ? new StringContent(json, Encoding.UTF8, "application/json") : null;
+    public static StringContent? Body(bool has, string json) => has ? Json(json) : null;
 
     public static HttpRequestMessage Keyed(HttpMethod method, string path, string key, HttpContent? content = null)
     {
@@ -159,7 +158,4 @@ internal static partial class ContractCases
 
     /// <summary>A JSON body written as text.</summary>
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
-    /// <summary>The documented operation entries, for the coverage check.</summary>
-    public static IReadOnlyDictionary<string, JsonObject> Written => OpenApiDocument.ReadWritten().Operations;
 }

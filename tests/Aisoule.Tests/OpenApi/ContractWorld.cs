@@ -146,29 +146,9 @@ internal sealed class ContractWorld : IAsyncDisposable
         await Main.DisposeAsync();
     }
 
-    /// <summary>A request with a key.</summary>
-    public static HttpRequestMessage WithKey(HttpMethod method, string path, string key, object? body = null)
-    {
-        var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
-        request.Headers.Add("X-API-Key", key);
-        return request;
-    }
-
-    /// <summary>A request with a session cookie (and its CSRF token on writes, when given).</summary>
-    public static HttpRequestMessage WithSession(HttpMethod method, string path, string cookie, string? csrf, object? body = null)
-    {
-        var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
-        request.Headers.Add("Cookie", cookie);
-        if (csrf is not null && method != HttpMethod.Get)
-        {
-            request.Headers.Add("X-CSRF-Token", csrf);
-        }
-
-        return request;
-    }
-
     /// <summary>The owner's session, with its CSRF token on writes.</summary>
-    public HttpRequestMessage AsOwner(HttpMethod method, string path, object? body = null) => WithSession(method, path, Owner.Cookie, Owner.CsrfToken, body);
+    public HttpRequestMessage AsOwner(HttpMethod method, string path, object? body = null) =>
+        ContractCases.Session(method, path, Owner.Cookie, Owner.CsrfToken, body is null ? null : JsonContent.Create(body));
 
     private async Task SetUpAsync()
     {
@@ -188,8 +168,8 @@ internal sealed class ContractWorld : IAsyncDisposable
         // Another workspace whose one request a minute on the limited host is spent, by key and by session.
         SpentSession = await Infrastructure.Identity.SignUpAsync(Main);
         SpentKey = await SpentSession.CreateKeyAsync("spent");
-        using (var spendKey = WithKey(HttpMethod.Get, "auth/me", SpentKey))
-        using (var spendSession = WithSession(HttpMethod.Get, "auth/me", SpentSession.Cookie, null))
+        using (var spendKey = ContractCases.Keyed(HttpMethod.Get, "auth/me", SpentKey))
+        using (var spendSession = ContractCases.Session(HttpMethod.Get, "auth/me", SpentSession.Cookie, null))
         {
             (await Limited.Client.SendAsync(spendKey)).Dispose();
             (await Limited.Client.SendAsync(spendSession)).Dispose();
