@@ -106,6 +106,7 @@ public static class CoreServiceCollectionExtensions
         options.Retry.Delay = TimeSpan.FromMilliseconds(100);
         options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
+        options.AddPolicy(ReadOnlyStorage.Guard, HttpPipelinePosition.PerCall);
         return options;
     }
 }

@@ -114,6 +114,22 @@ public sealed class ApiKeyService(StorageAccount storage, RateLimiter limiter, T
     }
 
     /// <summary>
+    /// The caller this key was as this instance last wrote its row, without asking storage; null when the instance
+    /// has not seen the key, or saw it revoked or expired. A guess to start work with, never an admission: only
+    /// <see cref="AuthenticateAsync"/> admits.
+    /// </summary>
+    public Caller? Recall(string key)
+    {
+        if (!ApiKeyFormat.IsWellFormed(key))
+        {
+            return null;
+        }
+
+        var hash = Secrets.Hash(key);
+        return _rows.TryGetValue(hash, out var row) && row.RevokedAt is null && !(row.ExpiresAt <= clock.GetUtcNow()) ? CallerOf(row) : null;
+    }
+
+    /// <summary>
     /// Checks a key and admits the request against its rate limit in one go: the key's row carries its sliding
     /// log and usage, so the write that admits also records <c>last_used_at</c> and <c>request_count</c>, and —
     /// because it is conditional on the row's ETag — proves the key was not revoked since it was last read.
@@ -180,8 +196,10 @@ public sealed class ApiKeyService(StorageAccount storage, RateLimiter limiter, T
             return new ApiError(ErrorCodes.KeyExpired, "This API key has expired.");
         }
 
-        return (new Caller(entity.PartitionKey, entity.UserId, entity.Role, entity.ScopeList) { KeyId = entity.RowKey, KeyName = entity.Name }, decision);
+        return (CallerOf(entity), decision);
     }
+
+    private static Caller CallerOf(ApiKeyEntity key) => new(key.PartitionKey, key.UserId, key.Role, key.ScopeList) { KeyId = key.RowKey, KeyName = key.Name };
 
     // Owners and admins manage every key in the workspace; others only their own.
     private static bool CanManage(Caller caller, ApiKeyEntity key) => Roles.IsManager(caller.Role) || key.UserId == caller.UserId;

@@ -38,6 +38,15 @@ public sealed class Authenticator(ApiKeyService keys, SessionService sessions, R
         return new ApiError(ErrorCodes.Unauthenticated, "Authentication required: send an X-API-Key header or log in.");
     }
 
+    /// <summary>
+    /// Who these credentials were when this instance last checked them, without asking storage (null if it does not
+    /// know, or knows they no longer work). Work may start on that guess; only <see cref="AuthenticateAsync"/> admits.
+    /// </summary>
+    public Caller? Recall(string? apiKey, string? sessionToken) =>
+        !string.IsNullOrEmpty(apiKey) ? keys.Recall(apiKey)
+        : !string.IsNullOrEmpty(sessionToken) ? sessions.Recall(sessionToken)
+        : null;
+
     /// <summary>A caller over its limit is counted under the kind of limit (a key's or a user's), never the key.</summary>
     private static Authenticated Counted(Authenticated authenticated)
     {

@@ -15,4 +15,9 @@ public sealed record Caller(string WorkspaceId, string UserId, string Role, IRea
     public bool ViaKey => KeyId is not null;
 
     public bool Has(string scope) => Scopes.Contains(scope, StringComparer.Ordinal);
+
+    /// <summary>The same caller in every respect, scopes compared by value (a record compares the list by reference).</summary>
+    public bool IsSameAs(Caller other) =>
+        other is not null && WorkspaceId == other.WorkspaceId && UserId == other.UserId && Role == other.Role
+        && SessionId == other.SessionId && KeyId == other.KeyId && KeyName == other.KeyName && Scopes.SequenceEqual(other.Scopes, StringComparer.Ordinal);
 }

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Aisoule.Core.Identity.Entities;
+using Aisoule.Core.RateLimiting;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
 using Azure;
@@ -11,6 +13,9 @@ public sealed class SessionService(StorageAccount storage, IOptions<IdentityOpti
 {
     // last_seen_at is written at most this often, so a busy session does not cost a write per request.
     private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
+
+    // Each session as this instance last found it, by token hash; see Recall.
+    private readonly ConcurrentDictionary<string, SessionEntity> _seen = new(StringComparer.Ordinal);
 
     public async Task<(string Token, string CsrfToken, DateTimeOffset ExpiresAt)> StartAsync(UserEntity user, CancellationToken cancellationToken = default)
     {
@@ -32,26 +37,44 @@ public sealed class SessionService(StorageAccount storage, IOptions<IdentityOpti
         return (token, csrf, session.ExpiresAt);
     }
 
+    /// <summary>
+    /// The caller behind a session cookie as this instance last found it, without asking storage; null when it has
+    /// not seen the session, or it has ended by now. A guess to start work with: only <see cref="AuthenticateAsync"/>
+    /// says the session is still there.
+    /// </summary>
+    public Caller? Recall(string token)
+    {
+        if (!IsWellFormed(token) || !_seen.TryGetValue(Secrets.Hash(token), out var session))
+        {
+            return null;
+        }
+
+        return Ended(session, clock.GetUtcNow()) ? null : CallerOf(session);
+    }
+
     /// <summary>The caller behind a session cookie, and the hash its CSRF token must match.</summary>
     public async Task<Outcome<(Caller Caller, string CsrfHash)>> AuthenticateAsync(string token, CancellationToken cancellationToken = default)
     {
         var expired = new ApiError(ErrorCodes.SessionExpired, "Your session has ended. Log in again.");
-        if (string.IsNullOrEmpty(token) || token.Length > 64 || token.AsSpan().ContainsAnyExcept(TokenCharacters))
+        if (!IsWellFormed(token))
         {
             return expired;
         }
 
+        var hash = Secrets.Hash(token);
         var table = await storage.GetTableAsync(IdentityTables.Sessions, cancellationToken).ConfigureAwait(false);
-        var found = await table.GetEntityIfExistsAsync<SessionEntity>(Secrets.Hash(token), SessionEntity.Row, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var found = await table.GetEntityIfExistsAsync<SessionEntity>(hash, SessionEntity.Row, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!found.HasValue)
         {
+            _seen.TryRemove(hash, out _);
             return expired;
         }
 
         var session = found.Value!;
         var now = clock.GetUtcNow();
-        if (now >= session.ExpiresAt || now - session.LastSeenAt >= options.Value.SessionIdleTimeout)
+        if (Ended(session, now))
         {
+            _seen.TryRemove(hash, out _);
             await table.DeleteEntityAsync(session.PartitionKey, session.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
             return expired;
         }
@@ -69,16 +92,26 @@ public sealed class SessionService(StorageAccount storage, IOptions<IdentityOpti
             }
         }
 
-        var caller = new Caller(session.WorkspaceId, session.UserId, session.Role, Roles.ScopesOf(session.Role)) { SessionId = session.PartitionKey };
-        return (caller, session.CsrfHash);
+        RateLimiter.Remember(_seen, hash, session);
+        return (CallerOf(session), session.CsrfHash);
     }
 
     public async Task EndAsync(string sessionId, CancellationToken cancellationToken = default)
     {
+        _seen.TryRemove(sessionId, out _);
         var table = await storage.GetTableAsync(IdentityTables.Sessions, cancellationToken).ConfigureAwait(false);
         await table.DeleteEntityAsync(sessionId, SessionEntity.Row, ETag.All, cancellationToken).ConfigureAwait(false);
     }
 
     private static readonly System.Buffers.SearchValues<char> TokenCharacters =
         System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+
+    private static bool IsWellFormed(string token) =>
+        !string.IsNullOrEmpty(token) && token.Length <= 64 && !token.AsSpan().ContainsAnyExcept(TokenCharacters);
+
+    private static Caller CallerOf(SessionEntity session) =>
+        new(session.WorkspaceId, session.UserId, session.Role, Roles.ScopesOf(session.Role)) { SessionId = session.PartitionKey };
+
+    private bool Ended(SessionEntity session, DateTimeOffset now) =>
+        now >= session.ExpiresAt || now - session.LastSeenAt >= options.Value.SessionIdleTimeout;
 }

@@ -42,8 +42,9 @@ public sealed class StorageAccount(TableServiceClient tables, QueueServiceClient
 
     private async Task EnsureCreatedAsync(string key, Func<CancellationToken, Task> create, CancellationToken cancellationToken)
     {
-        // The creation itself is not tied to one caller's cancellation: others may be awaiting it.
-        var lazy = _created.GetOrAdd(key, _ => new Lazy<Task>(() => create(CancellationToken.None)));
+        // The creation itself is not tied to one caller's cancellation (others may be awaiting it), nor is it one
+        // request's write: read-only work may be the first to use a table.
+        var lazy = _created.GetOrAdd(key, _ => new Lazy<Task>(() => ReadOnlyStorage.ExemptAsync(() => create(CancellationToken.None))));
         try
         {
             await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);

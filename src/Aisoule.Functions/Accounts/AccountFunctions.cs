@@ -13,7 +13,7 @@ namespace Aisoule.Functions.Accounts;
 public sealed class AccountFunctions(WhatsAppAccountService accounts, AccountLifecycle lifecycle)
 {
     [Function(nameof(ListAccounts))]
-    [Access(Credentials.SessionOrKey, Scopes.AccountsRead)]
+    [Access(Credentials.SessionOrKey, Scopes.AccountsRead, AwaitAdmission = true)] // adds the sandbox number on first sight
     public async Task<ApiResult> ListAccounts(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "accounts")] HttpRequest request,
         CancellationToken cancellationToken)

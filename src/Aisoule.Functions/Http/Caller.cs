@@ -17,6 +17,8 @@ public static class CallerAccess
 
     internal static void SetCaller(this HttpContext http, Caller caller) => http.Items[Key] = caller;
 
+    internal static void ClearCaller(this HttpContext http) => http.Items.Remove(Key);
+
     /// <summary>The caller the gate admitted, or null (a public function, or not admitted).</summary>
     internal static Caller? FindCaller(this HttpContext http) => http.Items[Key] as Caller;
 }

@@ -27,4 +27,10 @@ public sealed class AccessAttribute(Credentials credentials, string? scope = nul
 
     /// <summary>Only owners and admins (<see cref="Aisoule.Core.Identity.Roles.IsManager"/>); others are refused 403 <c>forbidden</c>.</summary>
     public bool ManagersOnly { get; set; }
+
+    /// <summary>
+    /// For a GET that may write (or call Meta): run it only once its caller is admitted, as every other method is.
+    /// Any other GET may run beside its admission (see <see cref="ApiPipeline"/>), and is held to reading storage.
+    /// </summary>
+    public bool AwaitAdmission { get; set; }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Aisoule.Core.Identity;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
 using Aisoule.Core.Telemetry;
@@ -47,14 +48,51 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
         IDisposable? workspaceScope = null;
         try
         {
-            if (await gate.AdmitAsync(http, function).ConfigureAwait(false) is { } refusal)
+            if (gate.Recall(http, function) is { } recalled)
             {
-                return ApiResult.Failure(refusal);
+                var ahead = await StartAheadAsync(http, function, recalled, invoke).ConfigureAwait(false);
+                if (ahead.Admission.Refusal is { } refused)
+                {
+                    return ApiResult.Failure(refused);
+                }
+
+                workspaceScope = BeginWorkspaceScope(ahead.Admission.Caller!.WorkspaceId);
+                if (ahead.Function is { } running)
+                {
+                    object? result;
+                    try
+                    {
+                        result = await running.ConfigureAwait(false);
+                    }
+                    catch (Exception) when (ahead.Attempt.TriedToWrite)
+                    {
+                        result = null;
+                    }
+                    finally
+                    {
+                        AccessGate.Apply(http, ahead.Admission, setCaller: false);
+                    }
+
+                    if (!ahead.Attempt.TriedToWrite)
+                    {
+                        return Expect(result, function);
+                    }
+
+                    // Nothing was written: the write was refused before it left. Now admitted, the function runs again.
+                    LogWroteAhead(logger, function.Name, requestId);
+                }
+            }
+            else
+            {
+                if (await gate.AdmitAsync(http, function).ConfigureAwait(false) is { } refusal)
+                {
+                    return ApiResult.Failure(refusal);
+                }
+
+                workspaceScope = http.FindCaller() is { } caller ? BeginWorkspaceScope(caller.WorkspaceId) : null;
             }
 
-            workspaceScope = http.FindCaller() is { } caller ? BeginWorkspaceScope(caller.WorkspaceId) : null;
-            return await invoke().ConfigureAwait(false) as IResult
-                ?? throw new InvalidOperationException($"Function {function.Name} did not return an IResult.");
+            return Expect(await invoke().ConfigureAwait(false), function);
         }
         catch (Exception ex) when (IsBodyTooLarge(ex))
         {
@@ -92,6 +130,50 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
         }
     }
 
+    /// <summary>
+    /// Starts a read ahead of its admission: the admitting write (the gate's) and the function, read-only, at once. Returns
+    /// when the gate has decided. A refusal, or a caller other than the one recalled, waits for the function to end and
+    /// drops whatever it did or threw, unseen (then <see cref="Ahead.Function"/> is null: refused, or to run again as
+    /// the caller admitted). Otherwise the function is still running, and its outcome is the request's.
+    /// </summary>
+    private async Task<Ahead> StartAheadAsync(HttpContext http, FunctionDescriptor function, Caller recalled, Func<Task<object?>> invoke)
+    {
+        http.SetCaller(recalled);
+
+        // The gate reads what it needs from the request before its first await, so only then does the function start.
+        var deciding = gate.DecideAsync(http, function);
+        var attempt = new ReadOnlyStorage.Attempt();
+        var running = ReadOnlyStorage.RunAsync(attempt, invoke);
+        Admission admission;
+        try
+        {
+            admission = await deciding.ConfigureAwait(false);
+        }
+        catch
+        {
+            await Settle(running).ConfigureAwait(false);
+            throw;
+        }
+
+        if (admission.Refusal is not null || !recalled.IsSameAs(admission.Caller!))
+        {
+            await Settle(running).ConfigureAwait(false);
+            http.ClearCaller();
+            AccessGate.Apply(http, admission, setCaller: true);
+            return new Ahead(admission, null, attempt);
+        }
+
+        return new Ahead(admission, running, attempt);
+    }
+
+    // A result nobody may see: waited for (the function still holds the request) and dropped, exceptions included.
+    private static async Task Settle(Task running) => await running.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+    private static IResult Expect(object? result, FunctionDescriptor function) =>
+        result as IResult ?? throw new InvalidOperationException($"Function {function.Name} did not return an IResult.");
+
+    private sealed record Ahead(Admission Admission, Task<object?>? Function, ReadOnlyStorage.Attempt Attempt);
+
     private IDisposable? BeginWorkspaceScope(string workspaceId)
     {
         Activity.Current?.SetTag(AisouleTelemetry.WorkspaceIdTag, workspaceId);
@@ -116,6 +198,9 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storage refused a value in {Function} for request {RequestId}: a field limit is missing")]
     private static partial void LogValueRefused(ILogger logger, Exception exception, string function, string requestId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Function} tried to write while reading ahead of its admission (request {RequestId}); nothing was written, and it ran again once admitted. A GET that writes must declare [Access(AwaitAdmission = true)]")]
+    private static partial void LogWroteAhead(ILogger logger, string function, string requestId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Client closed the request to {Function} ({RequestId})")]
     private static partial void LogAborted(ILogger logger, string function, string requestId);

@@ -11,7 +11,7 @@ namespace Aisoule.Functions.Templates;
 public sealed class TemplateFunctions(TemplateService templates)
 {
     [Function(nameof(ListTemplates))]
-    [Access(Credentials.SessionOrKey, Scopes.TemplatesRead)]
+    [Access(Credentials.SessionOrKey, Scopes.TemplatesRead, AwaitAdmission = true)] // pulls an account's templates from Meta on first sight
     public async Task<ApiResult> ListTemplates(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "templates")] HttpRequest request,
         CancellationToken cancellationToken)

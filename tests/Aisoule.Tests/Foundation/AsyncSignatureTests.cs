@@ -10,7 +10,12 @@ public sealed class AsyncSignatureTests
 {
     // Take no token on purpose: best-effort clean-ups that must finish even when the caller has given up (a cancelled
     // request still frees its Idempotency-Key).
-    private static readonly string[] Deliberate = ["PendingSends.ClearAsync", "IdempotencyStore.ReleaseAsync"];
+    // Wrappers whose work brings its own token, and an Azure SDK policy override, which has the SDK's signature.
+    private static readonly string[] Deliberate =
+    [
+        "PendingSends.ClearAsync", "IdempotencyStore.ReleaseAsync",
+        "ReadOnlyStorage.RunAsync", "ReadOnlyStorage.ExemptAsync", "GuardPolicy.ProcessAsync",
+    ];
 
     [Fact]
     public void Every_public_async_method_in_core_takes_a_cancellation_token_last_with_a_default()

@@ -19,6 +19,7 @@ internal sealed class LossyTableProxy : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _azurite = new(new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.None, UseCookies = false });
     private readonly ConcurrentQueue<Rule> _rules = new();
+    private readonly ConcurrentQueue<Pair> _pairs = new();
     private readonly Uri _target;
 
     private LossyTableProxy(Uri target)
@@ -74,6 +75,19 @@ internal sealed class LossyTableProxy : IAsyncDisposable
         return rule.Hit;
     }
 
+    /// <summary>
+    /// Holds the next request matching <paramref name="hold"/> until a request matching <paramref name="until"/> has
+    /// arrived (since this call), then passes it on. The task says which came first: true when it was released by that
+    /// request, false when it gave up after <paramref name="giveUp"/>. A client that sends the second only once the
+    /// first is answered can never release it: that proves two requests are in flight at once without timing them.
+    /// </summary>
+    public Task<bool> HoldUntil(Func<string, string, string, bool> hold, Func<string, string, string, bool> until, TimeSpan giveUp)
+    {
+        var pair = new Pair(hold, until, giveUp);
+        _pairs.Enqueue(pair);
+        return pair.Released;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
@@ -88,6 +102,11 @@ internal sealed class LossyTableProxy : IAsyncDisposable
         await request.Body.CopyToAsync(body);
         var bodyText = Encoding.UTF8.GetString(body.ToArray());
         Requests.Enqueue((request.Method, request.Path.Value ?? "", bodyText));
+        foreach (var pair in _pairs)
+        {
+            await pair.OnArrivalAsync(request.Method, request.Path.Value ?? "", bodyText);
+        }
+
         var clientRequestId = request.Headers["x-ms-client-request-id"].ToString();
         var rule = _rules.FirstOrDefault(r => r.Applies(request.Method, request.Path.Value ?? "", bodyText, clientRequestId));
         if (rule?.Delay is { } delay)
@@ -148,6 +167,29 @@ internal sealed class LossyTableProxy : IAsyncDisposable
 
     private static string Part(string connectionString, string name) =>
         connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)).First(p => p[0] == name)[1];
+
+    private sealed class Pair(Func<string, string, string, bool> hold, Func<string, string, string, bool> until, TimeSpan giveUp)
+    {
+        private readonly TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<bool> _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _held;
+
+        public Task<bool> Released => _released.Task;
+
+        public async Task OnArrivalAsync(string method, string path, string body)
+        {
+            if (until(method, path, body))
+            {
+                _arrived.TrySetResult();
+            }
+
+            if (hold(method, path, body) && Interlocked.Exchange(ref _held, 1) == 0)
+            {
+                var first = await Task.WhenAny(_arrived.Task, Task.Delay(giveUp));
+                _released.TrySetResult(first == _arrived.Task);
+            }
+        }
+    }
 
     private sealed record Rule(Func<string, string, string, bool> Match, int Times, TimeSpan? Delay, bool Refuse)
     {

@@ -41,6 +41,12 @@ internal sealed class TestHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>
+    /// Unless set, disposing the host fails the test if a function tried to write while reading ahead of its
+    /// admission (a GET that writes without declaring <c>AwaitAdmission</c>): every test is also that check.
+    /// </summary>
+    public bool WritesAheadExpected { get; set; }
+
     /// <summary>A client of its own; with cookies it keeps a session like a browser does.</summary>
     public HttpClient NewClient(bool cookies = true) =>
         new(new HttpClientHandler { UseCookies = cookies, CookieContainer = new System.Net.CookieContainer() }) { BaseAddress = _app.ApiBaseAddress() };
@@ -100,13 +106,19 @@ internal sealed class TestHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         // A host started on another's prefix is a second instance: the first one cleans up.
-        if (!_ownsStorage || ConnectionString == Azurite.Unreachable)
+        if (_ownsStorage && ConnectionString != Azurite.Unreachable)
         {
-            return;
+            await DeleteStorageAsync(ConnectionString, Prefix);
         }
 
-        await DeleteStorageAsync(ConnectionString, Prefix);
+        if (!WritesAheadExpected && Logs.Entries.FirstOrDefault(e => e.Message.Contains(WroteAhead, StringComparison.Ordinal)) is { } wrote)
+        {
+            throw new InvalidOperationException("A GET wrote while reading ahead of its admission; declare it [Access(AwaitAdmission = true)]: " + wrote);
+        }
     }
+
+    /// <summary>What the pipeline logs when a function tries to write while reading ahead.</summary>
+    public const string WroteAhead = "tried to write while reading ahead";
 
     /// <summary>Deletes every table and queue whose name starts with <paramref name="prefix"/>.</summary>
     public static async Task DeleteStorageAsync(string connectionString, string prefix)

@@ -22,6 +22,31 @@ public sealed class ProbeFunctions(StorageAccount storage)
     /// <summary>How many times the echo function ran, keyed by the X-Probe header.</summary>
     public static ConcurrentDictionary<string, int> EchoCalls { get; } = new();
 
+    /// <summary>The role the read-ahead probe ran as, once per run, keyed by the X-Probe header.</summary>
+    public static ConcurrentDictionary<string, ConcurrentQueue<string>> ReadAheadRuns { get; } = new();
+
+    /// <summary>
+    /// A GET that (with <c>?write=true</c>) writes: a row of its own per run in partition X-Probe of table
+    /// <c>probe</c>, as a GET should not, and does not declare <see cref="AccessAttribute.AwaitAdmission"/>.
+    /// </summary>
+    [Function(nameof(ProbeReadAhead))]
+    [Access(Credentials.SessionOrKey)]
+    public async Task<ApiResult> ProbeReadAhead(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "probe/read-ahead")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (caller, probe) = (request.Caller(), request.Headers["X-Probe"].ToString());
+        ReadAheadRuns.GetOrAdd(probe, _ => new()).Enqueue(caller.Role);
+        if (request.Query["write"] == "true")
+        {
+            var table = await storage.GetTableAsync("probe", cancellationToken);
+            await table.AddEntityAsync(new Azure.Data.Tables.TableEntity(probe, Guid.NewGuid().ToString("N")), cancellationToken);
+        }
+
+        return ApiResult.Ok(new { role = caller.Role });
+    }
+
     [Function(nameof(ProbeEcho))]
     [Access(Credentials.None)]
     public static async Task<ApiResult> ProbeEcho(
