@@ -115,18 +115,17 @@ public sealed class ApiKeyService(StorageAccount storage, RateLimiter limiter, T
 
     /// <summary>
     /// The caller this key was as this instance last wrote its row, without asking storage; null when the instance
-    /// has not seen the key, or saw it revoked or expired. A guess to start work with, never an admission: only
-    /// <see cref="AuthenticateAsync"/> admits.
+    /// has not seen the key, or saw it revoked, expired or at its rate limit. A guess to start work with, never an
+    /// admission: only <see cref="AuthenticateAsync"/> admits.
     /// </summary>
     public Caller? Recall(string key)
     {
-        if (!ApiKeyFormat.IsWellFormed(key))
+        if (!ApiKeyFormat.IsWellFormed(key) || !_rows.TryGetValue(Secrets.Hash(key), out var row))
         {
             return null;
         }
 
-        var hash = Secrets.Hash(key);
-        return _rows.TryGetValue(hash, out var row) && row.RevokedAt is null && !(row.ExpiresAt <= clock.GetUtcNow()) ? CallerOf(row) : null;
+        return row.RevokedAt is null && !(row.ExpiresAt <= clock.GetUtcNow()) && limiter.WouldAdmit(row.PartitionKey, row) ? CallerOf(row) : null;
     }
 
     /// <summary>

@@ -40,12 +40,20 @@ public sealed class Authenticator(ApiKeyService keys, SessionService sessions, R
 
     /// <summary>
     /// Who these credentials were when this instance last checked them, without asking storage (null if it does not
-    /// know, or knows they no longer work). Work may start on that guess; only <see cref="AuthenticateAsync"/> admits.
+    /// know, knows they no longer work, or saw them at their rate limit). Work may start on that guess; only
+    /// <see cref="AuthenticateAsync"/> admits.
     /// </summary>
-    public Caller? Recall(string? apiKey, string? sessionToken) =>
-        !string.IsNullOrEmpty(apiKey) ? keys.Recall(apiKey)
-        : !string.IsNullOrEmpty(sessionToken) ? sessions.Recall(sessionToken)
-        : null;
+    public Caller? Recall(string? apiKey, string? sessionToken)
+    {
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            return keys.Recall(apiKey);
+        }
+
+        return !string.IsNullOrEmpty(sessionToken) && sessions.Recall(sessionToken) is { } caller && limiter.WouldAdmitUser(caller.WorkspaceId, caller.UserId)
+            ? caller
+            : null;
+    }
 
     /// <summary>A caller over its limit is counted under the kind of limit (a key's or a user's), never the key.</summary>
     private static Authenticated Counted(Authenticated authenticated)

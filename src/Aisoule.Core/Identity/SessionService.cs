@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Aisoule.Core.Identity.Entities;
-using Aisoule.Core.RateLimiting;
 using Aisoule.Core.Results;
 using Aisoule.Core.Storage;
 using Azure;
@@ -13,6 +12,8 @@ public sealed class SessionService(StorageAccount storage, IOptions<IdentityOpti
 {
     // last_seen_at is written at most this often, so a busy session does not cost a write per request.
     private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
+
+    private const int SeenLimit = 10_000;
 
     // Each session as this instance last found it, by token hash; see Recall.
     private readonly ConcurrentDictionary<string, SessionEntity> _seen = new(StringComparer.Ordinal);
@@ -44,12 +45,19 @@ public sealed class SessionService(StorageAccount storage, IOptions<IdentityOpti
     /// </summary>
     public Caller? Recall(string token)
     {
-        if (!IsWellFormed(token) || !_seen.TryGetValue(Secrets.Hash(token), out var session))
+        var hash = IsWellFormed(token) ? Secrets.Hash(token) : null;
+        if (hash is null || !_seen.TryGetValue(hash, out var session))
         {
             return null;
         }
 
-        return Ended(session, clock.GetUtcNow()) ? null : CallerOf(session);
+        if (Ended(session, clock.GetUtcNow()))
+        {
+            _seen.TryRemove(hash, out _);
+            return null;
+        }
+
+        return CallerOf(session);
     }
 
     /// <summary>The caller behind a session cookie, and the hash its CSRF token must match.</summary>
@@ -92,7 +100,7 @@ public sealed class SessionService(StorageAccount storage, IOptions<IdentityOpti
             }
         }
 
-        RateLimiter.Remember(_seen, hash, session);
+        Keep(hash, session, now);
         return (CallerOf(session), session.CsrfHash);
     }
 
@@ -105,6 +113,29 @@ public sealed class SessionService(StorageAccount storage, IOptions<IdentityOpti
 
     private static readonly System.Buffers.SearchValues<char> TokenCharacters =
         System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+
+    // Sessions that end without a logout here are never asked about again: when the cache is full, the ended ones go,
+    // and if that frees nothing, all of them (each is read again on its next request).
+    private void Keep(string hash, SessionEntity session, DateTimeOffset now)
+    {
+        if (_seen.Count >= SeenLimit && !_seen.ContainsKey(hash))
+        {
+            foreach (var (key, seen) in _seen)
+            {
+                if (Ended(seen, now))
+                {
+                    _seen.TryRemove(key, out _);
+                }
+            }
+
+            if (_seen.Count >= SeenLimit)
+            {
+                _seen.Clear();
+            }
+        }
+
+        _seen[hash] = session;
+    }
 
     private static bool IsWellFormed(string token) =>
         !string.IsNullOrEmpty(token) && token.Length <= 64 && !token.AsSpan().ContainsAnyExcept(TokenCharacters);

@@ -114,6 +114,21 @@ public sealed class RateLimiter(StorageAccount storage, IOptionsMonitor<RateLimi
         cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Would the row as this instance last saw it admit one more request now? Only a hint (another instance may have
+    /// written since): a caller over its limit is not worth reading ahead for. It decides nothing.
+    /// </summary>
+    internal bool WouldAdmit(string workspaceId, IRateLogged entity)
+    {
+        var (perMinute, perSecond) = options.CurrentValue.For(workspaceId);
+        var now = clock.GetUtcNow();
+        return SlidingLog.Decide(SlidingLog.Parse(entity.RateLog, now), now, perMinute, perSecond).Admitted;
+    }
+
+    /// <summary><see cref="WouldAdmit(string, IRateLogged)"/> for a session user; true when this instance has no row for them.</summary>
+    internal bool WouldAdmitUser(string workspaceId, string userId) =>
+        !_sessions.TryGetValue(userId, out var row) || WouldAdmit(workspaceId, row);
+
     internal static void Remember<T>(ConcurrentDictionary<string, T> cache, string key, T? entity)
         where T : class
     {

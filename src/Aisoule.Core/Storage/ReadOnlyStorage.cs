@@ -5,7 +5,8 @@ namespace Aisoule.Core.Storage;
 
 /// <summary>
 /// Work that may only read storage. While it runs (it and everything it awaits), a table or queue request other than
-/// a read (GET, HEAD) is refused before it leaves the process, and the attempt is noted on its <see cref="Attempt"/>.
+/// a read (GET, HEAD, but not a queue receive) is refused before it leaves the process, and the attempt is noted on its
+/// <see cref="Attempt"/>. Creating a table or queue on first use is allowed (<see cref="ExemptAsync"/>).
 /// The API runs a GET's function this way while the caller's admission is still being written, so a request that turns
 /// out not to be admitted has written nothing.
 /// </summary>
@@ -45,6 +46,11 @@ public static class ReadOnlyStorage
         internal void Refused() => _triedToWrite = true;
     }
 
+    // GET and HEAD read, except a queue's GET …/messages without peekonly=true: a receive, which hides the messages.
+    private static bool IsRead(Request request) =>
+        (request.Method == RequestMethod.Get || request.Method == RequestMethod.Head)
+        && !(request.Uri.Path.EndsWith("/messages", StringComparison.Ordinal) && !request.Uri.Query.Contains("peekonly=true", StringComparison.OrdinalIgnoreCase));
+
     private sealed class GuardPolicy : HttpPipelinePolicy
     {
         public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
@@ -61,11 +67,10 @@ public static class ReadOnlyStorage
 
         private static void Check(HttpMessage message)
         {
-            var method = message.Request.Method;
-            if (Current.Value is { } attempt && method != RequestMethod.Get && method != RequestMethod.Head)
+            if (Current.Value is { } attempt && !IsRead(message.Request))
             {
                 attempt.Refused();
-                throw new ReadOnlyStorageException($"{method} {message.Request.Uri.Path} refused: this work may only read storage.");
+                throw new ReadOnlyStorageException($"{message.Request.Method} {message.Request.Uri.Path} refused: this work may only read storage.");
             }
         }
     }

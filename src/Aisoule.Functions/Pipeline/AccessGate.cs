@@ -4,6 +4,7 @@ using Aisoule.Core.Results;
 using Aisoule.Functions.Catalog;
 using Aisoule.Functions.Http;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Aisoule.Functions.Pipeline;
 
@@ -32,7 +33,8 @@ public sealed class AccessGate(Authenticator authenticator)
         ArgumentNullException.ThrowIfNull(function);
         var request = http.Request;
         if (function.Access is not { Credentials: not Credentials.None, AwaitAdmission: false } access
-            || !HttpMethods.IsGet(request.Method) || request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
+            || !HttpMethods.IsGet(request.Method) || request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0
+            || http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
         {
             return null;
         }

@@ -143,7 +143,12 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
         // The gate reads what it needs from the request before its first await, so only then does the function start.
         var deciding = gate.DecideAsync(http, function);
         var attempt = new ReadOnlyStorage.Attempt();
-        var running = ReadOnlyStorage.RunAsync(attempt, invoke);
+        var running = ReadOnlyStorage.RunAsync(attempt, async () =>
+        {
+            // The function's own log lines carry the workspace too; a run for another caller is dropped anyway.
+            using var scope = logger.BeginScope(new Dictionary<string, object> { ["WorkspaceId"] = recalled.WorkspaceId });
+            return await invoke().ConfigureAwait(false);
+        });
         Admission admission;
         try
         {

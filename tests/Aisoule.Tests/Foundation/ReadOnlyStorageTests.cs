@@ -48,6 +48,22 @@ public sealed class ReadOnlyStorageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Read_only_work_may_peek_at_a_queue_but_not_receive_from_it()
+    {
+        var queue = await _host.Services.GetRequiredService<StorageAccount>().GetQueueAsync("readonly");
+        await queue.SendMessageAsync("hello");
+        var attempt = new ReadOnlyStorage.Attempt();
+
+        var (peeked, refused) = await ReadOnlyStorage.RunAsync(attempt, async () =>
+            ((await queue.PeekMessagesAsync(1)).Value.Length, await Record.ExceptionAsync(() => queue.ReceiveMessagesAsync(1))));
+
+        Assert.Equal(1, peeked);
+        Assert.IsType<ReadOnlyStorageException>(refused);
+        Assert.True(attempt.TriedToWrite);
+        Assert.Single((await queue.ReceiveMessagesAsync(1)).Value);
+    }
+
+    [Fact]
     public async Task Work_after_the_read_only_work_writes_as_usual()
     {
         var storage = _host.Services.GetRequiredService<StorageAccount>();

@@ -129,16 +129,17 @@ public sealed class ReadAheadTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_read_over_the_rate_limit_gets_429_and_nothing_of_what_it_found()
+    public async Task A_read_over_the_rate_limit_another_instance_used_up_gets_429_and_nothing_of_what_it_found()
     {
-        await using var limited = await TestHost.StartAsync(
-            new Dictionary<string, string?> { ["RateLimiting:PerSecond"] = "1", ["RateLimiting:PerMinute"] = "1" },
-            prefix: _host.Prefix,
-            connectionString: _proxy.ConnectionString);
+        var limits = new Dictionary<string, string?> { ["RateLimiting:PerSecond"] = "2", ["RateLimiting:PerMinute"] = "2" };
+        await using var limited = await TestHost.StartAsync(limits, prefix: _host.Prefix, connectionString: _proxy.ConnectionString);
+        await using var other = await TestHost.StartAsync(limits, prefix: _host.Prefix, connectionString: _proxy.ConnectionString);
         var key = await _owner.CreateKeyAsync("limited");
         await Envelope.SuccessAsync(await limited.Client.SendAsync(Infrastructure.Identity.WithKey(HttpMethod.Get, $"contacts/{_contactId}", key)));
+        await Envelope.SuccessAsync(await other.Client.SendAsync(Infrastructure.Identity.WithKey(HttpMethod.Get, $"contacts/{_contactId}", key)));
         var reads = ContactReads();
 
+        // This instance last saw one request of two: it reads ahead, and the admission finds the second used.
         var response = await limited.Client.SendAsync(Infrastructure.Identity.WithKey(HttpMethod.Get, $"contacts/{_contactId}", key));
 
         await Envelope.ErrorAsync(response, HttpStatusCode.TooManyRequests, "rate_limited");
@@ -146,6 +147,20 @@ public sealed class ReadAheadTests : IAsyncLifetime
         Assert.NotNull(response.Headers.RetryAfter);
         Assert.Equal("0", response.Headers.GetValues("X-RateLimit-Remaining").Single());
         Assert.DoesNotContain("Secretname", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_key_this_instance_saw_at_its_rate_limit_is_refused_without_reading()
+    {
+        var limits = new Dictionary<string, string?> { ["RateLimiting:PerSecond"] = "1", ["RateLimiting:PerMinute"] = "1" };
+        await using var limited = await TestHost.StartAsync(limits, prefix: _host.Prefix, connectionString: _proxy.ConnectionString);
+        var key = await _owner.CreateKeyAsync("limited");
+        await Envelope.SuccessAsync(await limited.Client.SendAsync(Infrastructure.Identity.WithKey(HttpMethod.Get, $"contacts/{_contactId}", key)));
+        var reads = ContactReads();
+
+        await Envelope.ErrorAsync(await limited.Client.SendAsync(Infrastructure.Identity.WithKey(HttpMethod.Get, $"contacts/{_contactId}", key)), HttpStatusCode.TooManyRequests, "rate_limited");
+
+        Assert.Equal(reads, ContactReads());
     }
 
     [Fact]
