@@ -146,7 +146,7 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
         var running = ReadOnlyStorage.RunAsync(attempt, async () =>
         {
             // The function's own log lines carry the workspace too; a run for another caller is dropped anyway.
-            using var scope = logger.BeginScope(new Dictionary<string, object> { ["WorkspaceId"] = recalled.WorkspaceId });
+            using var scope = WorkspaceLogScope(recalled.WorkspaceId);
             return await invoke().ConfigureAwait(false);
         });
         Admission admission;
@@ -182,8 +182,10 @@ public sealed partial class ApiPipeline(AccessGate gate, ILogger<ApiPipeline> lo
     private IDisposable? BeginWorkspaceScope(string workspaceId)
     {
         Activity.Current?.SetTag(AisouleTelemetry.WorkspaceIdTag, workspaceId);
-        return logger.BeginScope(new Dictionary<string, object> { ["WorkspaceId"] = workspaceId });
+        return WorkspaceLogScope(workspaceId);
     }
+
+    private IDisposable? WorkspaceLogScope(string workspaceId) => logger.BeginScope(new Dictionary<string, object> { ["WorkspaceId"] = workspaceId });
 
     // Kestrel reports its own body limit as a BadHttpRequestException with status 413.
     private static bool IsBodyTooLarge(Exception exception) =>

@@ -45,12 +45,19 @@ public sealed class SendDispatcher(
     public async Task DispatchAsync(SendWork work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
-        using var activity = AisouleTelemetry.StartContinuing("aisoule.send.dispatch", work.TraceParent, ActivityKind.Consumer);
-        activity?.SetTag(AisouleTelemetry.WorkspaceIdTag, work.WorkspaceId);
-        activity?.SetTag(AisouleTelemetry.MessageIdTag, work.MessageId);
+        using var activity = StartSpan("aisoule.send.dispatch", work);
         activity?.SetTag("aisoule.attempt", work.Attempt);
         using var scope = MessagingLog.BeginMessageScope(logger, work.WorkspaceId, work.MessageId);
         await DispatchWorkAsync(work, cancellationToken).ConfigureAwait(false);
+    }
+
+    // A span for one piece of send work, continuing the trace it was enqueued in, with its workspace and message.
+    private static Activity? StartSpan(string name, SendWork work)
+    {
+        var activity = AisouleTelemetry.StartContinuing(name, work.TraceParent, ActivityKind.Consumer);
+        activity?.SetTag(AisouleTelemetry.WorkspaceIdTag, work.WorkspaceId);
+        activity?.SetTag(AisouleTelemetry.MessageIdTag, work.MessageId);
+        return activity;
     }
 
     private async Task DispatchWorkAsync(SendWork work, CancellationToken cancellationToken)
@@ -226,9 +233,7 @@ public sealed class SendDispatcher(
     public async Task HandlePoisonAsync(SendWork work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
-        using var activity = AisouleTelemetry.StartContinuing("aisoule.send.poison", work.TraceParent, ActivityKind.Consumer);
-        activity?.SetTag(AisouleTelemetry.WorkspaceIdTag, work.WorkspaceId);
-        activity?.SetTag(AisouleTelemetry.MessageIdTag, work.MessageId);
+        using var activity = StartSpan("aisoule.send.poison", work);
         using var scope = MessagingLog.BeginMessageScope(logger, work.WorkspaceId, work.MessageId);
         var message = await store.FindAsync(work.WorkspaceId, work.MessageId, cancellationToken).ConfigureAwait(false);
         if (message is null || MessageLifecycle.IsPastDispatch(message))
